@@ -1,0 +1,18 @@
+# LSGEMM_CUDA=AUTO builds the CUDA path when a CUDA compiler is found; ON requires one.
+# Architectures: sm_80 (mma.sync, portable) and sm_90a (Hopper).
+set(LSGEMM_CUDA_ENABLED OFF)
+if(NOT LSGEMM_CUDA STREQUAL "OFF")
+  include(CheckLanguage)
+  check_language(CUDA)
+  if(CMAKE_CUDA_COMPILER)
+    if(NOT DEFINED CMAKE_CUDA_ARCHITECTURES)
+      set(CMAKE_CUDA_ARCHITECTURES 80 90a)
+    endif()
+    enable_language(CUDA)
+    find_package(CUDAToolkit REQUIRED)
+    set(LSGEMM_CUDA_ENABLED ON)
+  elseif(LSGEMM_CUDA STREQUAL "ON")
+    message(FATAL_ERROR "LSGEMM_CUDA=ON but no CUDA compiler was found")
+  endif()
+endif()
+message(STATUS "lsgemm: CUDA path ${LSGEMM_CUDA_ENABLED}")

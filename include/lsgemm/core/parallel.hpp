@@ -1,0 +1,64 @@
+#pragma once
+// parallel_for over independent work items (output tiles). OpenMP when the build has
+// it, else serial; a user can install an executor of their own (a thread pool they
+// already run) with set_executor(). Work items must write disjoint outputs.
+#include <cstdint>
+#include <functional>
+
+#if defined(_OPENMP)
+#include <omp.h>
+#endif
+
+namespace lsgemm {
+
+// An executor runs fn(i) for i in [0, n), each exactly once, possibly concurrently,
+// and returns when all are done.
+using Executor = std::function<void(int64_t n, const std::function<void(int64_t)>& fn)>;
+
+namespace detail {
+inline Executor& user_executor() {
+  static Executor e;  // empty: use OpenMP or serial
+  return e;
+}
+inline int& thread_limit() {
+  static int t = 0;  // 0: the runtime's default
+  return t;
+}
+}  // namespace detail
+
+// Replaces the threading back end for all later calls (empty restores the default).
+// Not thread-safe with respect to concurrent matmul calls: set it once at start-up.
+inline void set_executor(Executor e) { detail::user_executor() = std::move(e); }
+
+// Caps the threads lsgemm uses (0 = runtime default). Also set once at start-up.
+inline void set_num_threads(int t) { detail::thread_limit() = t < 0 ? 0 : t; }
+
+inline int max_threads() {
+#if defined(_OPENMP)
+  int t = omp_get_max_threads();
+  if (detail::thread_limit() > 0 && detail::thread_limit() < t) t = detail::thread_limit();
+  return t;
+#else
+  return 1;
+#endif
+}
+
+template <class Fn>
+void parallel_for(int64_t n, const Fn& fn) {
+  if (n <= 0) return;
+  if (detail::user_executor()) {
+    detail::user_executor()(n, std::function<void(int64_t)>(fn));
+    return;
+  }
+#if defined(_OPENMP)
+  const int threads = max_threads();
+  if (threads > 1 && n > 1 && !omp_in_parallel()) {
+#pragma omp parallel for schedule(static) num_threads(threads)
+    for (int64_t i = 0; i < n; ++i) fn(i);
+    return;
+  }
+#endif
+  for (int64_t i = 0; i < n; ++i) fn(i);
+}
+
+}  // namespace lsgemm

@@ -1,0 +1,531 @@
+// int_quant Highway kernels, one copy per SIMD target (re-includable: see DESIGN §4).
+//
+// Entry: lsgemm::int_quant::HWY_NAMESPACE::matmul(X, w, Y, epi). Paths:
+//   M <  kGemmMinRows: GEMV-shaped. Each task owns a pair of row strips (2L outputs,
+//       L = lanes of f32) and streams its codes once from DRAM; rows of X beyond the
+//       first re-read them from L2. Codes are decoded in registers, no panel.
+//   M >= kGemmMinRows: GEMM-shaped. Each task owns an N-block of 2L outputs; per K
+//       chunk the decoder writes a panel (f32 weights, or u8 quads), then register
+//       tiles of kMR rows x 2L columns (core/simd/gemm_tile-inl.h) sweep all of M.
+// Activation modes (format.hpp): float (fp32 FMA on decoded weights) and int8 (X
+// quantized per group, u8 x s8 quad dots with exact int32 group sums, one float fix-up
+// per group).
+//
+// Roofline, 4096 x 4096 int4 g128, M = 1: 8.4 MB of codes + 0.8 MB of scales/zeros
+// per call; at ~35 GB/s of DRAM that is ~260 us, while the int8 GEMV needs per 128
+// weights 1 load, 3 ALU ops and 2 quad dots (~6 uops): 0.8 M uops ~ 70 us at 3-4 uops
+// per cycle. So the int8 GEMV is DRAM-bound; the float GEMV (4 ops per 16 weights per
+// k-lane) is about as costly as the DRAM stream on one core.
+
+#if defined(LSGEMM_INT_QUANT_SIMD_INL_H_) == defined(HWY_TARGET_TOGGLE)
+#ifdef LSGEMM_INT_QUANT_SIMD_INL_H_
+#undef LSGEMM_INT_QUANT_SIMD_INL_H_
+#else
+#define LSGEMM_INT_QUANT_SIMD_INL_H_
+#endif
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <vector>
+
+#include <hwy/highway.h>
+
+#include "lsgemm/core/epilogue.hpp"
+#include "lsgemm/core/error.hpp"
+#include "lsgemm/core/matrix.hpp"
+#include "lsgemm/core/parallel.hpp"
+#include "lsgemm/int_quant/format.hpp"
+#include "lsgemm/int_quant/reference.hpp"
+// Re-included per target together with this file:
+#include "lsgemm/core/simd/gemm_tile-inl.h"
+
+HWY_BEFORE_NAMESPACE();
+namespace lsgemm {
+namespace int_quant {
+namespace HWY_NAMESPACE {
+namespace hn = hwy::HWY_NAMESPACE;
+using simd::HWY_NAMESPACE::DF;
+using simd::HWY_NAMESPACE::DI;
+using simd::HWY_NAMESPACE::DU;
+using simd::HWY_NAMESPACE::DU8;
+using simd::HWY_NAMESPACE::DI8;
+using simd::HWY_NAMESPACE::kMR;
+
+// From this many rows of X on, the GEMM path's panel decode (once per N-block and K
+// chunk, shared by all rows) beats re-decoding the codes for every row.
+inline constexpr int64_t kGemmMinRows = 4;
+// K chunk of the GEMM path: a 2L x 256 f32 panel is 32 KB on AVX-512 (L1-resident).
+inline constexpr int64_t kChunk = 256;
+
+#if !HWY_HAVE_SCALABLE && HWY_TARGET != HWY_SCALAR
+
+// ----------------------------------------------------------------------------------
+// Addressing: row strip s holds L consecutive padded rows; strip pair (2s, 2s+1) is an
+// N-block of 2L outputs. Within a tile (16 rows) strip rows are the contiguous dwords
+// [4v, 4v + 4L) of every 64-byte block.
+struct Strip {
+  const uint8_t* codes;    // first block of this strip: + blk * 64
+  const uint16_t* scales;  // group g: + g * 16
+  const uint8_t* zeros;    // group g: + g * 16 (null when symmetric)
+};
+
+inline Strip strip_at(const QuantizedMatrix& w, int64_t s, size_t L) {
+  const int64_t row = s * int64_t(L);
+  const int64_t t = row / kTileRows, v = row % kTileRows;
+  Strip st;
+  st.codes = w.codes.data() + t * w.tile_bytes() + 4 * v;
+  st.scales = w.scales.data() + t * w.groups() * kTileRows + v;
+  st.zeros = w.symmetric ? nullptr : w.zeros.data() + t * w.groups() * kTileRows + v;
+  return st;
+}
+
+// Per-strip group constants as f32 vectors: scale s and offset -s*z (so that
+// s*(q - z) = s*q + off and the zero point needs no integer multiply).
+HWY_INLINE void group_consts(const QuantizedMatrix& w, const Strip& st, int64_t g, hn::Vec<DF>& s,
+                             hn::Vec<DF>& off) {
+  const DF df;
+  const DI di;
+  const hn::Rebind<hwy::float16_t, DF> dh;
+  const hn::Rebind<uint8_t, DI> dz;
+  s = hn::PromoteTo(df, hn::LoadU(dh, reinterpret_cast<const hwy::float16_t*>(st.scales + g * kTileRows)));
+  const auto z = st.zeros ? hn::ConvertTo(df, hn::PromoteTo(di, hn::LoadU(dz, st.zeros + g * kTileRows)))
+                          : hn::Set(df, float(w.zero_point_default()));
+  off = hn::Neg(hn::Mul(s, z));
+}
+
+// Plane p of a block's bytes: codes of k = 4p + j (j = byte within the lane's dword).
+template <int kBits, int kP>
+HWY_INLINE hn::Vec<DU8> plane_u8(hn::Vec<DU8> v) {
+  const DU8 du8;
+  if constexpr (kBits == 8) {
+    return v;
+  } else if constexpr (kP * kBits + kBits == 8) {
+    return hn::ShiftRight<kP * kBits>(v);  // top plane: the shift clears the rest
+  } else if constexpr (kP == 0) {
+    return hn::And(v, hn::Set(du8, uint8_t((1u << kBits) - 1)));
+  } else {
+    return hn::And(hn::ShiftRight<kP * kBits>(v), hn::Set(du8, uint8_t((1u << kBits) - 1)));
+  }
+}
+
+// The same plane, byte j of every lane, as f32 (float-mode decode).
+template <int kBits>
+HWY_INLINE hn::Vec<DF> code_f32(hn::Vec<DU> v, int shift) {
+  const DF df;
+  const DU du;
+  const DI di;
+  return hn::ConvertTo(df, hn::BitCast(di, hn::And(hn::ShiftRightSame(v, shift),
+                                                 hn::Set(du, uint32_t((1u << kBits) - 1)))));
+}
+
+template <size_t... P>
+struct PlaneSeq {};
+
+// ----------------------------------------------------------------------------------
+// int8 activations: quantize X (the definition is int_quant::quantize_activations).
+struct XQuant {
+  int64_t m = 0, kp = 0, groups = 0;
+  AlignedBuffer<int8_t> q;  // m * kp, zero padded
+  AlignedBuffer<float> sx;  // m * groups
+  AlignedBuffer<float> xs;  // m * groups: sx * sum(q)
+};
+
+// Returns false when X holds Inf/NaN (int8 mode needs finite activations).
+inline bool quantize_rows(HostView<const float> X, const QuantizedMatrix& w, const std::vector<int64_t>& outl,
+                          XQuant& xq) {
+  const DF df;
+  const DI di;
+  const int64_t L = int64_t(hn::Lanes(df));
+  const int64_t M = X.rows, K = w.k, G = w.groups();
+  xq.m = M;
+  xq.kp = w.kp;
+  xq.groups = G;
+  xq.q.resize(size_t(M * w.kp));
+  xq.sx.resize(size_t(M * G));
+  xq.xs.resize(size_t(M * G));
+  std::vector<char> bad(size_t(M), 0);
+  parallel_for(M, [&](int64_t m) {
+    std::vector<float> tmp;
+    const float* x = X.row(m);
+    if (!outl.empty()) {  // outlier columns leave the int8 product
+      tmp.assign(x, x + K);
+      for (int64_t c : outl) tmp[size_t(c)] = 0.0f;
+      x = tmp.data();
+    }
+    int8_t* qrow = xq.q.data() + m * w.kp;
+    for (int64_t g = 0; g < G; ++g) {
+      const int64_t k0 = g * w.group, k1 = std::min<int64_t>(k0 + w.group, K);
+      auto vmax = hn::Zero(df);
+      int64_t c = k0;
+      for (; c + L <= k1; c += L) vmax = hn::Max(vmax, hn::Abs(hn::LoadU(df, x + c)));
+      float amax = hn::ReduceMax(df, vmax);
+      for (; c < k1; ++c) amax = std::max(amax, std::fabs(x[c]));
+      if (!std::isfinite(amax)) {
+        bad[size_t(m)] = 1;
+        return;
+      }
+      float sx = 0.0f;
+      int32_t qsum = 0;
+      if (amax > 0.0f) {
+        const float inv = 127.0f / amax;
+        const auto vinv = hn::Set(df, inv);
+        const auto lo = hn::Set(di, -127), hi = hn::Set(di, 127);
+        auto vsum = hn::Zero(di);
+        const hn::Rebind<int8_t, DI> d8;
+        for (c = k0; c + L <= k1; c += L) {
+          auto qi = hn::NearestInt(hn::Mul(hn::LoadU(df, x + c), vinv));
+          qi = hn::Min(hn::Max(qi, lo), hi);
+          vsum = hn::Add(vsum, qi);
+          hn::StoreU(hn::DemoteTo(d8, qi), d8, qrow + c);
+        }
+        qsum = hn::ReduceSum(di, vsum);
+        for (; c < k1; ++c) {
+          const float v = std::nearbyint(x[c] * inv);
+          const int q = int(std::min(127.0f, std::max(-127.0f, v)));
+          qrow[c] = int8_t(q);
+          qsum += q;
+        }
+        sx = amax / 127.0f;
+      } else {
+        std::memset(qrow + k0, 0, size_t(k1 - k0));
+      }
+      xq.sx[size_t(m * G + g)] = sx;
+      xq.xs[size_t(m * G + g)] = sx * float(qsum);
+    }
+    std::memset(qrow + K, 0, size_t(w.kp - K));
+  });
+  return std::find(bad.begin(), bad.end(), 1) == bad.end();
+}
+
+// ----------------------------------------------------------------------------------
+// GEMV, int8 activations: one strip pair, one row of X. y[0..2L) = the pair's outputs.
+template <int kBits, size_t... P>
+HWY_INLINE void gemv_int8_pair(const QuantizedMatrix& w, const Strip& s0, const Strip& s1, const int8_t* xq,
+                               const float* sx, const float* xs, float* y, PlaneSeq<P...>) {
+  constexpr int kE = 8 / kBits;  // planes per byte
+  const DF df;
+  const DI di;
+  const DU8 du8;
+  const DI8 di8;
+  const size_t L = hn::Lanes(df);
+  const int32_t* xq32 = reinterpret_cast<const int32_t*>(xq);
+  const int64_t blocks_per_group = w.group / (4 * kE);
+  auto y0 = hn::Zero(df), y1 = hn::Zero(df);
+  for (int64_t g = 0; g < w.groups(); ++g) {
+    hn::Vec<DI> a0[kE], a1[kE];  // (2 strips, kE planes) int32 accumulators: 2*kE chains
+    for (int p = 0; p < kE; ++p) a0[p] = a1[p] = hn::Zero(di);
+    const int64_t b0 = g * blocks_per_group;
+    for (int64_t b = b0; b < b0 + blocks_per_group; ++b) {
+      const auto v0 = hn::LoadU(du8, s0.codes + b * kBlockBytes);
+      const auto v1 = hn::LoadU(du8, s1.codes + b * kBlockBytes);
+      ((a0[P] = hn::SumOfMulQuadAccumulate(di, plane_u8<kBits, int(P)>(v0),
+                                           hn::BitCast(di8, hn::Set(di, xq32[b * kE + P])), a0[P]),
+        a1[P] = hn::SumOfMulQuadAccumulate(di, plane_u8<kBits, int(P)>(v1),
+                                           hn::BitCast(di8, hn::Set(di, xq32[b * kE + P])), a1[P])),
+       ...);
+    }
+    for (int p = 1; p < kE; ++p) {
+      a0[0] = hn::Add(a0[0], a0[p]);
+      a1[0] = hn::Add(a1[0], a1[p]);
+    }
+    hn::Vec<DF> sc0, off0, sc1, off1;
+    group_consts(w, s0, g, sc0, off0);
+    group_consts(w, s1, g, sc1, off1);
+    const auto vsx = hn::Set(df, sx[g]), vxs = hn::Set(df, xs[g]);
+    y0 = hn::MulAdd(hn::ConvertTo(df, a0[0]), hn::Mul(sc0, vsx), hn::MulAdd(off0, vxs, y0));
+    y1 = hn::MulAdd(hn::ConvertTo(df, a1[0]), hn::Mul(sc1, vsx), hn::MulAdd(off1, vxs, y1));
+  }
+  hn::StoreU(y0, df, y);
+  hn::StoreU(y1, df, y + L);
+}
+
+// GEMV, float activations: x padded with zeros to kp; xsum[g] = sum of x over group g.
+template <int kBits>
+HWY_INLINE void gemv_f32_pair(const QuantizedMatrix& w, const Strip& s0, const Strip& s1, const float* x,
+                              const float* xsum, float* y) {
+  constexpr int kE = 8 / kBits;
+  const DF df;
+  const DU du;
+  const size_t L = hn::Lanes(df);
+  const int64_t blocks_per_group = w.group / (4 * kE);
+  auto y0 = hn::Zero(df), y1 = hn::Zero(df);
+  for (int64_t g = 0; g < w.groups(); ++g) {
+    // (2 strips, 4 bytes j) f32 accumulators: 8 FMA chains cover latency 4 x 2 ports.
+    hn::Vec<DF> a0[4], a1[4];
+    for (int j = 0; j < 4; ++j) a0[j] = a1[j] = hn::Zero(df);
+    const int64_t b0 = g * blocks_per_group;
+    for (int64_t b = b0; b < b0 + blocks_per_group; ++b) {
+      const auto v0 = hn::LoadU(du, reinterpret_cast<const uint32_t*>(s0.codes + b * kBlockBytes));
+      const auto v1 = hn::LoadU(du, reinterpret_cast<const uint32_t*>(s1.codes + b * kBlockBytes));
+      const float* xb = x + b * 4 * kE;
+      for (int p = 0; p < kE; ++p) {
+        for (int j = 0; j < 4; ++j) {
+          const auto xv = hn::Set(df, xb[4 * p + j]);
+          a0[j] = hn::MulAdd(code_f32<kBits>(v0, 8 * j + p * kBits), xv, a0[j]);
+          a1[j] = hn::MulAdd(code_f32<kBits>(v1, 8 * j + p * kBits), xv, a1[j]);
+        }
+      }
+    }
+    const auto d0 = hn::Add(hn::Add(a0[0], a0[1]), hn::Add(a0[2], a0[3]));
+    const auto d1 = hn::Add(hn::Add(a1[0], a1[1]), hn::Add(a1[2], a1[3]));
+    hn::Vec<DF> sc0, off0, sc1, off1;
+    group_consts(w, s0, g, sc0, off0);
+    group_consts(w, s1, g, sc1, off1);
+    const auto vxs = hn::Set(df, xsum[g]);
+    y0 = hn::MulAdd(sc0, d0, hn::MulAdd(off0, vxs, y0));
+    y1 = hn::MulAdd(sc1, d1, hn::MulAdd(off1, vxs, y1));
+  }
+  hn::StoreU(y0, df, y);
+  hn::StoreU(y1, df, y + L);
+}
+
+// ----------------------------------------------------------------------------------
+// GEMM panels.
+
+// f32 panel for k in [k0, k0 + kc): panel[(k - k0) * 2L + h * L + lane] = w of strip h.
+template <int kBits>
+HWY_INLINE void decode_panel_f32(const QuantizedMatrix& w, const Strip* st, int64_t k0, int64_t kc,
+                                 float* HWY_RESTRICT panel) {
+  constexpr int kE = 8 / kBits;
+  const DF df;
+  const DU du;
+  const size_t L = hn::Lanes(df);
+  const int64_t kpb = 4 * kE;  // k per block
+  int64_t gcur = -1;
+  hn::Vec<DF> sc[2], off[2];
+  for (int64_t b = k0 / kpb; b < (k0 + kc) / kpb; ++b) {
+    const int64_t g = b * kpb / w.group;
+    if (g != gcur) {
+      for (int h = 0; h < 2; ++h) group_consts(w, st[h], g, sc[h], off[h]);
+      gcur = g;
+    }
+    for (int h = 0; h < 2; ++h) {
+      const auto v = hn::LoadU(du, reinterpret_cast<const uint32_t*>(st[h].codes + b * kBlockBytes));
+      float* out = panel + (b * kpb - k0) * 2 * int64_t(L) + h * int64_t(L);
+      for (int p = 0; p < kE; ++p)
+        for (int j = 0; j < 4; ++j)
+          hn::Store(hn::MulAdd(sc[h], code_f32<kBits>(v, 8 * j + p * kBits), off[h]), df,
+                    out + (4 * p + j) * 2 * int64_t(L));
+    }
+  }
+}
+
+// u8 panel of quads for k in [k0, k0 + kc): quad q, half h at panel + q * 8L + h * 4L.
+template <int kBits, size_t... P>
+HWY_INLINE void decode_panel_u8(const Strip* st, int64_t k0, int64_t kc, uint8_t* HWY_RESTRICT panel,
+                                PlaneSeq<P...>) {
+  constexpr int kE = 8 / kBits;
+  const DU8 du8;
+  const size_t B = hn::Lanes(du8);  // 4L bytes
+  const int64_t kpb = 4 * kE;
+  for (int64_t b = k0 / kpb; b < (k0 + kc) / kpb; ++b) {
+    for (int h = 0; h < 2; ++h) {
+      const auto v = hn::LoadU(du8, st[h].codes + b * kBlockBytes);
+      uint8_t* out = panel + (b * kE - k0 / 4) * 2 * int64_t(B) + h * int64_t(B);
+      (hn::Store(plane_u8<kBits, int(P)>(v), du8, out + P * 2 * B), ...);
+    }
+  }
+}
+
+// Runs tile<MR> over rows [0, M) in steps: kMR, then 4, then 1 for the remainder.
+template <class Tile>
+HWY_INLINE void sweep_rows(int64_t M, const Tile& tile) {
+  int64_t m = 0;
+  for (; m + kMR <= M; m += kMR) tile(m, std::integral_constant<int, kMR>());
+  for (; m + 4 <= M; m += 4) tile(m, std::integral_constant<int, 4>());
+  for (; m < M; ++m) tile(m, std::integral_constant<int, 1>());
+}
+
+template <class T>
+T* scratch(AlignedBuffer<T>& b, size_t n) {
+  if (b.size() < n) b.resize(n);
+  return b.data();
+}
+
+// ----------------------------------------------------------------------------------
+template <int kBits>
+void run_bits(HostView<const float> X, const QuantizedMatrix& w, HostView<float> Y, const Epilogue& epi,
+              const XQuant* xq) {
+  constexpr int kE = 8 / kBits;
+  using Planes = std::conditional_t<kE == 1, PlaneSeq<0>,
+                 std::conditional_t<kE == 2, PlaneSeq<0, 1>, PlaneSeq<0, 1, 2, 3>>>;
+  const DF df;
+  const int64_t L = int64_t(hn::Lanes(df));
+  const int64_t M = X.rows, N = w.n, K = w.k, G = w.groups();
+  const int64_t strips = w.tiles() * kTileRows / L;
+  const int64_t pairs = (strips + 1) / 2;
+  const bool int8 = xq != nullptr;
+
+  parallel_for(pairs, [&](int64_t pr) {
+    // Odd strip count: the last pair's second strip repeats the first; its outputs are
+    // beyond N and never stored.
+    const Strip st[2] = {strip_at(w, 2 * pr, size_t(L)),
+                         strip_at(w, std::min(2 * pr + 1, strips - 1), size_t(L))};
+    const int64_t n0 = 2 * pr * L;
+    const int64_t ncols = std::min<int64_t>(2 * L, N - n0);
+    if (ncols <= 0) return;
+    const float* bias = epi.bias ? epi.bias + n0 : nullptr;
+    thread_local AlignedBuffer<float> yt_buf, xpad_buf, panel_f;
+    thread_local AlignedBuffer<uint8_t> panel_b;
+
+    if (M < kGemmMinRows) {
+      float* yt = scratch(yt_buf, size_t(2 * L));
+      for (int64_t m = 0; m < M; ++m) {
+        if (int8) {
+          gemv_int8_pair<kBits>(w, st[0], st[1], xq->q.data() + m * w.kp, xq->sx.data() + m * G,
+                                xq->xs.data() + m * G, yt, Planes());
+        } else {
+          float* xp = scratch(xpad_buf, size_t(w.kp + G));
+          float* xsum = xp + w.kp;
+          std::memcpy(xp, X.row(m), size_t(K) * sizeof(float));
+          std::fill(xp + K, xp + w.kp, 0.0f);
+          for (int64_t g = 0; g < G; ++g) {
+            auto acc = hn::Zero(df);
+            for (int64_t c = g * w.group; c < (g + 1) * w.group; c += L) acc = hn::Add(acc, hn::LoadU(df, xp + c));
+            xsum[g] = hn::ReduceSum(df, acc);
+          }
+          gemv_f32_pair<kBits>(w, st[0], st[1], xp, xsum, yt);
+        }
+        simd::HWY_NAMESPACE::store_rows(yt, 2 * L, 1, Y.row(m) + n0, Y.ld, ncols, bias, epi.accumulate);
+      }
+      return;
+    }
+
+    // GEMM: ytile holds all M rows of this N-block across the K chunks.
+    float* yt = scratch(yt_buf, size_t(M * 2 * L));
+    if (!int8) {
+      float* panel = scratch(panel_f, size_t(kChunk * 2 * L));
+      for (int64_t k0 = 0; k0 < K; k0 += kChunk) {
+        const int64_t kc = std::min(kChunk, w.kp - k0);
+        decode_panel_f32<kBits>(w, st, k0, kc, panel);
+        const int64_t kx = std::min(kc, K - k0);  // X has only K columns
+        sweep_rows(M, [&](int64_t m, auto mr) {
+          simd::HWY_NAMESPACE::tile_f32<decltype(mr)::value>(X.row(m) + k0, X.ld, panel, kx, yt + m * 2 * L,
+                                                             2 * L, k0 > 0);
+        });
+      }
+    } else {
+      const int64_t B = 4 * L;  // bytes per panel half-quad
+      const int64_t chunk = std::min<int64_t>(kChunk, w.group);  // chunks never straddle groups
+      float Sv[2 * 16], Zv[2 * 16];
+      for (int64_t k0 = 0; k0 < w.kp; k0 += chunk) {
+        const int64_t kc = std::min(chunk, w.kp - k0);
+        const int64_t g = k0 / w.group;
+        const uint8_t *p0, *p1;
+        int64_t stride;
+        if constexpr (kBits == 8) {  // codes already are u8 quads: read them in place
+          p0 = st[0].codes + (k0 / 4) * kBlockBytes;
+          p1 = st[1].codes + (k0 / 4) * kBlockBytes;
+          stride = kBlockBytes;
+        } else {
+          uint8_t* panel = scratch(panel_b, size_t(kChunk / 4 * 2 * B));
+          decode_panel_u8<kBits>(st, k0, kc, panel, Planes());
+          p0 = panel;
+          p1 = panel + B;
+          stride = 2 * B;
+        }
+        for (int h = 0; h < 2; ++h) {
+          hn::Vec<DF> sc, off;
+          group_consts(w, st[h], g, sc, off);
+          hn::StoreU(sc, df, Sv + h * L);
+          hn::StoreU(off, df, Zv + h * L);
+        }
+        const bool zp = k0 % w.group == 0;
+        const int32_t* xq32 = reinterpret_cast<const int32_t*>(xq->q.data()) + k0 / 4;
+        sweep_rows(M, [&](int64_t m, auto mr) {
+          simd::HWY_NAMESPACE::tile_u8s8<decltype(mr)::value>(
+              xq32 + m * (w.kp / 4), w.kp / 4, p0, p1, stride, kc / 4, Sv, Zv, xq->sx.data() + m * G + g,
+              xq->xs.data() + m * G + g, G, zp, yt + m * 2 * L, 2 * L, k0 > 0);
+        });
+      }
+    }
+    simd::HWY_NAMESPACE::store_rows(yt, 2 * L, M, Y.row(0) + n0, Y.ld, ncols, bias, epi.accumulate);
+  });
+}
+
+// LLM.int8() outliers: Y[m][n] += sum over outlier columns c of X[m][c] * w[n][c].
+inline void add_outliers(HostView<const float> X, const QuantizedMatrix& w, HostView<float> Y,
+                         const std::vector<int64_t>& outl) {
+  if (outl.empty()) return;
+  const DF df;
+  const int64_t L = int64_t(hn::Lanes(df));
+  const int64_t N = w.n, NB = 256;
+  parallel_for((N + NB - 1) / NB, [&](int64_t nb) {
+    const int64_t n0 = nb * NB, n1 = std::min(N, n0 + NB);
+    std::vector<float> col(static_cast<size_t>(NB));
+    for (int64_t c : outl) {
+      const int64_t g = c / w.group;
+      for (int64_t n = n0; n < n1; ++n) col[size_t(n - n0)] = w.scale(n, g) * float(w.code(n, c) - w.zero(n, g));
+      for (int64_t m = 0; m < X.rows; ++m) {
+        const auto xv = hn::Set(df, X(m, c));
+        float* y = Y.row(m);
+        for (int64_t n = n0; n < n1; n += L) {
+          const size_t cnt = size_t(std::min(L, n1 - n));
+          hn::StoreN(hn::MulAdd(xv, hn::LoadN(df, col.data() + (n - n0), cnt), hn::LoadN(df, y + n, cnt)), df,
+                     y + n, cnt);
+        }
+      }
+    }
+  });
+}
+
+#endif  // !HWY_HAVE_SCALABLE && HWY_TARGET != HWY_SCALAR
+
+// O(1) checks of a packed object's sizes: enough that the kernels cannot read out of
+// bounds (validate() is the O(size) check for untrusted data).
+inline void check_packed(const QuantizedMatrix& w) {
+  using lsgemm::detail::require;
+  require(w.bits == 2 || w.bits == 4 || w.bits == 8, "int_quant::matmul: packed bits=", w.bits,
+          " (allowed: 2, 4, 8)");
+  require(w.n > 0 && w.k > 0 && w.kp >= w.k && w.kp % kKUnit == 0 && w.kp - w.k < kKUnit,
+          "int_quant::matmul: packed shape n=", w.n, " k=", w.k, " kp=", w.kp, " is inconsistent");
+  require(w.group > 0 && w.kp % w.group == 0 && w.group % kKUnit == 0 && (w.per_channel || w.kp == w.k),
+          "int_quant::matmul: packed group=", w.group, " does not divide kp=", w.kp);
+  const size_t T = size_t(w.tiles()), G = size_t(w.groups());
+  require(w.codes.size() == T * size_t(w.tile_bytes()), "int_quant::matmul: packed codes hold ",
+          w.codes.size(), " bytes, expected ", T * size_t(w.tile_bytes()));
+  require(w.scales.size() == T * G * kTileRows, "int_quant::matmul: packed scales hold ", w.scales.size(),
+          ", expected ", T * G * kTileRows);
+  require(w.symmetric || w.zeros.size() == T * G * kTileRows, "int_quant::matmul: packed zero points hold ",
+          w.zeros.size(), ", expected ", T * G * kTileRows);
+  require(w.act == ActMode::kFloat || w.act == ActMode::kInt8, "int_quant::matmul: bad activation mode");
+  require(w.act != ActMode::kInt8 || w.k <= kMaxK, "int_quant::matmul: K=", w.k, " > ", kMaxK, " in int8 mode");
+  require(std::isfinite(w.outlier_threshold) && w.outlier_threshold >= 0.0f,
+          "int_quant::matmul: outlier_threshold=", w.outlier_threshold);
+}
+
+// Y = X * W^T (+ bias), in the weights' activation mode.
+inline void matmul(HostView<const float> X, const QuantizedMatrix& w, HostView<float> Y, const Epilogue& epi = {}) {
+  lsgemm::detail::check_matmul_shapes(X, w.n, w.k, Y);
+  check_packed(w);
+  if (X.rows == 0) return;
+#if HWY_HAVE_SCALABLE || HWY_TARGET == HWY_SCALAR
+  // Scalable vectors cannot live in the register-tile arrays; SVE/RVV kernels are
+  // future work (they will be tested under qemu-user). Until then: the oracle.
+  reference::matmul(X, w, Y, epi);
+#else
+  XQuant xq;
+  std::vector<int64_t> outl;
+  if (w.act == ActMode::kInt8) {
+    outl = outlier_columns(X, w.outlier_threshold);
+    lsgemm::detail::require(quantize_rows(X, w, outl, xq),
+                            "int_quant::matmul: X holds Inf or NaN; int8 activation mode needs finite X");
+  }
+  const XQuant* pq = w.act == ActMode::kInt8 ? &xq : nullptr;
+  switch (w.bits) {
+    case 2: run_bits<2>(X, w, Y, epi, pq); break;
+    case 4: run_bits<4>(X, w, Y, epi, pq); break;
+    default: run_bits<8>(X, w, Y, epi, pq); break;
+  }
+  add_outliers(X, w, Y, outl);
+#endif
+}
+
+}  // namespace HWY_NAMESPACE
+}  // namespace int_quant
+}  // namespace lsgemm
+HWY_AFTER_NAMESPACE();
+
+#endif  // per-target include guard

@@ -1,0 +1,28 @@
+#pragma once
+// lsgemm: low-bit and sparse GEMM kernels. All a user includes.
+//   auto w = lsgemm::int_quant::pack(W, lsgemm::int_quant::PackOptions().with_bits(4));
+//   lsgemm::matmul(X, w, Y);             // the path of this TU's static SIMD target
+//   lsgemm::reference::matmul(X, w, Y);  // the oracle
+//   auto Wd = lsgemm::dequantize(w);     // back to dense (Eigen when available)
+#include "lsgemm/core/buffer.hpp"
+#include "lsgemm/core/epilogue.hpp"
+#include "lsgemm/core/error.hpp"
+#include "lsgemm/core/matrix.hpp"
+#include "lsgemm/core/numeric.hpp"
+#include "lsgemm/core/parallel.hpp"
+#include "lsgemm/dispatch.hpp"
+#include "lsgemm/int_quant/format.hpp"
+#include "lsgemm/int_quant/reference.hpp"
+
+#if __has_include(<Eigen/Core>)
+#include <Eigen/Core>
+namespace lsgemm {
+// Row-major N x K float copy of a packed weight (for checks and fallbacks).
+using DenseMatrix = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+inline DenseMatrix dequantize(const int_quant::QuantizedMatrix& w) {
+  DenseMatrix d(w.n, w.k);
+  int_quant::dequantize(w, view(d.data(), w.n, w.k));
+  return d;
+}
+}  // namespace lsgemm
+#endif

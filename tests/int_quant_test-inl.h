@@ -1,0 +1,208 @@
+// Per-target int_quant tests, included by int_quant_float_test.cc and
+// int_quant_int8_test.cc (one activation mode each, to keep each TU's compile short).
+// foreach_target.h re-includes the including .cc once per attainable target, and
+// HWY_EXPORT_AND_TEST_P registers each function once per target the CPU supports.
+// The including file defines LSGEMM_TEST_ACT (kFloat or kInt8) and LSGEMM_TEST_SUITE.
+#include <hwy/highway.h>
+
+#include "lsgemm/int_quant/simd-inl.h"
+#include "support/int_quant_tester.hpp"
+
+HWY_BEFORE_NAMESPACE();
+namespace lsgemm {
+namespace test {
+namespace HWY_NAMESPACE {
+namespace iq = lsgemm::int_quant::HWY_NAMESPACE;
+
+inline TileInfo tile_info() {
+  return TileInfo{hwy::TargetName(HWY_TARGET), int64_t(hwy::HWY_NAMESPACE::Lanes(simd::HWY_NAMESPACE::DF())),
+                  int64_t(simd::HWY_NAMESPACE::kMR), iq::kGemmMinRows, iq::kChunk};
+}
+
+inline Kernel kernel() {
+  return [](HostView<const float> X, const QuantizedMatrix& w, HostView<float> Y, const Epilogue& e) {
+    iq::matmul(X, w, Y, e);
+  };
+}
+
+constexpr ActMode kAct = ActMode::LSGEMM_TEST_ACT;
+
+// Every shape class, bits 2, 4, 8.
+void TestShapeClasses() {
+  const TileInfo t = tile_info();
+  int64_t ran = 0;
+  for (int bits : {2, 4, 8})
+    for (const Case& c : shape_classes(t, kAct, bits)) {
+      run_case(c, t, kernel());
+      if (::testing::Test::HasFatalFailure()) return;
+      ++ran;
+    }
+  EXPECT_EQ(ran, 3 * int64_t(shape_classes(t, kAct, 4).size())) << "a shape class did not run";
+}
+
+// Format and call options: groups, symmetric, strides, bias, accumulate.
+void TestOptions() {
+  const TileInfo t = tile_info();
+  uint64_t seed = 7;
+  for (int bits : {2, 4, 8})
+    for (int group : {32, 64, 128, 256, 0})
+      for (bool sym : {false, true})
+        for (int64_t m : {int64_t(1), t.gemm_min_m + 5}) {
+          Case c;
+          c.cls = "options";
+          c.m = m;
+          c.n = 2 * t.lanes + 3;
+          c.k = 512;
+          c.opt.bits = bits;
+          c.opt.group = group;
+          c.opt.symmetric = sym;
+          c.opt.act = kAct;
+          c.ldx_pad = (seed % 3) * 5;
+          c.ldy_pad = (seed % 2) * 3;
+          c.bias = seed % 2 == 0;
+          c.accumulate = seed % 3 == 1;
+          c.seed = seed++;
+          run_case(c, t, kernel());
+          if (::testing::Test::HasFatalFailure()) return;
+        }
+}
+
+// Data classes. "exact": power-of-two scales, integer X with group amax 127, so every
+// intermediate is exact in f32 and the kernel must match the reference bit for bit.
+void TestDataClasses() {
+  const TileInfo t = tile_info();
+  uint64_t seed = 100;
+  for (Data d : {Data::kExact, Data::kZeroX, Data::kZeroW, Data::kConstant, Data::kOutliers})
+    for (int bits : {2, 4, 8})
+      for (bool sym : {false, true})
+        for (int64_t m : {int64_t(1), int64_t(3), t.mr + 2}) {
+          Case c;
+          c.cls = "data";
+          c.m = m;
+          c.n = 40;
+          c.k = 256;
+          c.opt.bits = bits;
+          c.opt.group = 64;
+          c.opt.symmetric = sym;
+          c.opt.act = kAct;
+          c.data = d;
+          c.seed = seed++;
+          run_case(c, t, kernel());
+          if (::testing::Test::HasFatalFailure()) return;
+        }
+}
+
+// Non-finite activations: float mode propagates NaN/Inf like the reference; int8 mode
+// rejects them with an Error and leaves Y untouched.
+void TestNonFinite() {
+  const int64_t M = 5, N = 24, K = 64;
+  std::vector<float> W(size_t(N * K), 0.5f), X(size_t(M * K), 1.0f);
+  X[size_t(2 * K + 7)] = std::numeric_limits<float>::quiet_NaN();
+  X[size_t(4 * K + 9)] = std::numeric_limits<float>::infinity();
+  PackOptions o;
+  o.group = 32;
+  o.act = kAct;
+  const QuantizedMatrix w = int_quant::pack(view(W.data(), N, K), o);
+  for (int64_t m : {int64_t(1), M}) {
+    std::vector<float> Y(size_t(M * N), 3.0f), Yr(size_t(M * N), 3.0f);
+    const HostView<const float> Xv(X.data(), m, K, K);
+    if (kAct == ActMode::kInt8) {
+      if (m == 1) continue;
+      EXPECT_THROW(iq::matmul(Xv, w, view(Y.data(), m, N)), lsgemm::Error);
+      for (float v : Y) ASSERT_EQ(v, 3.0f) << "Y changed by a rejected call";
+    } else {
+      iq::matmul(Xv, w, view(Y.data(), m, N));
+      reference::matmul(Xv, w, view(Yr.data(), m, N));
+      for (size_t i = 0; i < size_t(m * N); ++i) {
+        ASSERT_EQ(std::isnan(Y[i]), std::isnan(Yr[i])) << "at " << i;
+        ASSERT_EQ(std::isinf(Y[i]), std::isinf(Yr[i])) << "at " << i;
+        if (std::isfinite(Y[i])) ASSERT_NEAR(Y[i], Yr[i], 1e-3 * std::fabs(Yr[i]) + 1e-3) << "at " << i;
+      }
+    }
+  }
+}
+
+#if LSGEMM_TEST_INT8
+// W8A8: 8-bit per-channel symmetric weights, per-token int8 activations.
+void TestW8A8() {
+  const TileInfo t = tile_info();
+  uint64_t seed = 300;
+  for (int64_t m : {int64_t(1), int64_t(2), t.gemm_min_m, t.mr * 3 + 1})
+    for (int64_t k : {int64_t(64), int64_t(1000), int64_t(4096)}) {
+      Case c;
+      c.cls = "w8a8";
+      c.m = m;
+      c.n = 50;
+      c.k = k;
+      c.opt = PackOptions().with_bits(8).with_group(0).with_symmetric(true).with_act(ActMode::kInt8);
+      c.seed = seed++;
+      run_case(c, t, kernel());
+      if (::testing::Test::HasFatalFailure()) return;
+    }
+}
+
+// LLM.int8() outliers: columns above the threshold go through the float path.
+void TestOutliers() {
+  const TileInfo t = tile_info();
+  uint64_t seed = 400;
+  for (int bits : {4, 8})
+    for (int group : {64, 0})
+      for (int64_t m : {int64_t(1), t.mr + 3}) {
+        Case c;
+        c.cls = "outliers";
+        c.m = m;
+        c.n = 37;
+        c.k = 384;
+        c.opt = PackOptions().with_bits(bits).with_group(group).with_act(ActMode::kInt8).with_outliers(6.0f);
+        c.data = Data::kOutliers;
+        c.seed = seed++;
+        run_case(c, t, kernel());
+        if (::testing::Test::HasFatalFailure()) return;
+      }
+}
+
+// Accumulator headroom: K = 65536 (the int8-mode maximum), every code 255 and every
+// activation 127: the int32 group sum is 255 * 127 * 65536 = 2,122,383,360, just under
+// 2^31. Any 16-bit intermediate or a wrap shows up as a gross error.
+void TestBigKHeadroom() {
+  const TileInfo t = tile_info();
+  const int64_t K = int_quant::kMaxK, N = 16;
+  for (int64_t M : {int64_t(1), t.gemm_min_m}) {
+    std::vector<float> W(size_t(N * K), 1.0f), X(size_t(M * K), 127.0f);
+    const QuantizedMatrix w = int_quant::pack(view(W.data(), N, K),
+                                              PackOptions().with_bits(8).with_group(0).with_act(ActMode::kInt8));
+    ASSERT_EQ(w.code(0, 0), 255);
+    std::vector<float> Y(size_t(M * N)), Yr(size_t(M * N));
+    iq::matmul(view<const float>(X.data(), M, K), w, view(Y.data(), M, N));
+    reference::matmul(view<const float>(X.data(), M, K), w, view(Yr.data(), M, N));
+    for (size_t i = 0; i < Y.size(); ++i) {
+      ASSERT_GT(Yr[i], 1e6f);
+      ASSERT_NEAR(Y[i], Yr[i], 16 * FLT_EPSILON * std::fabs(Yr[i])) << "M=" << M << " at " << i;
+    }
+  }
+}
+#endif
+
+}  // namespace HWY_NAMESPACE
+}  // namespace test
+}  // namespace lsgemm
+HWY_AFTER_NAMESPACE();
+
+#if HWY_ONCE
+namespace lsgemm {
+namespace test {
+HWY_BEFORE_TEST(LSGEMM_TEST_SUITE);
+HWY_EXPORT_AND_TEST_P(LSGEMM_TEST_SUITE, TestShapeClasses);
+HWY_EXPORT_AND_TEST_P(LSGEMM_TEST_SUITE, TestOptions);
+HWY_EXPORT_AND_TEST_P(LSGEMM_TEST_SUITE, TestDataClasses);
+HWY_EXPORT_AND_TEST_P(LSGEMM_TEST_SUITE, TestNonFinite);
+#if LSGEMM_TEST_INT8
+HWY_EXPORT_AND_TEST_P(LSGEMM_TEST_SUITE, TestW8A8);
+HWY_EXPORT_AND_TEST_P(LSGEMM_TEST_SUITE, TestOutliers);
+HWY_EXPORT_AND_TEST_P(LSGEMM_TEST_SUITE, TestBigKHeadroom);
+#endif
+HWY_AFTER_TEST();
+}  // namespace test
+}  // namespace lsgemm
+HWY_TEST_MAIN();
+#endif
