@@ -1,1 +1,469 @@
-int main() { return 0; }
+// int_quant benchmarks: lsgemm's group-quantized kernels against dense fp32 and int8
+// peers, all in one binary so that every ratio comes from one run on one machine state
+// (DESIGN.md §6).
+//
+//   BM_<kernel>/N:…/K:…/M:…/T:…     Y[M×N] = X[M×K]·Wᵀ, W cold unless the name ends _hot
+//   BM_probe_stream_read/T:…         what a plain streaming read gets from DRAM right now
+//
+// Counters: GB/s = bytes of the packed (or dense) weight per call / time — the figure a
+// GEMV is bound by; GFLOP/s = 2·M·N·K per call / time (integer ops for the s8 peer).
+// Every benchmark checks its output once, before timing, against an oracle.
+#include <map>
+#include <type_traits>
+#include <unordered_map>
+#include <set>
+
+#include "bench_common.hpp"
+
+#if defined(LSGEMM_HAVE_ONEDNN)
+#include <dnnl.hpp>
+#endif
+
+namespace {
+
+using lsgemm::AlignedBuffer;
+using lsgemm::int_quant::ActMode;
+using lsgemm::int_quant::PackOptions;
+using lsgemm::int_quant::QuantizedMatrix;
+using namespace lsgemm_bench;
+
+// LLM linear layers (LLaMA-7B: attention 4096², MLP up 11008×4096, MLP down 4096×11008),
+// and token counts from decode (1) through small batches to a prefill chunk (512).
+const std::vector<std::pair<int64_t, int64_t>> kShapes = {{4096, 4096}, {11008, 4096}, {4096, 11008}};
+const std::vector<int64_t> kTokens = {1, 8, 32, 128, 512};
+const std::vector<int> kThreads = {1, 2};
+
+// Seeds: weights and activations differ, and stay the same across runs.
+constexpr uint64_t kSeedW = 0x5EED0001, kSeedX = 0x5EED0002;
+// LLM weights are small (std ≈ 0.02–0.05); activations near unit scale.
+constexpr float kWeightStd = 0.05f;
+
+struct Dims {
+  int64_t n, k, m;
+  int t;
+};
+Dims dims_of(const benchmark::State& s) {
+  return {s.range(0), s.range(1), s.range(2), int(s.range(3))};
+}
+
+// Activations M×K. With outliers, a few fixed columns carry |x| ≥ 8 in every row (as
+// LLM.int8() reports for real models: a handful of feature dimensions, systematically
+// large); putting them in every row makes the outlier column set the same for the full
+// X and for the one-row sub-views the check hands to the reference.
+void fill_activations(float* x, int64_t M, int64_t K, bool outliers) {
+  fill_gaussianish(x, size_t(M * K), kSeedX ^ uint64_t(M), 1.0f);
+  if (!outliers) return;
+  const int64_t cols[] = {K / 8 + 3, 3 * K / 8 + 5, 5 * K / 8 + 7, 7 * K / 8 + 1};
+  for (int64_t r = 0; r < M; ++r) {
+    for (int i = 0; i < 4; ++i) {
+      x[r * K + cols[i]] = float(((r + i) % 2) ? -1 : 1) * float(8 + (r + i) % 7);
+    }
+  }
+}
+
+// Verdicts of the one-time output check, per (M, T) of a prepared pool.
+struct CheckLog {
+  std::map<std::pair<int64_t, int>, std::string> verdict;  // "" = passed
+};
+
+// ---------------------------------------------------------------------------------------
+// lsgemm int_quant kernels.
+
+struct IntQuantKernel {
+  std::string name;
+  PackOptions opt;
+  bool hot = false;
+  bool outliers = false;
+};
+
+struct IntQuantState {
+  std::string error;
+  WeightPool<QuantizedMatrix> pool;
+  int64_t bytes = 0;  // packed bytes of one copy
+  int64_t m = -1;     // rows of x and y below
+  AlignedBuffer<float> x, y;
+  CheckLog checks;
+};
+
+void bm_int_quant(benchmark::State& state, const IntQuantKernel& kern) {
+  const Dims d = dims_of(state);
+  set_threads(d.t);
+  // The pool depends on the shape only, so consecutive M and T values reuse it.
+  auto st = prepared<IntQuantState>(key_of(kern.name, {d.n, d.k}), [&] {
+    auto s = std::make_shared<IntQuantState>();
+    try {
+      AlignedBuffer<float> W(size_t(d.n * d.k));
+      fill_gaussianish(W.data(), W.size(), kSeedW, kWeightStd);
+      QuantizedMatrix w = lsgemm::int_quant::pack(lsgemm::view<const float>(W.data(), d.n, d.k), kern.opt);
+      s->bytes = w.packed_bytes();
+      const int64_t copies = copies_for(s->bytes, kern.hot);
+      for (int64_t i = 1; i < copies; ++i) s->pool.add(w.clone());
+      s->pool.add(std::move(w));
+    } catch (const std::exception& e) {
+      s->error = kern.name + ": pack failed: " + e.what();
+    }
+    return s;
+  });
+  if (!st->error.empty()) {
+    state.SkipWithError(st->error.c_str());
+    return;
+  }
+  if (st->m != d.m) {
+    st->x.resize(size_t(d.m * d.k));
+    st->y.resize(size_t(d.m * d.n));
+    fill_activations(st->x.data(), d.m, d.k, kern.outliers);
+    st->m = d.m;
+  }
+  const auto X = lsgemm::view<const float>(st->x.data(), d.m, d.k);
+  const auto Y = lsgemm::view<float>(st->y.data(), d.m, d.n);
+
+  // Check once per (M, T), on the first copy, before any timing.
+  const auto ck = std::make_pair(d.m, d.t);
+  if (!st->checks.verdict.count(ck)) {
+    std::string verdict;
+    const bool ran = guarded(state, kern.name.c_str(), [&] { lsgemm::matmul(X, st->pool.first(), Y); });
+    // Tolerance 1e-3 relative L2: summation order and int8 rounding ties move results by
+    // ~1e-6; a wrong scale, zero point or group boundary moves them by > 1e-2.
+    if (!ran || !check_against_reference(state, kern.name.c_str(), X, st->pool.first(), Y.data, d.n, 1e-3)) {
+      verdict = "failed the output check (see the first run of this benchmark)";
+    }
+    st->checks.verdict[ck] = verdict;
+    if (!verdict.empty()) return;  // SkipWithError already called with the details
+  } else if (!st->checks.verdict[ck].empty()) {
+    state.SkipWithError((kern.name + ": " + st->checks.verdict[ck]).c_str());
+    return;
+  }
+
+  for (auto _ : state) {
+    lsgemm::matmul(X, st->pool.next(), Y);
+    benchmark::ClobberMemory();
+  }
+  set_rates(state, double(st->bytes), 2.0 * double(d.m) * double(d.n) * double(d.k));
+}
+
+// ---------------------------------------------------------------------------------------
+// Dense fp32 peers (Eigen, OpenBLAS): W row-major N×K, the same cold rotation.
+
+struct DenseState {
+  WeightPool<AlignedBuffer<float>> pool;
+  int64_t m = -1;
+  AlignedBuffer<float> x, y;
+  CheckLog checks;
+};
+
+using DenseKernel = void (*)(const float* W, const float* X, float* Y, int64_t N, int64_t K, int64_t M);
+
+// Eigen as a user would write it: a row-major Map of W times X. Y (M×N row-major) is
+// Yᵀ (N×M column-major), and X (M×K row-major) is Xᵀ (K×M column-major), so the product
+// is Yᵀ = W·Xᵀ with no copies. Eigen runs GEMV on one thread whatever setNbThreads says.
+void eigen_f32(const float* W, const float* X, float* Y, int64_t N, int64_t K, int64_t M) {
+  using RowMajor = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+  Eigen::Map<const RowMajor> w(W, N, K);
+  if (M == 1) {
+    Eigen::Map<const Eigen::VectorXf> x(X, K);
+    Eigen::Map<Eigen::VectorXf> y(Y, N);
+    y.noalias() = w * x;
+  } else {
+    Eigen::Map<const Eigen::MatrixXf> xt(X, K, M);
+    Eigen::Map<Eigen::MatrixXf> yt(Y, N, M);
+    yt.noalias() = w * xt;
+  }
+}
+
+#if defined(LSGEMM_HAVE_OPENBLAS)
+// OpenBLAS as a linear layer calls it: sgemv for one token, else Y = X·Wᵀ via sgemm.
+void openblas_f32(const float* W, const float* X, float* Y, int64_t N, int64_t K, int64_t M) {
+  if (M == 1) {
+    cblas_sgemv(CblasRowMajor, CblasNoTrans, blasint(N), blasint(K), 1.0f, W, blasint(K), X, 1, 0.0f, Y, 1);
+  } else {
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, blasint(M), blasint(N), blasint(K), 1.0f, X,
+                blasint(K), W, blasint(K), 0.0f, Y, blasint(N));
+  }
+}
+#endif
+
+void bm_dense_f32(benchmark::State& state, const std::string& name, DenseKernel kernel) {
+  const Dims d = dims_of(state);
+  set_threads(d.t);
+  const int64_t bytes = d.n * d.k * int64_t(sizeof(float));
+  auto st = prepared<DenseState>(key_of(name, {d.n, d.k}), [&] {
+    auto s = std::make_shared<DenseState>();
+    AlignedBuffer<float> W(size_t(d.n * d.k));
+    fill_gaussianish(W.data(), W.size(), kSeedW, kWeightStd);
+    const int64_t copies = copies_for(bytes, false);
+    for (int64_t i = 1; i < copies; ++i) s->pool.add(W.clone());
+    s->pool.add(std::move(W));
+    return s;
+  });
+  if (st->m != d.m) {
+    st->x.resize(size_t(d.m * d.k));
+    st->y.resize(size_t(d.m * d.n));
+    fill_activations(st->x.data(), d.m, d.k, false);
+    st->m = d.m;
+  }
+  const auto ck = std::make_pair(d.m, d.t);
+  if (!st->checks.verdict.count(ck)) {
+    kernel(st->pool.first().data(), st->x.data(), st->y.data(), d.n, d.k, d.m);
+    // fp32 against a double oracle: K ≤ 11008 terms lose ~sqrt(K)·2⁻²⁴ ≈ 1e-5 relative.
+    const bool ok = check_dense_f32(state, name.c_str(), st->x.data(), st->pool.first().data(),
+                                    st->y.data(), d.m, d.n, d.k, 1e-4);
+    st->checks.verdict[ck] = ok ? "" : "failed the output check (see its first run)";
+    if (!ok) return;
+  } else if (!st->checks.verdict[ck].empty()) {
+    state.SkipWithError((name + ": " + st->checks.verdict[ck]).c_str());
+    return;
+  }
+  for (auto _ : state) {
+    kernel(st->pool.next().data(), st->x.data(), st->y.data(), d.n, d.k, d.m);
+    benchmark::ClobberMemory();
+  }
+  set_rates(state, double(bytes), 2.0 * double(d.m) * double(d.n) * double(d.k));
+}
+
+// ---------------------------------------------------------------------------------------
+// oneDNN matmul: src (M×K) · wei (K×N) → dst (M×N). W row-major N×K is wei in layout
+// "ba". Weights are created with format_tag::any and reordered once per copy into the
+// blocked layout oneDNN prefers (prepacked, as an inference engine would store them), so
+// the timed call is the matmul alone.
+
+#if defined(LSGEMM_HAVE_ONEDNN)
+template <class T> dnnl::memory::data_type dt_of();
+template <> dnnl::memory::data_type dt_of<float>() { return dnnl::memory::data_type::f32; }
+template <> dnnl::memory::data_type dt_of<uint8_t>() { return dnnl::memory::data_type::u8; }
+template <> dnnl::memory::data_type dt_of<int8_t>() { return dnnl::memory::data_type::s8; }
+template <> dnnl::memory::data_type dt_of<int32_t>() { return dnnl::memory::data_type::s32; }
+
+struct OnednnState {
+  std::string error;
+  dnnl::engine eng{dnnl::engine::kind::cpu, 0};
+  dnnl::stream strm{eng};
+  dnnl::matmul prim;
+  std::vector<dnnl::memory> weights;                        // prepacked copies
+  std::vector<std::unordered_map<int, dnnl::memory>> args;  // one argument set per copy
+  size_t pos = 0;
+  int64_t bytes = 0;  // bytes of one prepacked weight
+  std::vector<uint8_t> x, y;
+};
+
+// Values for the int8 peer: weights and activations on the scales an int8 inference
+// stack would pick (|w| ≤ 127, activations around the u8 midpoint).
+template <class T> T quantize_value(float v);
+template <> float quantize_value<float>(float v) { return v; }
+template <> int8_t quantize_value<int8_t>(float v) {
+  return int8_t(std::clamp(std::lrint(v * (127.0f / (3.5f * kWeightStd))), -127l, 127l));
+}
+template <> uint8_t quantize_value<uint8_t>(float v) {
+  return uint8_t(std::clamp(std::lrint(v * 32.0f + 128.0f), 0l, 255l));
+}
+
+template <class TS, class TW, class TD>
+void bm_onednn(benchmark::State& state, const std::string& name) {
+  const Dims d = dims_of(state);
+  set_threads(d.t);
+  using dims = dnnl::memory::dims;
+  using tag = dnnl::memory::format_tag;
+  // oneDNN picks its kernel (and the packed layout) per M and per thread count, so the
+  // whole state is per (M, T); it is also checked once, here.
+  auto st = prepared<OnednnState>(key_of(name, {d.n, d.k, d.m, d.t}), [&] {
+    auto s = std::make_shared<OnednnState>();
+    try {
+      std::vector<float> tmp(size_t(std::max(d.n, d.m) * d.k));
+      std::vector<TW> w(size_t(d.n * d.k));
+      fill_gaussianish(tmp.data(), w.size(), kSeedW, kWeightStd);
+      for (size_t i = 0; i < w.size(); ++i) w[i] = quantize_value<TW>(tmp[i]);
+      s->x.resize(size_t(d.m * d.k) * sizeof(TS));
+      s->y.resize(size_t(d.m * d.n) * sizeof(TD));
+      TS* x = reinterpret_cast<TS*>(s->x.data());
+      fill_activations(tmp.data(), d.m, d.k, false);
+      for (int64_t i = 0; i < d.m * d.k; ++i) x[i] = quantize_value<TS>(tmp[size_t(i)]);
+
+      const dnnl::memory::desc src_md(dims{d.m, d.k}, dt_of<TS>(), tag::ab);
+      const dnnl::memory::desc wei_any(dims{d.k, d.n}, dt_of<TW>(), tag::any);
+      const dnnl::memory::desc wei_plain(dims{d.k, d.n}, dt_of<TW>(), tag::ba);
+      const dnnl::memory::desc dst_md(dims{d.m, d.n}, dt_of<TD>(), tag::ab);
+      const dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(src_md, wei_any, dst_md), s->eng);
+      s->prim = dnnl::matmul(pd);
+      s->bytes = int64_t(pd.weights_desc().get_size());
+      dnnl::memory plain(wei_plain, s->eng, w.data());
+      dnnl::memory src(src_md, s->eng, s->x.data()), dst(dst_md, s->eng, s->y.data());
+      const int64_t copies = copies_for(s->bytes, false);
+      for (int64_t i = 0; i < copies; ++i) {
+        dnnl::memory packed(pd.weights_desc(), s->eng);
+        dnnl::reorder(plain, packed).execute(s->strm, plain, packed);
+        s->weights.push_back(packed);
+        s->args.push_back({{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, packed}, {DNNL_ARG_DST, dst}});
+      }
+      s->strm.wait();
+
+      // One call on the first copy, then rows 0 and M-1 against a double oracle over
+      // the plain values (exact for s8: every product and partial sum is an integer
+      // well inside double's 53 bits).
+      s->prim.execute(s->strm, s->args[0]);
+      s->strm.wait();
+      const TD* y = reinterpret_cast<const TD*>(s->y.data());
+      std::vector<float> yf(size_t(d.m * d.n));
+      for (size_t i = 0; i < yf.size(); ++i) yf[i] = float(y[i]);
+      const double tol = std::is_same<TD, float>::value ? 1e-4 : 1e-6;
+      const bool ok = check_rows(state, name.c_str(), yf.data(), d.m, d.n, d.n, tol, [&](int64_t r, float* out) {
+        for (int64_t n = 0; n < d.n; ++n) {
+          double acc = 0.0;
+          for (int64_t k = 0; k < d.k; ++k) acc += double(x[r * d.k + k]) * double(w[size_t(n * d.k + k)]);
+          out[n] = float(acc);
+        }
+      });
+      if (!ok) s->error = name + ": failed the output check (see its first run)";
+    } catch (const std::exception& e) {
+      s->error = name + ": " + e.what();
+    }
+    return s;
+  });
+  if (!st->error.empty()) {
+    if (!state.error_occurred()) state.SkipWithError(st->error.c_str());
+    return;
+  }
+  for (auto _ : state) {
+    st->prim.execute(st->strm, st->args[st->pos]);
+    st->strm.wait();
+    st->pos = st->pos + 1 == st->args.size() ? 0 : st->pos + 1;
+  }
+  set_rates(state, double(st->bytes), 2.0 * double(d.m) * double(d.n) * double(d.k));
+}
+#endif
+
+// ---------------------------------------------------------------------------------------
+// Bandwidth probe: sums a buffer of the cold-rotation size (≥ 5× L3) as 64-bit integers,
+// each thread its own contiguous part. Integer adds may be reordered freely, so the
+// compiler vectorizes the loop at -O3 (one 512-bit add per 64-byte load, far above what
+// DRAM delivers), and the time is the memory system's.
+
+struct ProbeState {
+  AlignedBuffer<uint64_t> buf;
+};
+
+uint64_t stream_sum(const uint64_t* p, int64_t n, int threads) {
+  uint64_t total = 0;
+#if defined(_OPENMP)
+#pragma omp parallel num_threads(threads) reduction(+ : total)
+  {
+    const int64_t t = omp_get_thread_num(), nt = omp_get_num_threads();
+    const int64_t b = n * t / nt, e = n * (t + 1) / nt;
+    uint64_t s = 0;
+    for (int64_t i = b; i < e; ++i) s += p[i];
+    total += s;
+  }
+#else
+  (void)threads;
+  for (int64_t i = 0; i < n; ++i) total += p[i];
+#endif
+  return total;
+}
+
+void bm_probe_stream_read(benchmark::State& state) {
+  const int t = int(state.range(0));
+  set_threads(t);
+  // Same key for T=1 and T=2: the buffer is built (and its pages faulted in) once.
+  auto st = prepared<ProbeState>("BM_probe_stream_read", [] {
+    auto s = std::make_shared<ProbeState>();
+    const int64_t bytes = std::min(rotation_bytes(), memory_budget_bytes());
+    s->buf.resize(size_t(bytes / 8));  // zero-filled by resize: every page is touched
+    for (size_t i = 0; i < s->buf.size(); i += 512) s->buf[i] = i;
+    return s;
+  });
+  const int64_t n = int64_t(st->buf.size());
+  for (auto _ : state) benchmark::DoNotOptimize(stream_sum(st->buf.data(), n, t));
+  set_rates(state, double(n) * 8.0, 0.0);
+}
+
+// ---------------------------------------------------------------------------------------
+// Registration: the full matrix, through a loop; --benchmark_filter selects subsets.
+
+void add_args(benchmark::internal::Benchmark* b, bool m1_only) {
+  b->ArgNames({"N", "K", "M", "T"})->UseRealTime()->Unit(benchmark::kMicrosecond);
+  for (const auto& [n, k] : kShapes) {
+    for (const int64_t m : kTokens) {
+      if (m1_only && m != 1) continue;
+      for (const int t : kThreads) b->Args({n, k, m, t});
+    }
+  }
+}
+
+void register_all() {
+  benchmark::RegisterBenchmark("BM_probe_stream_read", bm_probe_stream_read)
+      ->ArgNames({"T"})
+      ->Arg(1)
+      ->Arg(2)
+      ->UseRealTime()
+      ->Unit(benchmark::kMicrosecond);
+
+  const std::vector<IntQuantKernel> kernels = {
+      {"BM_int4_g128_f32act", PackOptions().with_bits(4).with_group(128).with_act(ActMode::kFloat)},
+      {"BM_int4_g128_int8act", PackOptions().with_bits(4).with_group(128).with_act(ActMode::kInt8)},
+      {"BM_w8a8", PackOptions().with_bits(8).with_group(lsgemm::int_quant::kPerChannel)
+                      .with_act(ActMode::kInt8).with_symmetric(true)},
+      {"BM_int4_g128_int8act_outliers",
+       PackOptions().with_bits(4).with_group(128).with_act(ActMode::kInt8).with_outliers(6.0f), false, true},
+      {"BM_int4_g128_f32act_hot", PackOptions().with_bits(4).with_group(128).with_act(ActMode::kFloat), true},
+      {"BM_int4_g128_int8act_hot", PackOptions().with_bits(4).with_group(128).with_act(ActMode::kInt8), true},
+  };
+  for (const IntQuantKernel& kern : kernels) {
+    auto* b = benchmark::RegisterBenchmark(kern.name.c_str(), [kern](benchmark::State& s) { bm_int_quant(s, kern); });
+    add_args(b, kern.hot);  // hot variants are a decode (M = 1) question only
+  }
+
+  add_args(benchmark::RegisterBenchmark("BM_peer_eigen_f32",
+                                        [](benchmark::State& s) { bm_dense_f32(s, "BM_peer_eigen_f32", eigen_f32); }),
+           false);
+#if defined(LSGEMM_HAVE_OPENBLAS)
+  add_args(benchmark::RegisterBenchmark(
+               "BM_peer_openblas_f32", [](benchmark::State& s) { bm_dense_f32(s, "BM_peer_openblas_f32", openblas_f32); }),
+           false);
+#endif
+#if defined(LSGEMM_HAVE_ONEDNN)
+  add_args(benchmark::RegisterBenchmark(
+               "BM_peer_onednn_f32",
+               [](benchmark::State& s) { bm_onednn<float, float, float>(s, "BM_peer_onednn_f32"); }),
+           false);
+  add_args(benchmark::RegisterBenchmark(
+               "BM_peer_onednn_s8",
+               [](benchmark::State& s) { bm_onednn<uint8_t, int8_t, int32_t>(s, "BM_peer_onednn_s8"); }),
+           false);
+#endif
+}
+
+void add_context() {
+  const CacheInfo l3 = l3_info();
+  benchmark::AddCustomContext("lsgemm_simd_target", lsgemm::simd_target_name());
+  benchmark::AddCustomContext("l3_bytes", std::to_string(l3.l3_bytes) +
+                                              (l3.from_sysfs ? " (sysfs)" : " (fallback: sysfs unreadable)"));
+  benchmark::AddCustomContext("cold_rotation_bytes", std::to_string(rotation_bytes()) + " (5x L3)");
+  benchmark::AddCustomContext("rotation_memory_cap_bytes", std::to_string(memory_budget_bytes()));
+#if defined(LSGEMM_HAVE_OPENBLAS)
+  benchmark::AddCustomContext("openblas", std::string(openblas_get_config()) + " core=" + openblas_get_corename());
+#else
+  benchmark::AddCustomContext("openblas", "not built");
+#endif
+#if defined(LSGEMM_HAVE_ONEDNN)
+  const dnnl_version_t* v = dnnl_version();
+  benchmark::AddCustomContext("onednn", std::to_string(v->major) + "." + std::to_string(v->minor) + "." +
+                                            std::to_string(v->patch) + " cpu_runtime=" +
+                                            (v->cpu_runtime == DNNL_RUNTIME_OMP ? "omp" : "other"));
+#else
+  benchmark::AddCustomContext("onednn", "not built");
+#endif
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  register_all();
+  add_context();
+  std::fprintf(stderr, "lsgemm SIMD target: %s; L3 %lld bytes; cold rotation %lld bytes\n",
+               lsgemm::simd_target_name(), static_cast<long long>(l3_info().l3_bytes),
+               static_cast<long long>(rotation_bytes()));
+  benchmark::RunSpecifiedBenchmarks();
+  release_prepared();
+  benchmark::Shutdown();
+  return 0;
+}

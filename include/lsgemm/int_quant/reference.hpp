@@ -83,6 +83,7 @@ inline void matmul(HostView<const float> X, const int_quant::QuantizedMatrix& w,
                    const Epilogue& epi = {}) {
   using namespace int_quant;
   lsgemm::detail::check_matmul_shapes(X, w.n, w.k, Y);
+  int_quant::detail::check_packed(w);
   const int64_t M = X.rows, N = w.n, K = w.k, G = w.groups();
   std::vector<double> acc(static_cast<size_t>(N));
   if (w.act == ActMode::kFloat) {

@@ -473,33 +473,10 @@ inline void add_outliers(HostView<const float> X, const QuantizedMatrix& w, Host
 
 #endif  // !HWY_HAVE_SCALABLE && HWY_TARGET != HWY_SCALAR
 
-// O(1) checks of a packed object's sizes: enough that the kernels cannot read out of
-// bounds (validate() is the O(size) check for untrusted data).
-inline void check_packed(const QuantizedMatrix& w) {
-  using lsgemm::detail::require;
-  require(w.bits == 2 || w.bits == 4 || w.bits == 8, "int_quant::matmul: packed bits=", w.bits,
-          " (allowed: 2, 4, 8)");
-  require(w.n > 0 && w.k > 0 && w.kp >= w.k && w.kp % kKUnit == 0 && w.kp - w.k < kKUnit,
-          "int_quant::matmul: packed shape n=", w.n, " k=", w.k, " kp=", w.kp, " is inconsistent");
-  require(w.group > 0 && w.kp % w.group == 0 && w.group % kKUnit == 0 && (w.per_channel || w.kp == w.k),
-          "int_quant::matmul: packed group=", w.group, " does not divide kp=", w.kp);
-  const size_t T = size_t(w.tiles()), G = size_t(w.groups());
-  require(w.codes.size() == T * size_t(w.tile_bytes()), "int_quant::matmul: packed codes hold ",
-          w.codes.size(), " bytes, expected ", T * size_t(w.tile_bytes()));
-  require(w.scales.size() == T * G * kTileRows, "int_quant::matmul: packed scales hold ", w.scales.size(),
-          ", expected ", T * G * kTileRows);
-  require(w.symmetric || w.zeros.size() == T * G * kTileRows, "int_quant::matmul: packed zero points hold ",
-          w.zeros.size(), ", expected ", T * G * kTileRows);
-  require(w.act == ActMode::kFloat || w.act == ActMode::kInt8, "int_quant::matmul: bad activation mode");
-  require(w.act != ActMode::kInt8 || w.k <= kMaxK, "int_quant::matmul: K=", w.k, " > ", kMaxK, " in int8 mode");
-  require(std::isfinite(w.outlier_threshold) && w.outlier_threshold >= 0.0f,
-          "int_quant::matmul: outlier_threshold=", w.outlier_threshold);
-}
-
 // Y = X * W^T (+ bias), in the weights' activation mode.
 inline void matmul(HostView<const float> X, const QuantizedMatrix& w, HostView<float> Y, const Epilogue& epi = {}) {
   lsgemm::detail::check_matmul_shapes(X, w.n, w.k, Y);
-  check_packed(w);
+  detail::check_packed(w);
   if (X.rows == 0) return;
 #if HWY_HAVE_SCALABLE || HWY_TARGET == HWY_SCALAR
   // Scalable vectors cannot live in the register-tile arrays; SVE/RVV kernels are
