@@ -220,10 +220,10 @@ HWY_INLINE void gemv_int8_pair(const QuantizedMatrix& w, const Strip& s0, const 
     for (int64_t b = b0; b < b0 + blocks_per_group; ++b) {
       const auto v0 = hn::LoadU(du8, s0.codes + b * kBlockBytes);
       const auto v1 = hn::LoadU(du8, s1.codes + b * kBlockBytes);
-      ((a0[P] = hn::SumOfMulQuadAccumulate(di, plane_u8<kBits, int(P)>(v0),
-                                           hn::BitCast(di8, hn::Set(di, xq32[b * kE + P])), a0[P]),
-        a1[P] = hn::SumOfMulQuadAccumulate(di, plane_u8<kBits, int(P)>(v1),
-                                           hn::BitCast(di8, hn::Set(di, xq32[b * kE + P])), a1[P])),
+      ((a0[P] = simd::HWY_NAMESPACE::quad_dot<kBits>(di, plane_u8<kBits, int(P)>(v0),
+                                                     hn::BitCast(di8, hn::Set(di, xq32[b * kE + P])), a0[P]),
+        a1[P] = simd::HWY_NAMESPACE::quad_dot<kBits>(di, plane_u8<kBits, int(P)>(v1),
+                                                     hn::BitCast(di8, hn::Set(di, xq32[b * kE + P])), a1[P])),
        ...);
     }
     for (int p = 1; p < kE; ++p) {
@@ -435,7 +435,7 @@ void run_bits(HostView<const float> X, const QuantizedMatrix& w, HostView<float>
         const bool zp = k0 % w.group == 0;
         const int32_t* xq32 = reinterpret_cast<const int32_t*>(xq->q.data()) + k0 / 4;
         sweep_rows(M, [&](int64_t m, auto mr) {
-          simd::HWY_NAMESPACE::tile_u8s8<decltype(mr)::value>(
+          simd::HWY_NAMESPACE::tile_u8s8<decltype(mr)::value, kBits>(
               xq32 + m * (w.kp / 4), w.kp / 4, p0, p1, stride, kc / 4, Sv, Zv, xq->sx.data() + m * G + g,
               xq->xs.data() + m * G + g, G, zp, yt + m * 2 * L, 2 * L, k0 > 0);
         });
