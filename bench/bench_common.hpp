@@ -220,11 +220,13 @@ inline void fill_gaussianish(float* p, size_t n, uint64_t seed, float stddev) {
 // ---------------------------------------------------------------------------------------
 // Output check. `oracle(r, out)` writes the expected row r (N values) of Y into `out`;
 // the helper compares rows 0 and M-1 (the reference is a slow scalar loop, so never
-// more than two rows) by relative L2 error and fails the benchmark on a mismatch.
+// more than two rows) by relative L2 error and fails the benchmark on a mismatch. The
+// message also goes to *why, so a caller can repeat it on later runs of the benchmark
+// (Google Benchmark reports every repetition, and each should say what went wrong).
 
 inline bool check_rows(benchmark::State& state, const char* what, const float* Y, int64_t M,
                        int64_t N, int64_t ldy, double rel_tol,
-                       const std::function<void(int64_t, float*)>& oracle) {
+                       const std::function<void(int64_t, float*)>& oracle, std::string* why = nullptr) {
   std::vector<float> ref(size_t(N), 0.0f);
   std::vector<int64_t> rows = {0};
   if (M > 1) rows.push_back(M - 1);
@@ -251,6 +253,7 @@ inline bool check_rows(benchmark::State& state, const char* what, const float* Y
           << rel << " > " << rel_tol << (finite ? "" : " (non-finite values)") << "; worst at n="
           << worst_at << ": got " << y[worst_at] << ", want " << ref[size_t(worst_at)];
       state.SkipWithError(msg.str().c_str());
+      if (why) *why = msg.str();
       return false;
     }
   }
@@ -262,38 +265,45 @@ inline bool check_rows(benchmark::State& state, const char* what, const float* Y
 inline bool check_against_reference(benchmark::State& state, const char* what,
                                     lsgemm::HostView<const float> X,
                                     const lsgemm::int_quant::QuantizedMatrix& w, const float* Y,
-                                    int64_t ldy, double rel_tol) {
-  return check_rows(state, what, Y, X.rows, w.n, ldy, rel_tol, [&](int64_t r, float* out) {
-    lsgemm::reference::matmul(lsgemm::view<const float>(X.row(r), 1, X.cols), w,
-                              lsgemm::view<float>(out, 1, w.n));
-  });
+                                    int64_t ldy, double rel_tol, std::string* why = nullptr) {
+  return check_rows(
+      state, what, Y, X.rows, w.n, ldy, rel_tol,
+      [&](int64_t r, float* out) {
+        lsgemm::reference::matmul(lsgemm::view<const float>(X.row(r), 1, X.cols), w,
+                                  lsgemm::view<float>(out, 1, w.n));
+      },
+      why);
 }
 
 // Dense oracle for the fp32 peers: y[r][n] = sum_k X[r][k]·W[n][k] in double.
 inline bool check_dense_f32(benchmark::State& state, const char* what, const float* X,
                             const float* W, const float* Y, int64_t M, int64_t N, int64_t K,
-                            double rel_tol) {
-  return check_rows(state, what, Y, M, N, N, rel_tol, [&](int64_t r, float* out) {
-    const float* x = X + r * K;
-    for (int64_t n = 0; n < N; ++n) {
-      const float* w = W + n * K;
-      double s = 0.0;
-      for (int64_t k = 0; k < K; ++k) s += double(x[k]) * double(w[k]);
-      out[n] = float(s);
-    }
-  });
+                            double rel_tol, std::string* why = nullptr) {
+  return check_rows(
+      state, what, Y, M, N, N, rel_tol,
+      [&](int64_t r, float* out) {
+        const float* x = X + r * K;
+        for (int64_t n = 0; n < N; ++n) {
+          const float* w = W + n * K;
+          double s = 0.0;
+          for (int64_t k = 0; k < K; ++k) s += double(x[k]) * double(w[k]);
+          out[n] = float(s);
+        }
+      },
+      why);
 }
 
 // Exception-safe wrapper: a kernel or packer that throws (an option a kernel in progress
 // does not support yet) becomes a skipped benchmark with the message, not an abort.
 template <class Fn>
-bool guarded(benchmark::State& state, const char* what, Fn&& fn) {
+bool guarded(benchmark::State& state, const char* what, Fn&& fn, std::string* why = nullptr) {
   try {
     fn();
     return true;
   } catch (const std::exception& e) {
     const std::string msg = std::string(what) + ": " + e.what();
     state.SkipWithError(msg.c_str());
+    if (why) *why = msg;
     return false;
   }
 }

@@ -52,6 +52,8 @@ using simd::HWY_NAMESPACE::DU;
 using simd::HWY_NAMESPACE::DU8;
 using simd::HWY_NAMESPACE::DI8;
 using simd::HWY_NAMESPACE::kMR;
+using simd::HWY_NAMESPACE::kMRF32;
+using simd::HWY_NAMESPACE::kMRU8S8;
 
 // From this many rows of X on, the GEMM path's panel decode (once per N-block and K
 // chunk, shared by all rows) beats re-decoding the codes for every row.
@@ -329,11 +331,11 @@ HWY_INLINE void decode_panel_u8(const Strip* st, int64_t k0, int64_t kc, uint8_t
   }
 }
 
-// Runs tile<MR> over rows [0, M) in steps: kMR, then 4, then 1 for the remainder.
-template <class Tile>
+// Runs tile<MR> over rows [0, M) in steps: kTop, then 4, then 1 for the remainder.
+template <int kTop, class Tile>
 HWY_INLINE void sweep_rows(int64_t M, const Tile& tile) {
   int64_t m = 0;
-  for (; m + kMR <= M; m += kMR) tile(m, std::integral_constant<int, kMR>());
+  for (; m + kTop <= M; m += kTop) tile(m, std::integral_constant<int, kTop>());
   for (; m + 4 <= M; m += 4) tile(m, std::integral_constant<int, 4>());
   for (; m < M; ++m) tile(m, std::integral_constant<int, 1>());
 }
@@ -401,7 +403,7 @@ void run_bits(HostView<const float> X, const QuantizedMatrix& w, HostView<float>
         const int64_t kc = std::min(kChunk, w.kp - k0);
         decode_panel_f32<kBits>(w, st, k0, kc, panel);
         const int64_t kx = std::min(kc, K - k0);  // X has only K columns
-        sweep_rows(M, [&](int64_t m, auto mr) {
+        sweep_rows<kMRF32>(M, [&](int64_t m, auto mr) {
           simd::HWY_NAMESPACE::tile_f32<decltype(mr)::value>(X.row(m) + k0, X.ld, panel, kx, yt + m * 2 * L,
                                                              2 * L, k0 > 0);
         });
@@ -434,7 +436,7 @@ void run_bits(HostView<const float> X, const QuantizedMatrix& w, HostView<float>
         }
         const bool zp = k0 % w.group == 0;
         const int32_t* xq32 = reinterpret_cast<const int32_t*>(xq->q.data()) + k0 / 4;
-        sweep_rows(M, [&](int64_t m, auto mr) {
+        sweep_rows<kMRU8S8>(M, [&](int64_t m, auto mr) {
           simd::HWY_NAMESPACE::tile_u8s8<decltype(mr)::value, kBits>(
               xq32 + m * (w.kp / 4), w.kp / 4, p0, p1, stride, kc / 4, Sv, Zv, xq->sx.data() + m * G + g,
               xq->xs.data() + m * G + g, G, zp, yt + m * 2 * L, 2 * L, k0 > 0);

@@ -1,0 +1,239 @@
+#!/usr/bin/env python3
+"""Reads a Google Benchmark JSON written by an lsgemm benchmark binary, prints the
+comparison table, and with --plot DIR writes PNG charts into DIR.
+
+    plot_bench.py build/bench/int_quant.json [--plot build/bench]
+
+Rows are BM_<kernel>/N:…/K:…/M:…/T:…; with repetitions, the median aggregate is used
+(the machine is shared, and the median ignores a disturbed repetition where the mean
+would not). Columns:
+  us           real time per call
+  GB/s         weight bytes per call / time (packed bytes for lsgemm, dense for peers)
+  GFLOP/s      2*M*N*K / time (integer ops for the s8 peer)
+  x eigen      Eigen fp32 time / this time, same N, K, M, T (Eigen is the peer every
+               build has)
+  x fp32 best  fastest fp32 peer's time / this time, and which peer that was
+  % probe      M=1 only: GB/s as a share of BM_probe_stream_read at the same T, i.e. of
+               what a plain read got from DRAM in the same run
+"""
+import argparse
+import json
+import math
+import os
+import re
+import sys
+
+FP32_PEERS = ["peer_eigen_f32", "peer_openblas_f32", "peer_onednn_f32"]
+# lsgemm kernels first, then peers, in a fixed order so tables of two runs line up.
+ORDER = [
+    "int4_g128_f32act", "int4_g128_f32act_hot", "int4_g128_int8act", "int4_g128_int8act_hot",
+    "int4_g128_int8act_outliers", "w8a8",
+    "peer_eigen_f32", "peer_openblas_f32", "peer_onednn_f32", "peer_onednn_s8",
+]
+TO_US = {"ns": 1e-3, "us": 1.0, "ms": 1e3, "s": 1e6}
+
+
+def parse_name(run_name):
+    """'BM_w8a8/N:4096/K:4096/M:1/T:2/real_time' -> ('w8a8', {'N': 4096, ...})."""
+    parts = run_name.split("/")
+    kernel = re.sub(r"^BM_", "", parts[0])
+    params = {}
+    for p in parts[1:]:
+        if ":" in p:
+            key, value = p.split(":", 1)
+            try:
+                params[key] = int(value)
+            except ValueError:
+                params[key] = value
+    return kernel, params
+
+
+def load(path):
+    with open(path) as f:
+        doc = json.load(f)
+    runs = {}  # run_name -> dict; a median aggregate replaces a plain iteration entry
+    for b in doc.get("benchmarks", []):
+        run_name = b.get("run_name", b["name"])
+        is_median = b.get("run_type") == "aggregate" and b.get("aggregate_name") == "median"
+        is_plain = b.get("run_type", "iteration") == "iteration"
+        if not (is_median or is_plain):
+            continue
+        if is_plain and run_name in runs and runs[run_name]["median"]:
+            continue
+        kernel, params = parse_name(run_name)
+        entry = {"kernel": kernel, "params": params, "median": is_median,
+                 "error": b.get("error_message") if b.get("error_occurred") else None}
+        if not entry["error"]:
+            entry["us"] = b["real_time"] * TO_US.get(b.get("time_unit", "ns"), 1e-3)
+            entry["gbs"] = b.get("GB/s")
+            entry["gflops"] = b.get("GFLOP/s")
+        runs[run_name] = entry
+    return doc.get("context", {}), list(runs.values())
+
+
+def fmt(v, digits=1):
+    if v is None or (isinstance(v, float) and not math.isfinite(v)):
+        return "-"
+    if abs(v) >= 1000:
+        return f"{v:,.0f}"
+    return f"{v:.{digits}f}"
+
+
+def table(context, runs):
+    probe = {r["params"].get("T"): r for r in runs if r["kernel"] == "probe_stream_read" and not r["error"]}
+    gemm = [r for r in runs if r["kernel"] != "probe_stream_read"]
+    key = lambda r: (r["params"].get("N"), r["params"].get("K"), r["params"].get("M"), r["params"].get("T"))
+    by_case = {}
+    for r in gemm:
+        by_case.setdefault(key(r), {})[r["kernel"]] = r
+
+    lines = []
+    target = context.get("lsgemm_simd_target", "?")
+    lines.append(f"lsgemm SIMD target: {target}   L3: {context.get('l3_bytes', '?')}   "
+                 f"cold rotation: {context.get('cold_rotation_bytes', '?')}")
+    if "openblas" in context:
+        lines.append(f"OpenBLAS: {context['openblas']}   oneDNN: {context.get('onednn', '?')}")
+    for t in sorted(probe):
+        lines.append(f"probe (streaming read, >= 5x L3), T={t}: {fmt(probe[t]['gbs'])} GB/s")
+    header = ["kernel", "N x K", "M", "T", "us", "GB/s", "GFLOP/s", "x eigen", "x fp32 best", "% probe"]
+    rows = []
+    order = {k: i for i, k in enumerate(ORDER)}
+    for r in sorted(gemm, key=lambda r: (key(r), order.get(r["kernel"], len(ORDER)), r["kernel"])):
+        p = r["params"]
+        shape = f"{p.get('N')}x{p.get('K')}"
+        if r["error"]:
+            rows.append([r["kernel"], shape, str(p.get("M")), str(p.get("T")), "ERROR: " + r["error"][:200]])
+            continue
+        case = by_case.get(key(r), {})
+        eigen = case.get("peer_eigen_f32")
+        vs_eigen = fmt(eigen["us"] / r["us"], 2) + "x" if eigen and not eigen["error"] else "-"
+        peers = [(case[k]["us"], k) for k in FP32_PEERS if k in case and not case[k]["error"]]
+        if peers:
+            best_us, best = min(peers)
+            vs_best = f"{fmt(best_us / r['us'], 2)}x ({best.replace('peer_', '').replace('_f32', '')})"
+        else:
+            vs_best = "-"
+        pct = "-"
+        if p.get("M") == 1 and p.get("T") in probe and r.get("gbs"):
+            pct = f"{100.0 * r['gbs'] / probe[p['T']]['gbs']:.0f}%"
+        rows.append([r["kernel"], shape, str(p.get("M")), str(p.get("T")), fmt(r["us"]), fmt(r["gbs"]),
+                     fmt(r["gflops"]), vs_eigen, vs_best, pct])
+    # An error row's message spans the numeric columns, so it does not set their width.
+    widths = []
+    for i, h in enumerate(header):
+        cells = [len(row[i]) for row in rows if i < len(row) and (len(row) == len(header) or i < 4)]
+        widths.append(max([len(h)] + cells))
+    # Numbers right-aligned, names left-aligned.
+    def render(cells):
+        out = []
+        for i, c in enumerate(cells):
+            if len(cells) == 5 and i == 4:
+                out.append(c)
+                break
+            out.append(c.ljust(widths[i]) if i < 2 else c.rjust(widths[i]))
+        return "  ".join(out)
+    lines.append(render(header))
+    lines.append("  ".join("-" * w for w in widths))
+    prev = None
+    for row in rows:
+        case = tuple(row[1:4])
+        if prev is not None and case != prev:
+            lines.append("")
+        prev = case
+        lines.append(render(row))
+    lines.append("x eigen / x fp32 best: fp32 peer time at the same N, K, M, T divided by this "
+                 "row's time (> 1: this row is faster). % probe: GB/s over the probe's at the same T.")
+    return "\n".join(lines)
+
+
+def plot(runs, outdir):
+    try:
+        import matplotlib
+        matplotlib.use("Agg")  # no display on a build machine
+        import matplotlib.pyplot as plt
+    except ImportError:
+        print("--plot needs matplotlib (python3-matplotlib)", file=sys.stderr)
+        return 1
+    os.makedirs(outdir, exist_ok=True)
+    ok = [r for r in runs if not r["error"]]
+    probe = {r["params"].get("T"): r["gbs"] for r in ok if r["kernel"] == "probe_stream_read"}
+    gemm = [r for r in ok if r["kernel"] != "probe_stream_read"]
+    shapes = sorted({(r["params"]["N"], r["params"]["K"]) for r in gemm})
+    threads = sorted({r["params"]["T"] for r in gemm})
+    kernels = sorted({r["kernel"] for r in gemm}, key=lambda k: (ORDER.index(k) if k in ORDER else len(ORDER), k))
+    written = []
+    for n, k in shapes:
+        # Throughput against M: where each kernel turns from bandwidth- to compute-bound.
+        for t in threads:
+            fig, ax = plt.subplots(figsize=(8, 5))
+            drawn = False
+            for kern in kernels:
+                pts = sorted((r["params"]["M"], r["gflops"]) for r in gemm
+                             if r["kernel"] == kern and r["params"]["N"] == n and r["params"]["K"] == k
+                             and r["params"]["T"] == t and r["gflops"])
+                if not pts:
+                    continue
+                style = "--" if kern.startswith("peer_") else "-"
+                ax.plot([p[0] for p in pts], [p[1] for p in pts], style, marker="o", label=kern)
+                drawn = True
+            if not drawn:
+                plt.close(fig)
+                continue
+            ax.set_xscale("log", base=2)
+            ax.set_xlabel("M (tokens)")
+            ax.set_ylabel("GFLOP/s")
+            ax.set_title(f"int_quant vs peers, N={n} K={k}, {t} thread(s), cold weights")
+            ax.grid(True, alpha=0.3)
+            ax.legend(fontsize=8)
+            path = os.path.join(outdir, f"int_quant_gflops_N{n}_K{k}_T{t}.png")
+            fig.tight_layout()
+            fig.savefig(path, dpi=110)
+            plt.close(fig)
+            written.append(path)
+        # Decode (M=1): weight bandwidth against the probe, the ceiling of a GEMV.
+        m1 = [r for r in gemm if r["params"]["M"] == 1 and r["params"]["N"] == n and r["params"]["K"] == k]
+        if m1:
+            fig, ax = plt.subplots(figsize=(9, 5))
+            names = [kern for kern in kernels if any(r["kernel"] == kern for r in m1)]
+            width = 0.8 / max(1, len(threads))
+            for i, t in enumerate(threads):
+                vals = []
+                for kern in names:
+                    hit = [r["gbs"] for r in m1 if r["kernel"] == kern and r["params"]["T"] == t]
+                    vals.append(hit[0] if hit else 0.0)
+                xs = [j + i * width for j in range(len(names))]
+                ax.bar(xs, vals, width=width, label=f"T={t}")
+                if t in probe:
+                    ax.axhline(probe[t], linestyle=":", color=f"C{i}", label=f"probe T={t}")
+            ax.set_xticks([j + width * (len(threads) - 1) / 2 for j in range(len(names))])
+            ax.set_xticklabels(names, rotation=30, ha="right", fontsize=8)
+            ax.set_ylabel("weight GB/s")
+            ax.set_title(f"M=1 weight bandwidth, N={n} K={k}")
+            ax.legend(fontsize=8)
+            fig.tight_layout()
+            path = os.path.join(outdir, f"int_quant_m1_gbps_N{n}_K{k}.png")
+            fig.savefig(path, dpi=110)
+            plt.close(fig)
+            written.append(path)
+    for p in written:
+        print(f"wrote {p}")
+    return 0
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("json", help="Google Benchmark JSON output")
+    ap.add_argument("--plot", metavar="DIR", help="also write PNG charts into DIR")
+    a = ap.parse_args()
+    context, runs = load(a.json)
+    if not runs:
+        print(f"{a.json}: no benchmark results", file=sys.stderr)
+        return 1
+    print(table(context, runs))
+    if a.plot:
+        return plot(runs, a.plot)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
