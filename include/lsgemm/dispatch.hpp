@@ -9,6 +9,8 @@
 //                     lsgemm/int_quant/cuda.cuh, which this header includes then).
 //
 // The choice is made by overload resolution and macros, never by a run-time branch.
+// Under nvcc the host overloads run the reference: Highway's x86 headers do not compile
+// with nvcc, so call host kernels from .cc files and device kernels from .cu files.
 //
 // ODR safety: two translation units of one program may be compiled for different
 // targets. The wrappers below are inline functions whose bodies differ per target, so
@@ -16,21 +18,26 @@
 // dispatch_N_AVX3_ZEN4, dispatch_reference, ...): each TU gets its own distinct
 // symbols, and `lsgemm::matmul` still names them. tests/odr_* links an AVX2 TU with an
 // AVX-512 TU to prove it.
+#if defined(LSGEMM_FORCE_REFERENCE) || defined(__CUDACC__)
+#define LSGEMM_HOST_REFERENCE 1
+#else
+#define LSGEMM_HOST_REFERENCE 0
 #include <hwy/highway.h>
 #include <hwy/targets.h>
+#endif
 
 #include "lsgemm/core/epilogue.hpp"
 #include "lsgemm/core/matrix.hpp"
 #include "lsgemm/int_quant/format.hpp"
 #include "lsgemm/int_quant/reference.hpp"
-#if !defined(LSGEMM_FORCE_REFERENCE)
+#if !LSGEMM_HOST_REFERENCE
 #include "lsgemm/int_quant/simd-inl.h"
 #endif
 #if defined(__CUDACC__)
 #include "lsgemm/int_quant/cuda.cuh"
 #endif
 
-#if defined(LSGEMM_FORCE_REFERENCE)
+#if LSGEMM_HOST_REFERENCE
 #define LSGEMM_DISPATCH_NS dispatch_reference
 #else
 #define LSGEMM_DISPATCH_NS HWY_CONCAT(dispatch_, HWY_NAMESPACE)
@@ -42,7 +49,7 @@ inline namespace LSGEMM_DISPATCH_NS {
 // Name of the implementation this translation unit's calls run: "AVX3_ZEN4", "AVX2",
 // "EMU128", ... or "reference".
 inline const char* simd_target_name() {
-#if defined(LSGEMM_FORCE_REFERENCE)
+#if LSGEMM_HOST_REFERENCE
   return "reference";
 #else
   return hwy::TargetName(HWY_STATIC_TARGET);
@@ -52,7 +59,7 @@ inline const char* simd_target_name() {
 // Y = X * W^T (+ bias), int_quant weights in host memory.
 inline void matmul(HostView<const float> X, const int_quant::QuantizedMatrix& w, HostView<float> Y,
                    const Epilogue& epi = {}) {
-#if defined(LSGEMM_FORCE_REFERENCE)
+#if LSGEMM_HOST_REFERENCE
   reference::matmul(X, w, Y, epi);
 #else
   int_quant::HWY_NAMESPACE::matmul(X, w, Y, epi);
