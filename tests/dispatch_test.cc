@@ -1,1 +1,144 @@
-// placeholder, being written
+// dispatch.hpp: what lsgemm::matmul runs. Built twice (tests/CMakeLists.txt): as
+// dispatch_test, where matmul must run this TU's static Highway target, and as
+// dispatch_reference_test with LSGEMM_FORCE_REFERENCE, where it must be the oracle.
+// Either way its results must agree with lsgemm::reference::matmul.
+#include <gtest/gtest.h>
+
+#include <cfloat>
+#include <cmath>
+#include <cstdint>
+#include <random>
+#include <sstream>
+#include <string>
+#include <type_traits>
+#include <vector>
+
+#include "lsgemm/lsgemm.hpp"
+
+namespace {
+
+namespace iq = lsgemm::int_quant;
+
+TEST(Dispatch, TargetName) {
+#if defined(LSGEMM_FORCE_REFERENCE)
+  EXPECT_STREQ(lsgemm::simd_target_name(), "reference");
+#else
+  EXPECT_STREQ(lsgemm::simd_target_name(), hwy::TargetName(HWY_STATIC_TARGET));
+  EXPECT_STRNE(lsgemm::simd_target_name(), "reference");
+#endif
+}
+
+// The wrappers live in an inline namespace named after the choice (DESIGN §4, ODR
+// safety); lsgemm::matmul must name exactly that one.
+TEST(Dispatch, InlineNamespaceNamesTheChoice) {
+  using Fn = void (*)(lsgemm::HostView<const float>, const iq::QuantizedMatrix&, lsgemm::HostView<float>,
+                      const lsgemm::Epilogue&);
+  const Fn chosen = &lsgemm::matmul;
+#if defined(LSGEMM_FORCE_REFERENCE)
+  const Fn expected = &lsgemm::dispatch_reference::matmul;
+#else
+  const Fn expected = &lsgemm::HWY_CONCAT(dispatch_, HWY_NAMESPACE)::matmul;
+#endif
+  EXPECT_EQ(chosen, expected);
+}
+
+std::vector<float> random_normal(size_t n, uint32_t seed, float sigma = 1.0f) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> nd(0.0f, sigma);
+  std::vector<float> v(n);
+  for (float& x : v) x = nd(rng);
+  return v;
+}
+
+struct Case {
+  int64_t m, n, k;
+  int bits, group;
+  iq::ActMode act;
+  bool bias, accumulate;
+
+  std::string str() const {
+    std::ostringstream os;
+    os << "M=" << m << " N=" << n << " K=" << k << " bits=" << bits << " group="
+       << (group == iq::kPerChannel ? std::string("per-channel") : std::to_string(group))
+       << " act=" << iq::act_mode_name(act) << (bias ? " +bias" : "") << (accumulate ? " accumulate" : "")
+       << " target=" << lsgemm::simd_target_name();
+    return os.str();
+  }
+};
+
+// Returns the number of outputs that are non-zero in the reference (for the
+// no-vacuous-pass check) and reports mismatches.
+int64_t check_case(const Case& c, uint32_t seed) {
+  const int64_t M = c.m, N = c.n, K = c.k;
+  const std::vector<float> w = random_normal(size_t(N * K), seed);
+  // X with a leading dimension larger than K, so strided rows are exercised too.
+  const int64_t ldx = K + 5, ldy = N + 3;
+  const std::vector<float> x = random_normal(size_t(M * ldx), seed + 1);
+  const std::vector<float> bias = random_normal(size_t(N), seed + 2);
+  const std::vector<float> y0 = random_normal(size_t(M * ldy), seed + 3);
+
+  const iq::QuantizedMatrix q = iq::pack(lsgemm::view<const float>(w.data(), N, K),
+                                         iq::PackOptions().with_bits(c.bits).with_group(c.group).with_act(c.act));
+  lsgemm::Epilogue epi;
+  if (c.bias) epi.with_bias(bias.data());
+  epi.with_accumulate(c.accumulate);
+
+  std::vector<float> y = y0, yr = y0;
+  const auto X = lsgemm::view<const float>(x.data(), M, K, ldx);
+  lsgemm::matmul(X, q, lsgemm::view(y.data(), M, N, ldy), epi);
+  lsgemm::reference::matmul(X, q, lsgemm::view(yr.data(), M, N, ldy), epi);
+
+  // A float kernel sums K products plus one scale fix-up per group (2 per group in
+  // int8 mode: the zero-point correction and the scale), then bias and Y: each
+  // addition rounds by at most eps relative to the running sum of |terms|.
+  const std::vector<double> mag = lsgemm::reference::matmul_magnitude(X, q);
+  const double terms = double(K + 2 * q.groups() + 8);
+  int64_t nonzero = 0, bad = 0;
+  for (int64_t m = 0; m < M; ++m)
+    for (int64_t n = 0; n < N; ++n) {
+      const double magnitude = mag[size_t(m * N + n)] + (c.bias ? std::fabs(bias[size_t(n)]) : 0.0) +
+                               (c.accumulate ? std::fabs(y0[size_t(m * ldy + n)]) : 0.0);
+      const double tol = terms * FLT_EPSILON * magnitude;
+      const double got = y[size_t(m * ldy + n)], want = yr[size_t(m * ldy + n)];
+      if (want != 0.0) ++nonzero;
+      if (!(std::fabs(got - want) <= tol) && bad++ < 5) {
+        ADD_FAILURE() << c.str() << ": Y(" << m << "," << n << ") = " << got << ", reference " << want
+                      << ", |diff| " << std::fabs(got - want) << " > tol " << tol
+                      << " = (K + 2*groups + 8) * FLT_EPSILON * magnitude = " << terms << " * " << FLT_EPSILON
+                      << " * " << magnitude;
+      }
+#if defined(LSGEMM_FORCE_REFERENCE)
+      // Forced to the reference, matmul is the reference: bit for bit.
+      if (got != want && bad++ < 5) {
+        ADD_FAILURE() << c.str() << ": forced reference differs at (" << m << "," << n << ")";
+      }
+#endif
+    }
+  // Padding between rows (ld > N) belongs to the caller and must not be written.
+  for (int64_t m = 0; m < M; ++m)
+    for (int64_t n = N; n < ldy; ++n)
+      if (y[size_t(m * ldy + n)] != y0[size_t(m * ldy + n)] && bad++ < 5) {
+        ADD_FAILURE() << c.str() << ": wrote Y(" << m << "," << n << ") beyond N";
+      }
+  return nonzero;
+}
+
+TEST(Dispatch, AgreesWithReference) {
+  int64_t cases = 0;
+  uint32_t seed = 100;
+  for (int64_t m : {1, 5, 33})
+    for (int64_t n : {17, 64})
+      for (auto kg : {std::pair<int64_t, int>{128, 32}, {128, 128}, {96, iq::kPerChannel}})
+        for (int bits : {2, 4, 8})
+          for (iq::ActMode act : {iq::ActMode::kFloat, iq::ActMode::kInt8})
+            for (int epi : {0, 1, 2}) {  // plain, +bias, +bias and accumulate
+              const Case c{m, n, kg.first, bits, kg.second, act, epi >= 1, epi == 2};
+              const int64_t nonzero = check_case(c, seed += 10);
+              // No vacuous pass: random normal data gives a non-zero product.
+              EXPECT_GT(nonzero, m * n / 2) << c.str() << ": reference output is mostly zero";
+              ++cases;
+            }
+  EXPECT_EQ(cases, 3 * 2 * 3 * 3 * 2 * 3);
+}
+
+}  // namespace

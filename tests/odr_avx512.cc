@@ -1,1 +1,31 @@
-// placeholder, being written
+// One half of the ODR test: this TU is compiled with -march=skylake-avx512, so its static
+// Highway target is AVX3 and lsgemm::matmul here is lsgemm::dispatch_N_AVX3::matmul.
+// odr_avx2.cc is the same code built for AVX2 (static target AVX2); because the
+// wrappers sit in inline namespaces named after the target, the two TUs define
+// different symbols (`nm -C odr_test | grep dispatch_N_` lists
+// lsgemm::dispatch_N_AVX2::matmul and lsgemm::dispatch_N_AVX3::matmul), and the linker
+// cannot merge them into one, which it would silently do with same-named inline
+// functions whose bodies differ.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "lsgemm/lsgemm.hpp"
+
+// Fails the build, not the test, when the flags do not give the intended target.
+static_assert(HWY_STATIC_TARGET == HWY_AVX3,
+              "this TU must be built for Highway's AVX3 target (-march=skylake-avx512)");
+
+std::string odr_avx512_run(const std::vector<float>& w, const std::vector<float>& x, int64_t m, int64_t n,
+                         int64_t k, bool int8_acts, std::vector<float>& y, const void*& wrapper) {
+  namespace iq = lsgemm::int_quant;
+  const auto q = iq::pack(lsgemm::view<const float>(w.data(), n, k),
+                          iq::PackOptions().with_bits(4).with_group(128).with_act(
+                              int8_acts ? iq::ActMode::kInt8 : iq::ActMode::kFloat));
+  y.assign(size_t(m * n), 0.0f);
+  lsgemm::matmul(lsgemm::view<const float>(x.data(), m, k), q, lsgemm::view(y.data(), m, n));
+  // Taking the wrapper's address makes the compiler emit it out of line (so nm can
+  // see it) and lets the test check that the two TUs' wrappers are distinct functions.
+  wrapper = reinterpret_cast<const void*>(&lsgemm::matmul);
+  return lsgemm::simd_target_name();
+}

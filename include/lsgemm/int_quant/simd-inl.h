@@ -159,12 +159,22 @@ inline bool quantize_rows(HostView<const float> X, const QuantizedMatrix& w, con
     int8_t* qrow = xq.q.data() + m * w.kp;
     for (int64_t g = 0; g < G; ++g) {
       const int64_t k0 = g * w.group, k1 = std::min<int64_t>(k0 + w.group, K);
-      auto vmax = hn::Zero(df);
+      // Max drops NaN (maxps returns its second operand), so non-finite values are
+      // caught separately: x * 0 is NaN exactly for Inf and NaN, and NaN sticks in a sum.
+      auto vmax = hn::Zero(df), vbad = hn::Zero(df);
       int64_t c = k0;
-      for (; c + L <= k1; c += L) vmax = hn::Max(vmax, hn::Abs(hn::LoadU(df, x + c)));
+      for (; c + L <= k1; c += L) {
+        const auto v = hn::LoadU(df, x + c);
+        vmax = hn::Max(vmax, hn::Abs(v));
+        vbad = hn::Add(vbad, hn::Mul(v, hn::Zero(df)));
+      }
       float amax = hn::ReduceMax(df, vmax);
-      for (; c < k1; ++c) amax = std::max(amax, std::fabs(x[c]));
-      if (!std::isfinite(amax)) {
+      bool finite = std::isfinite(hn::ReduceSum(df, vbad));
+      for (; c < k1; ++c) {
+        amax = std::max(amax, std::fabs(x[c]));
+        finite = finite && std::isfinite(x[c]);
+      }
+      if (!finite || !std::isfinite(amax)) {
         bad[size_t(m)] = 1;
         return;
       }
