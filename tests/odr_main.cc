@@ -10,10 +10,12 @@
 // weak (W) definitions; each TU hands back its wrapper's address and the test checks
 // they differ.
 //
-// Caveat this test cannot catch: helpers outside the inline namespace (pack,
-// check_view, the reference, standard-library templates) are also compiled in both
-// TUs, and the linker keeps one copy of each. If it keeps the -march=skylake-avx512
-// copy, the AVX2 half may execute AVX-512 instructions on a CPU without them.
+// The plain inline functions (pack, validate, the reference) sit in an inline
+// namespace named after the TU's instruction set (core/abi.hpp), so they too get one
+// copy per -march (`nm -C` shows abi_avx2::pack and abi_avx512::pack). What remains
+// shared is outside lsgemm's control: standard-library templates instantiated in both
+// TUs (std::vector<float> members, say) keep one copy, as in any C++ program that
+// mixes -march flags.
 #include <gtest/gtest.h>
 
 #include <cfloat>

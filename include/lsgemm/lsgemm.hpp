@@ -19,10 +19,12 @@
 namespace lsgemm {
 // Row-major N x K float copy of a packed weight (for checks and fallbacks).
 using DenseMatrix = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+LSGEMM_ABI_BEGIN
 inline DenseMatrix dequantize(const int_quant::QuantizedMatrix& w) {
   DenseMatrix d(w.n, w.k);
   int_quant::dequantize(w, view(d.data(), w.n, w.k));
   return d;
 }
+LSGEMM_ABI_END
 }  // namespace lsgemm
 #endif

@@ -48,6 +48,7 @@
 #include <cstring>
 #include <vector>
 
+#include "lsgemm/core/abi.hpp"
 #include "lsgemm/core/buffer.hpp"
 #include "lsgemm/core/error.hpp"
 #include "lsgemm/core/matrix.hpp"
@@ -130,6 +131,8 @@ struct QuantizedMatrix {
     return c;
   }
 };
+
+LSGEMM_ABI_BEGIN
 
 namespace detail {
 
@@ -318,5 +321,6 @@ inline void dequantize(const QuantizedMatrix& q, HostView<float> out) {
   for (int64_t r = 0; r < q.n; ++r) std::memcpy(out.row(r), &d[size_t(r * q.k)], size_t(q.k) * 4);
 }
 
+LSGEMM_ABI_END
 }  // namespace int_quant
 }  // namespace lsgemm

@@ -14,6 +14,7 @@
 
 namespace lsgemm {
 namespace int_quant {
+LSGEMM_ABI_BEGIN
 
 // X quantized for int8 mode, exactly as every kernel must do it (this is the
 // definition): per row m and weight group g over the columns that are not outliers,
@@ -74,9 +75,11 @@ inline QuantizedActs quantize_activations(HostView<const float> X, const Quantiz
   return a;
 }
 
+LSGEMM_ABI_END
 }  // namespace int_quant
 
 namespace reference {
+LSGEMM_ABI_BEGIN
 
 // Y = X * W^T (+ bias) for int_quant weights, in the weights' activation mode.
 inline void matmul(HostView<const float> X, const int_quant::QuantizedMatrix& w, HostView<float> Y,
@@ -163,5 +166,6 @@ inline std::vector<double> matmul_magnitude(HostView<const float> X, const int_q
   return mag;
 }
 
+LSGEMM_ABI_END
 }  // namespace reference
 }  // namespace lsgemm
