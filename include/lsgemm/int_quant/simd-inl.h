@@ -40,6 +40,7 @@
 #include "lsgemm/int_quant/reference.hpp"
 // Re-included per target together with this file:
 #include "lsgemm/core/simd/gemm_tile-inl.h"
+#include "lsgemm/core/simd/gemm_driver-inl.h"
 
 HWY_BEFORE_NAMESPACE();
 namespace lsgemm {
@@ -58,8 +59,8 @@ using simd::HWY_NAMESPACE::kMRU8S8;
 // From this many rows of X on, the GEMM path's panel decode (once per N-block and K
 // chunk, shared by all rows) beats re-decoding the codes for every row.
 inline constexpr int64_t kGemmMinRows = 4;
-// K chunk of the GEMM path: a 2L x 256 f32 panel is 32 KB on AVX-512 (L1-resident).
-inline constexpr int64_t kChunk = 256;
+using simd::HWY_NAMESPACE::kChunk;
+using simd::HWY_NAMESPACE::QuantizedX;
 
 #if !HWY_HAVE_SCALABLE && HWY_TARGET != HWY_SCALAR
 
@@ -124,92 +125,6 @@ HWY_INLINE hn::Vec<DF> code_f32(hn::Vec<DU> v, int shift) {
 
 template <size_t... P>
 struct PlaneSeq {};
-
-// ----------------------------------------------------------------------------------
-// int8 activations: quantize X (the definition is int_quant::quantize_activations).
-struct XQuant {
-  int64_t m = 0, kp = 0, groups = 0;
-  AlignedBuffer<int8_t> q;  // m * kp, zero padded
-  AlignedBuffer<float> sx;  // m * groups
-  AlignedBuffer<float> xs;  // m * groups: sx * sum(q)
-};
-
-// Returns false when X holds Inf/NaN (int8 mode needs finite activations).
-inline bool quantize_rows(HostView<const float> X, const QuantizedMatrix& w, const std::vector<int64_t>& outl,
-                          XQuant& xq) {
-  const DF df;
-  const DI di;
-  const int64_t L = int64_t(hn::Lanes(df));
-  const int64_t M = X.rows, K = w.k, G = w.groups();
-  xq.m = M;
-  xq.kp = w.kp;
-  xq.groups = G;
-  xq.q.resize(size_t(M * w.kp));
-  xq.sx.resize(size_t(M * G));
-  xq.xs.resize(size_t(M * G));
-  std::vector<char> bad(size_t(M), 0);
-  parallel_for(M, [&](int64_t m) {
-    std::vector<float> tmp;
-    const float* x = X.row(m);
-    if (!outl.empty()) {  // outlier columns leave the int8 product
-      tmp.assign(x, x + K);
-      for (int64_t c : outl) tmp[size_t(c)] = 0.0f;
-      x = tmp.data();
-    }
-    int8_t* qrow = xq.q.data() + m * w.kp;
-    for (int64_t g = 0; g < G; ++g) {
-      const int64_t k0 = g * w.group, k1 = std::min<int64_t>(k0 + w.group, K);
-      // Max drops NaN (maxps returns its second operand), so non-finite values are
-      // caught separately: x * 0 is NaN exactly for Inf and NaN, and NaN sticks in a sum.
-      auto vmax = hn::Zero(df), vbad = hn::Zero(df);
-      int64_t c = k0;
-      for (; c + L <= k1; c += L) {
-        const auto v = hn::LoadU(df, x + c);
-        vmax = hn::Max(vmax, hn::Abs(v));
-        vbad = hn::Add(vbad, hn::Mul(v, hn::Zero(df)));
-      }
-      float amax = hn::ReduceMax(df, vmax);
-      bool finite = std::isfinite(hn::ReduceSum(df, vbad));
-      for (; c < k1; ++c) {
-        amax = std::max(amax, std::fabs(x[c]));
-        finite = finite && std::isfinite(x[c]);
-      }
-      if (!finite || !std::isfinite(amax)) {
-        bad[size_t(m)] = 1;
-        return;
-      }
-      float sx = 0.0f;
-      int32_t qsum = 0;
-      if (amax > 0.0f) {
-        const float inv = 127.0f / amax;
-        const auto vinv = hn::Set(df, inv);
-        const auto lo = hn::Set(di, -127), hi = hn::Set(di, 127);
-        auto vsum = hn::Zero(di);
-        const hn::Rebind<int8_t, DI> d8;
-        for (c = k0; c + L <= k1; c += L) {
-          auto qi = hn::NearestInt(hn::Mul(hn::LoadU(df, x + c), vinv));
-          qi = hn::Min(hn::Max(qi, lo), hi);
-          vsum = hn::Add(vsum, qi);
-          hn::StoreU(hn::DemoteTo(d8, qi), d8, qrow + c);
-        }
-        qsum = hn::ReduceSum(di, vsum);
-        for (; c < k1; ++c) {
-          const float v = std::nearbyint(x[c] * inv);
-          const int q = int(std::min(127.0f, std::max(-127.0f, v)));
-          qrow[c] = int8_t(q);
-          qsum += q;
-        }
-        sx = amax / 127.0f;
-      } else {
-        std::memset(qrow + k0, 0, size_t(k1 - k0));
-      }
-      xq.sx[size_t(m * G + g)] = sx;
-      xq.xs[size_t(m * G + g)] = sx * float(qsum);
-    }
-    std::memset(qrow + K, 0, size_t(w.kp - K));
-  });
-  return std::find(bad.begin(), bad.end(), 1) == bad.end();
-}
 
 // ----------------------------------------------------------------------------------
 // GEMV, int8 activations: one strip pair, one row of X. y[0..2L) = the pair's outputs.
@@ -341,120 +256,103 @@ HWY_INLINE void decode_panel_u8(const Strip* st, int64_t k0, int64_t kc, uint8_t
   }
 }
 
-// Runs tile<MR> over rows [0, M) in steps: kTop, then 4, then 1 for the remainder.
-template <int kTop, class Tile>
-HWY_INLINE void sweep_rows(int64_t M, const Tile& tile) {
-  int64_t m = 0;
-  for (; m + kTop <= M; m += kTop) tile(m, std::integral_constant<int, kTop>());
-  for (; m + 4 <= M; m += 4) tile(m, std::integral_constant<int, 4>());
-  for (; m < M; ++m) tile(m, std::integral_constant<int, 1>());
+// The decoder that plugs int_quant into the shared GEMM skeleton
+// (core/simd/gemm_driver-inl.h): N-block nb = strips (2nb, 2nb + 1).
+template <int kBits>
+struct GemmDecoder {
+  using Planes = std::conditional_t<kBits == 8, PlaneSeq<0>,
+                 std::conditional_t<kBits == 4, PlaneSeq<0, 1>, PlaneSeq<0, 1, 2, 3>>>;
+  const QuantizedMatrix& w;
+  int64_t L, strips;
+
+  explicit GemmDecoder(const QuantizedMatrix& wq)
+      : w(wq), L(int64_t(hn::Lanes(DF()))), strips(wq.tiles() * kTileRows / L) {}
+  int64_t n() const { return w.n; }
+  int64_t k() const { return w.k; }
+  int64_t kp() const { return w.kp; }
+  int64_t group() const { return w.group; }
+  int64_t blocks() const { return (strips + 1) / 2; }
+  // An odd strip count makes the last block's second strip repeat the first; its
+  // outputs are beyond N and never stored.
+  void strips_of(int64_t nb, Strip st[2]) const {
+    st[0] = strip_at(w, 2 * nb, size_t(L));
+    st[1] = strip_at(w, std::min(2 * nb + 1, strips - 1), size_t(L));
+  }
+  void decode_f32(int64_t nb, int64_t k0, int64_t kc, float* panel) const {
+    Strip st[2];
+    strips_of(nb, st);
+    decode_panel_f32<kBits>(w, st, k0, kc, panel);
+  }
+  simd::HWY_NAMESPACE::U8Panel decode_u8(int64_t nb, int64_t k0, int64_t kc, uint8_t* scratch) const {
+    Strip st[2];
+    strips_of(nb, st);
+    if constexpr (kBits == 8) {  // 8-bit codes already are u8 quads: read them in place
+      return {st[0].codes + (k0 / 4) * kBlockBytes, st[1].codes + (k0 / 4) * kBlockBytes, kBlockBytes};
+    } else {
+      decode_panel_u8<kBits>(st, k0, kc, scratch, Planes());
+      return {scratch, scratch + 4 * L, 8 * L};
+    }
+  }
+  void group_consts(int64_t nb, int64_t g, float* S, float* Z) const {
+    const DF df;
+    Strip st[2];
+    strips_of(nb, st);
+    for (int h = 0; h < 2; ++h) {
+      hn::Vec<DF> sc, off;
+      HWY_NAMESPACE::group_consts(w, st[h], g, sc, off);
+      hn::StoreU(sc, df, S + h * L);
+      hn::StoreU(off, df, Z + h * L);
+    }
+  }
+};
+
+// GEMV-shaped path (M < kGemmMinRows): each task owns a strip pair and streams its
+// codes once; rows after the first re-read them from L2.
+template <int kBits>
+void gemv_rows(HostView<const float> X, const QuantizedMatrix& w, HostView<float> Y, const Epilogue& epi,
+               const QuantizedX* xq) {
+  const GemmDecoder<kBits> dec(w);
+  const DF df;
+  const int64_t L = dec.L, M = X.rows, N = w.n, K = w.k, G = w.groups();
+  parallel_for(dec.blocks(), [&](int64_t pr) {
+    Strip st[2];
+    dec.strips_of(pr, st);
+    const int64_t n0 = 2 * pr * L, ncols = std::min<int64_t>(2 * L, N - n0);
+    if (ncols <= 0) return;
+    thread_local AlignedBuffer<float> xpad_buf;
+    HWY_ALIGN float yt[2 * 16];
+    for (int64_t m = 0; m < M; ++m) {
+      if (xq) {
+        gemv_int8_pair<kBits>(w, st[0], st[1], xq->q.data() + m * w.kp, xq->sx.data() + m * G,
+                              xq->xs.data() + m * G, yt, typename GemmDecoder<kBits>::Planes());
+      } else {
+        float* xp = simd::HWY_NAMESPACE::scratch(xpad_buf, size_t(w.kp + G));  // x zero-padded to kp
+        float* xsum = xp + w.kp;                                              // per-group sums of x
+        std::memcpy(xp, X.row(m), size_t(K) * sizeof(float));
+        std::fill(xp + K, xp + w.kp, 0.0f);
+        for (int64_t g = 0; g < G; ++g) {
+          auto acc = hn::Zero(df);
+          for (int64_t c = g * w.group; c < (g + 1) * w.group; c += L) acc = hn::Add(acc, hn::LoadU(df, xp + c));
+          xsum[g] = hn::ReduceSum(df, acc);
+        }
+        gemv_f32_pair<kBits>(w, st[0], st[1], xp, xsum, yt);
+      }
+      simd::HWY_NAMESPACE::store_rows(yt, 2 * L, 1, Y.row(m) + n0, Y.ld, ncols,
+                                      epi.bias ? epi.bias + n0 : nullptr, epi.accumulate);
+    }
+  });
 }
 
-template <class T>
-T* scratch(AlignedBuffer<T>& b, size_t n) {
-  if (b.size() < n) b.resize(n);
-  return b.data();
-}
-
-// ----------------------------------------------------------------------------------
 template <int kBits>
 void run_bits(HostView<const float> X, const QuantizedMatrix& w, HostView<float> Y, const Epilogue& epi,
-              const XQuant* xq) {
-  constexpr int kE = 8 / kBits;
-  using Planes = std::conditional_t<kE == 1, PlaneSeq<0>,
-                 std::conditional_t<kE == 2, PlaneSeq<0, 1>, PlaneSeq<0, 1, 2, 3>>>;
-  const DF df;
-  const int64_t L = int64_t(hn::Lanes(df));
-  const int64_t M = X.rows, N = w.n, K = w.k, G = w.groups();
-  const int64_t strips = w.tiles() * kTileRows / L;
-  const int64_t pairs = (strips + 1) / 2;
-  const bool int8 = xq != nullptr;
-
-  parallel_for(pairs, [&](int64_t pr) {
-    // Odd strip count: the last pair's second strip repeats the first; its outputs are
-    // beyond N and never stored.
-    const Strip st[2] = {strip_at(w, 2 * pr, size_t(L)),
-                         strip_at(w, std::min(2 * pr + 1, strips - 1), size_t(L))};
-    const int64_t n0 = 2 * pr * L;
-    const int64_t ncols = std::min<int64_t>(2 * L, N - n0);
-    if (ncols <= 0) return;
-    const float* bias = epi.bias ? epi.bias + n0 : nullptr;
-    thread_local AlignedBuffer<float> yt_buf, xpad_buf, panel_f;
-    thread_local AlignedBuffer<uint8_t> panel_b;
-
-    if (M < kGemmMinRows) {
-      float* yt = scratch(yt_buf, size_t(2 * L));
-      for (int64_t m = 0; m < M; ++m) {
-        if (int8) {
-          gemv_int8_pair<kBits>(w, st[0], st[1], xq->q.data() + m * w.kp, xq->sx.data() + m * G,
-                                xq->xs.data() + m * G, yt, Planes());
-        } else {
-          float* xp = scratch(xpad_buf, size_t(w.kp + G));
-          float* xsum = xp + w.kp;
-          std::memcpy(xp, X.row(m), size_t(K) * sizeof(float));
-          std::fill(xp + K, xp + w.kp, 0.0f);
-          for (int64_t g = 0; g < G; ++g) {
-            auto acc = hn::Zero(df);
-            for (int64_t c = g * w.group; c < (g + 1) * w.group; c += L) acc = hn::Add(acc, hn::LoadU(df, xp + c));
-            xsum[g] = hn::ReduceSum(df, acc);
-          }
-          gemv_f32_pair<kBits>(w, st[0], st[1], xp, xsum, yt);
-        }
-        simd::HWY_NAMESPACE::store_rows(yt, 2 * L, 1, Y.row(m) + n0, Y.ld, ncols, bias, epi.accumulate);
-      }
-      return;
-    }
-
-    // GEMM: ytile holds all M rows of this N-block across the K chunks.
-    float* yt = scratch(yt_buf, size_t(M * 2 * L));
-    if (!int8) {
-      float* panel = scratch(panel_f, size_t(kChunk * 2 * L));
-      for (int64_t k0 = 0; k0 < K; k0 += kChunk) {
-        const int64_t kc = std::min(kChunk, w.kp - k0);
-        decode_panel_f32<kBits>(w, st, k0, kc, panel);
-        const int64_t kx = std::min(kc, K - k0);  // X has only K columns
-        sweep_rows<kMRF32>(M, [&](int64_t m, auto mr) {
-          simd::HWY_NAMESPACE::tile_f32<decltype(mr)::value>(X.row(m) + k0, X.ld, panel, kx, yt + m * 2 * L,
-                                                             2 * L, k0 > 0);
-        });
-      }
-    } else {
-      const int64_t B = 4 * L;  // bytes per panel half-quad
-      const int64_t chunk = std::min<int64_t>(kChunk, w.group);  // chunks never straddle groups
-      float Sv[2 * 16], Zv[2 * 16];
-      for (int64_t k0 = 0; k0 < w.kp; k0 += chunk) {
-        const int64_t kc = std::min(chunk, w.kp - k0);
-        const int64_t g = k0 / w.group;
-        const uint8_t *p0, *p1;
-        int64_t stride;
-        if constexpr (kBits == 8) {  // codes already are u8 quads: read them in place
-          p0 = st[0].codes + (k0 / 4) * kBlockBytes;
-          p1 = st[1].codes + (k0 / 4) * kBlockBytes;
-          stride = kBlockBytes;
-        } else {
-          uint8_t* panel = scratch(panel_b, size_t(kChunk / 4 * 2 * B));
-          decode_panel_u8<kBits>(st, k0, kc, panel, Planes());
-          p0 = panel;
-          p1 = panel + B;
-          stride = 2 * B;
-        }
-        for (int h = 0; h < 2; ++h) {
-          hn::Vec<DF> sc, off;
-          group_consts(w, st[h], g, sc, off);
-          hn::StoreU(sc, df, Sv + h * L);
-          hn::StoreU(off, df, Zv + h * L);
-        }
-        const bool zp = k0 % w.group == 0;
-        const int32_t* xq32 = reinterpret_cast<const int32_t*>(xq->q.data()) + k0 / 4;
-        sweep_rows<kMRU8S8>(M, [&](int64_t m, auto mr) {
-          simd::HWY_NAMESPACE::tile_u8s8<decltype(mr)::value, kBits>(
-              xq32 + m * (w.kp / 4), w.kp / 4, p0, p1, stride, kc / 4, Sv, Zv, xq->sx.data() + m * G + g,
-              xq->xs.data() + m * G + g, G, zp, yt + m * 2 * L, 2 * L, k0 > 0);
-        });
-      }
-    }
-    simd::HWY_NAMESPACE::store_rows(yt, 2 * L, M, Y.row(0) + n0, Y.ld, ncols, bias, epi.accumulate);
-  });
+              const QuantizedX* xq) {
+  if (X.rows < kGemmMinRows) return gemv_rows<kBits>(X, w, Y, epi, xq);
+  const GemmDecoder<kBits> dec(w);
+  if (xq) {
+    simd::HWY_NAMESPACE::gemm_u8s8<kBits>(dec, *xq, Y, epi);
+  } else {
+    simd::HWY_NAMESPACE::gemm_f32(dec, X, Y, epi);
+  }
 }
 
 // LLM.int8() outliers: Y[m][n] += sum over outlier columns c of X[m][c] * w[n][c].
@@ -495,14 +393,14 @@ inline void matmul(HostView<const float> X, const QuantizedMatrix& w, HostView<f
   // future work (they will be tested under qemu-user). Until then: the oracle.
   reference::matmul(X, w, Y, epi);
 #else
-  XQuant xq;
+  QuantizedX xq;
   std::vector<int64_t> outl;
   if (w.act == ActMode::kInt8) {
     outl = outlier_columns(X, w.outlier_threshold);
-    lsgemm::detail::require(quantize_rows(X, w, outl, xq),
+    lsgemm::detail::require(simd::HWY_NAMESPACE::quantize_x_int8(X, w.group, w.kp, outl, xq),
                             "int_quant::matmul: X holds Inf or NaN; int8 activation mode needs finite X");
   }
-  const XQuant* pq = w.act == ActMode::kInt8 ? &xq : nullptr;
+  const QuantizedX* pq = w.act == ActMode::kInt8 ? &xq : nullptr;
   switch (w.bits) {
     case 2: run_bits<2>(X, w, Y, epi, pq); break;
     case 4: run_bits<4>(X, w, Y, epi, pq); break;

@@ -1,0 +1,229 @@
+// The GEMM-shaped skeleton shared by the families (Highway, per target).
+//
+// It owns the loop nest; a family supplies a *decoder* for its packed weights:
+//
+//   parallel over N-blocks of 2L outputs (L = f32 lanes)       -- one task each
+//     for each K chunk:   decoder writes a panel of the block  -- once per block
+//       for each kMR rows of X: register tile (gemm_tile-inl.h) -- reuses the panel
+//   epilogue: bias / accumulate, N tail
+//
+// Decoder interface (all const):
+//   int64_t n(), k(), kp()          logical N, K; kp = K padded to a multiple of 4
+//   int64_t blocks()                N-blocks of 2L outputs
+//   int64_t group()                 scale-group length along K (u8s8 chunks never
+//                                   straddle one: the int32 sums are per group)
+//   void decode_f32(nb, k0, kc, float* panel)
+//        panel[(k - k0) * 2L + c] = weight of output nb*2L + c at k, for k < k0 + kc
+//   U8Panel decode_u8(nb, k0, kc, uint8_t* scratch)
+//        u8 codes in quads (4 consecutive k of one output per 32-bit lane), either
+//        decoded into scratch (>= kc/4 * 8L bytes) or pointing into the packed data
+//   void group_consts(nb, g, float* S, float* Z)
+//        per output c < 2L: w = S[c] * code + Z[c] within scale group g
+//
+// The int8 activations (QuantizedX) are made once per call by quantize_x_int8.
+
+#if defined(LSGEMM_CORE_SIMD_GEMM_DRIVER_INL_H_) == defined(HWY_TARGET_TOGGLE)
+#ifdef LSGEMM_CORE_SIMD_GEMM_DRIVER_INL_H_
+#undef LSGEMM_CORE_SIMD_GEMM_DRIVER_INL_H_
+#else
+#define LSGEMM_CORE_SIMD_GEMM_DRIVER_INL_H_
+#endif
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <type_traits>
+#include <vector>
+
+#include <hwy/highway.h>
+
+#include "lsgemm/core/buffer.hpp"
+#include "lsgemm/core/epilogue.hpp"
+#include "lsgemm/core/matrix.hpp"
+#include "lsgemm/core/parallel.hpp"
+#include "lsgemm/core/simd/gemm_tile-inl.h"
+
+HWY_BEFORE_NAMESPACE();
+namespace lsgemm {
+namespace simd {
+namespace HWY_NAMESPACE {
+
+// K chunk: a 2L x 256 f32 panel is 32 KB on AVX-512 (L1-resident), a u8 one 8 KB.
+inline constexpr int64_t kChunk = 256;
+
+struct U8Panel {
+  const uint8_t* p0;  // outputs [0, L) of the block, quad q at p0 + q * stride
+  const uint8_t* p1;  // outputs [L, 2L)
+  int64_t stride;
+};
+
+// X quantized to int8 per scale group (definition: int_quant::quantize_activations):
+// amax over the group, inv = 127/amax, q = nearest-even(x * inv) in [-127, 127],
+// sx = amax/127, xs = sx * sum(q). Columns >= K are zero up to kp.
+struct QuantizedX {
+  int64_t m = 0, kp = 0, groups = 0;
+  AlignedBuffer<int8_t> q;  // m * kp
+  AlignedBuffer<float> sx;  // m * groups
+  AlignedBuffer<float> xs;  // m * groups
+};
+
+template <class T>
+T* scratch(AlignedBuffer<T>& b, size_t n) {
+  if (b.size() < n) b.resize(n);
+  return b.data();
+}
+
+// Returns false when X holds Inf or NaN. `zero_cols` (sorted or not) are quantized as
+// 0: the LLM.int8() outlier columns, which take a float path instead.
+inline bool quantize_x_int8(HostView<const float> X, int64_t group, int64_t kp,
+                            const std::vector<int64_t>& zero_cols, QuantizedX& xq) {
+  namespace hn = hwy::HWY_NAMESPACE;
+  const DF df;
+  const DI di;
+  const int64_t L = int64_t(hn::Lanes(df));
+  const int64_t M = X.rows, K = X.cols, G = kp / group;
+  xq.m = M;
+  xq.kp = kp;
+  xq.groups = G;
+  xq.q.resize(size_t(M * kp));
+  xq.sx.resize(size_t(M * G));
+  xq.xs.resize(size_t(M * G));
+  std::vector<char> bad(size_t(M), 0);
+  parallel_for(M, [&](int64_t m) {
+    std::vector<float> tmp;
+    const float* x = X.row(m);
+    if (!zero_cols.empty()) {
+      tmp.assign(x, x + K);
+      for (int64_t c : zero_cols) tmp[size_t(c)] = 0.0f;
+      x = tmp.data();
+    }
+    int8_t* qrow = xq.q.data() + m * kp;
+    for (int64_t g = 0; g < G; ++g) {
+      const int64_t k0 = g * group, k1 = std::min<int64_t>(k0 + group, K);
+      // Max drops NaN (maxps returns its second operand), so non-finite values are
+      // caught separately: x * 0 is NaN exactly for Inf and NaN, and NaN sticks in a sum.
+      auto vmax = hn::Zero(df), vbad = hn::Zero(df);
+      int64_t c = k0;
+      for (; c + L <= k1; c += L) {
+        const auto v = hn::LoadU(df, x + c);
+        vmax = hn::Max(vmax, hn::Abs(v));
+        vbad = hn::Add(vbad, hn::Mul(v, hn::Zero(df)));
+      }
+      float amax = hn::ReduceMax(df, vmax);
+      bool finite = std::isfinite(hn::ReduceSum(df, vbad));
+      for (; c < k1; ++c) {
+        amax = std::max(amax, std::fabs(x[c]));
+        finite = finite && std::isfinite(x[c]);
+      }
+      if (!finite || !std::isfinite(amax)) {
+        bad[size_t(m)] = 1;
+        return;
+      }
+      float sx = 0.0f;
+      int32_t qsum = 0;
+      if (amax > 0.0f) {
+        const float inv = 127.0f / amax;
+        const auto vinv = hn::Set(df, inv);
+        const auto lo = hn::Set(di, -127), hi = hn::Set(di, 127);
+        auto vsum = hn::Zero(di);
+        const hn::Rebind<int8_t, DI> d8;
+        for (c = k0; c + L <= k1; c += L) {
+          auto qi = hn::NearestInt(hn::Mul(hn::LoadU(df, x + c), vinv));
+          qi = hn::Min(hn::Max(qi, lo), hi);
+          vsum = hn::Add(vsum, qi);
+          hn::StoreU(hn::DemoteTo(d8, qi), d8, qrow + c);
+        }
+        qsum = hn::ReduceSum(di, vsum);
+        for (; c < k1; ++c) {
+          const float v = std::nearbyint(x[c] * inv);
+          const int q = int(std::min(127.0f, std::max(-127.0f, v)));
+          qrow[c] = int8_t(q);
+          qsum += q;
+        }
+        sx = amax / 127.0f;
+      } else {
+        std::memset(qrow + k0, 0, size_t(k1 - k0));
+      }
+      xq.sx[size_t(m * G + g)] = sx;
+      xq.xs[size_t(m * G + g)] = sx * float(qsum);
+    }
+    std::memset(qrow + K, 0, size_t(kp - K));
+  });
+  return std::find(bad.begin(), bad.end(), 1) == bad.end();
+}
+
+#if !HWY_HAVE_SCALABLE && HWY_TARGET != HWY_SCALAR
+
+// Runs tile(m, MR) over rows [0, M) in steps: kTop, then 4, then 1 for the remainder
+// (three tile instantiations cover every M).
+template <int kTop, class Tile>
+HWY_INLINE void sweep_rows(int64_t M, const Tile& tile) {
+  int64_t m = 0;
+  for (; m + kTop <= M; m += kTop) tile(m, std::integral_constant<int, kTop>());
+  for (; m + 4 <= M; m += 4) tile(m, std::integral_constant<int, 4>());
+  for (; m < M; ++m) tile(m, std::integral_constant<int, 1>());
+}
+
+// Y = X * W^T (+ epilogue) with fp32 activations, W decoded to f32 panels.
+template <class Decoder>
+void gemm_f32(const Decoder& dec, HostView<const float> X, HostView<float> Y, const Epilogue& epi) {
+  const int64_t L = int64_t(hwy::HWY_NAMESPACE::Lanes(DF()));
+  const int64_t M = X.rows, N = dec.n(), K = dec.k(), KP = dec.kp();
+  parallel_for(dec.blocks(), [&](int64_t nb) {
+    const int64_t n0 = nb * 2 * L, ncols = std::min<int64_t>(2 * L, N - n0);
+    if (ncols <= 0) return;
+    thread_local AlignedBuffer<float> yt_buf, panel_buf;
+    float* yt = scratch(yt_buf, size_t(M * 2 * L));  // (M, 2L): all rows, across K chunks
+    float* panel = scratch(panel_buf, size_t(kChunk * 2 * L));
+    for (int64_t k0 = 0; k0 < K; k0 += kChunk) {
+      const int64_t kc = std::min(kChunk, KP - k0);
+      dec.decode_f32(nb, k0, kc, panel);
+      const int64_t kx = std::min(kc, K - k0);  // X has only K columns
+      sweep_rows<kMRF32>(M, [&](int64_t m, auto mr) {
+        tile_f32<decltype(mr)::value>(X.row(m) + k0, X.ld, panel, kx, yt + m * 2 * L, 2 * L, k0 > 0);
+      });
+    }
+    store_rows(yt, 2 * L, M, Y.row(0) + n0, Y.ld, ncols, epi.bias ? epi.bias + n0 : nullptr, epi.accumulate);
+  });
+}
+
+// Y = X * W^T (+ epilogue) with int8 activations: u8 codes x s8 X in exact int32 per
+// scale group, then y += isum * S * sx + Z * xs once per group and row.
+template <int kCodeBits, class Decoder>
+void gemm_u8s8(const Decoder& dec, const QuantizedX& xq, HostView<float> Y, const Epilogue& epi) {
+  const int64_t L = int64_t(hwy::HWY_NAMESPACE::Lanes(DF()));
+  const int64_t M = xq.m, N = dec.n(), KP = dec.kp(), G = xq.groups, group = dec.group();
+  const int64_t chunk = std::min<int64_t>(kChunk, group);
+  parallel_for(dec.blocks(), [&](int64_t nb) {
+    const int64_t n0 = nb * 2 * L, ncols = std::min<int64_t>(2 * L, N - n0);
+    if (ncols <= 0) return;
+    thread_local AlignedBuffer<float> yt_buf;
+    thread_local AlignedBuffer<uint8_t> panel_buf;
+    float* yt = scratch(yt_buf, size_t(M * 2 * L));
+    uint8_t* panel = scratch(panel_buf, size_t(kChunk / 4 * 8 * L));
+    float S[2 * 16], Z[2 * 16];  // per-output group constants, 2L <= 32
+    for (int64_t k0 = 0; k0 < KP; k0 += chunk) {
+      const int64_t kc = std::min(chunk, KP - k0), g = k0 / group;
+      const U8Panel p = dec.decode_u8(nb, k0, kc, panel);
+      dec.group_consts(nb, g, S, Z);
+      const bool first = k0 % group == 0;  // the zero-point term, once per group
+      const int32_t* xq32 = reinterpret_cast<const int32_t*>(xq.q.data()) + k0 / 4;
+      sweep_rows<kMRU8S8>(M, [&](int64_t m, auto mr) {
+        tile_u8s8<decltype(mr)::value, kCodeBits>(xq32 + m * (KP / 4), KP / 4, p.p0, p.p1, p.stride, kc / 4, S, Z,
+                                                  xq.sx.data() + m * G + g, xq.xs.data() + m * G + g, G, first,
+                                                  yt + m * 2 * L, 2 * L, k0 > 0);
+      });
+    }
+    store_rows(yt, 2 * L, M, Y.row(0) + n0, Y.ld, ncols, epi.bias ? epi.bias + n0 : nullptr, epi.accumulate);
+  });
+}
+
+#endif  // !HWY_HAVE_SCALABLE && HWY_TARGET != HWY_SCALAR
+
+}  // namespace HWY_NAMESPACE
+}  // namespace simd
+}  // namespace lsgemm
+HWY_AFTER_NAMESPACE();
+
+#endif  // per-target include guard
