@@ -1,5 +1,5 @@
-// ODR test (DESIGN §4): one program links a TU built for AVX2 (odr_avx2.cc) and one
-// built for AVX-512 (odr_avx512.cc), each calling lsgemm::matmul. If the inline
+// ODR test (DESIGN §4): one program links odr_tu.cc built for AVX2 and odr_tu.cc
+// built for AVX-512, each calling lsgemm::matmul. If the inline
 // wrappers of dispatch.hpp had the same mangled name in both TUs, the linker would keep
 // one body and both calls would run the same target; the inline namespace named after
 // the static target keeps them apart. Checked here: each call reports its own target

@@ -1,6 +1,7 @@
-// One half of the ODR test: this TU is compiled with -march=haswell, so its static
-// Highway target is AVX2 and lsgemm::matmul here is lsgemm::dispatch_N_AVX2::matmul.
-// odr_avx512.cc is the same code built for AVX-512 (static target AVX3); because the
+// The two halves of the ODR test: this file is compiled twice into one program, once
+// with -march=haswell (static Highway target AVX2: lsgemm::matmul is
+// lsgemm::dispatch_N_AVX2::matmul) and once with -march=skylake-avx512 (AVX3). The
+// build passes LSGEMM_ODR_RUN (the entry point's name) and LSGEMM_ODR_TARGET. The
 // wrappers sit in inline namespaces named after the target, the two TUs define
 // different symbols (`nm -C odr_test | grep dispatch_N_` lists
 // lsgemm::dispatch_N_AVX2::matmul and lsgemm::dispatch_N_AVX3::matmul), and the linker
@@ -13,10 +14,11 @@
 #include "lsgemm/lsgemm.hpp"
 
 // Fails the build, not the test, when the flags do not give the intended target.
-static_assert(HWY_STATIC_TARGET == HWY_AVX2,
-              "this TU must be built for Highway's AVX2 target (-march=haswell -maes -mpclmul)");
+static_assert(HWY_STATIC_TARGET == LSGEMM_ODR_TARGET,
+              "this TU's -march does not give the Highway target named by LSGEMM_ODR_TARGET "
+              "(AVX2 needs -march=haswell -maes -mpclmul: GCC's haswell lacks AES and PCLMUL)");
 
-std::string odr_avx2_run(const std::vector<float>& w, const std::vector<float>& x, int64_t m, int64_t n,
+std::string LSGEMM_ODR_RUN(const std::vector<float>& w, const std::vector<float>& x, int64_t m, int64_t n,
                          int64_t k, bool int8_acts, std::vector<float>& y, const void*& wrapper) {
   namespace iq = lsgemm::int_quant;
   const auto q = iq::pack(lsgemm::view<const float>(w.data(), n, k),
