@@ -155,14 +155,32 @@ inline bool quantize_x_int8(HostView<const float> X, int64_t group, int64_t kp,
 
 #if !HWY_HAVE_SCALABLE && HWY_TARGET != HWY_SCALAR
 
-// Runs tile(m, MR) over rows [0, M) in steps: kTop, then 4, then 1 for the remainder
-// (three tile instantiations cover every M).
-template <int kTop, class Tile>
-HWY_INLINE void sweep_rows(int64_t M, const Tile& tile) {
+// Cuts rows [0, M) into register tiles: kTop rows, then 4, then 1 for the remainder
+// (three tile instantiations cover every M); calls fn(m0, integral_constant<h>).
+template <int kTop, class Fn>
+HWY_INLINE void for_row_tiles(int64_t M, const Fn& fn) {
   int64_t m = 0;
-  for (; m + kTop <= M; m += kTop) tile(m, std::integral_constant<int, kTop>());
-  for (; m + 4 <= M; m += 4) tile(m, std::integral_constant<int, 4>());
-  for (; m < M; ++m) tile(m, std::integral_constant<int, 1>());
+  for (; m + kTop <= M; m += kTop) fn(m, std::integral_constant<int, kTop>());
+  for (; m + 4 <= M; m += 4) fn(m, std::integral_constant<int, 4>());
+  for (; m < M; ++m) fn(m, std::integral_constant<int, 1>());
+}
+
+// Packs rows of a row-major matrix (elements of type T, ld apart) tile by tile,
+// k-major within a tile: the tile of height h starting at row m0 occupies
+// out[m0 * cols + k * h + i]. One O(M*K) pass per call, shared by every N-block.
+template <int kTop, class T>
+void pack_rows(const T* src, int64_t ld, int64_t M, int64_t cols, AlignedBuffer<T>& out) {
+  out.resize(size_t(M * cols));
+  T* dst = out.data();
+  std::vector<int64_t> starts;
+  for_row_tiles<kTop>(M, [&](int64_t m0, auto) { starts.push_back(m0); });
+  parallel_for(int64_t(starts.size()), [&](int64_t t) {
+    const int64_t m0 = starts[size_t(t)];
+    const int64_t h = (t + 1 < int64_t(starts.size()) ? starts[size_t(t + 1)] : M) - m0;
+    T* d = dst + m0 * cols;
+    for (int64_t k = 0; k < cols; ++k)
+      for (int64_t i = 0; i < h; ++i) d[k * h + i] = src[(m0 + i) * ld + k];
+  });
 }
 
 // Y = X * W^T (+ epilogue) with fp32 activations, W decoded to f32 panels.
@@ -170,6 +188,8 @@ template <class Decoder>
 void gemm_f32(const Decoder& dec, HostView<const float> X, HostView<float> Y, const Epilogue& epi) {
   const int64_t L = int64_t(hwy::HWY_NAMESPACE::Lanes(DF()));
   const int64_t M = X.rows, N = dec.n(), K = dec.k(), KP = dec.kp();
+  AlignedBuffer<float> xp;
+  pack_rows<kMRF32>(X.data, X.ld, M, K, xp);
   parallel_for(dec.blocks(), [&](int64_t nb) {
     const int64_t n0 = nb * 2 * L, ncols = std::min<int64_t>(2 * L, N - n0);
     if (ncols <= 0) return;
@@ -180,8 +200,9 @@ void gemm_f32(const Decoder& dec, HostView<const float> X, HostView<float> Y, co
       const int64_t kc = std::min(kChunk, KP - k0);
       dec.decode_f32(nb, k0, kc, panel);
       const int64_t kx = std::min(kc, K - k0);  // X has only K columns
-      sweep_rows<kMRF32>(M, [&](int64_t m, auto mr) {
-        tile_f32<decltype(mr)::value>(X.row(m) + k0, X.ld, panel, kx, yt + m * 2 * L, 2 * L, k0 > 0);
+      for_row_tiles<kMRF32>(M, [&](int64_t m, auto mr) {
+        constexpr int h = decltype(mr)::value;
+        tile_f32<h>(xp.data() + m * K + k0 * h, panel, kx, yt + m * 2 * L, 2 * L, k0 > 0);
       });
     }
     store_rows(yt, 2 * L, M, Y.row(0) + n0, Y.ld, ncols, epi.bias ? epi.bias + n0 : nullptr, epi.accumulate);
@@ -195,6 +216,9 @@ void gemm_u8s8(const Decoder& dec, const QuantizedX& xq, HostView<float> Y, cons
   const int64_t L = int64_t(hwy::HWY_NAMESPACE::Lanes(DF()));
   const int64_t M = xq.m, N = dec.n(), KP = dec.kp(), G = xq.groups, group = dec.group();
   const int64_t chunk = std::min<int64_t>(kChunk, group);
+  const int64_t KQ = KP / 4;  // quads per row
+  AlignedBuffer<int32_t> xp;  // X quads, packed per row tile
+  pack_rows<kMRU8S8>(reinterpret_cast<const int32_t*>(xq.q.data()), KQ, M, KQ, xp);
   parallel_for(dec.blocks(), [&](int64_t nb) {
     const int64_t n0 = nb * 2 * L, ncols = std::min<int64_t>(2 * L, N - n0);
     if (ncols <= 0) return;
@@ -208,11 +232,11 @@ void gemm_u8s8(const Decoder& dec, const QuantizedX& xq, HostView<float> Y, cons
       const U8Panel p = dec.decode_u8(nb, k0, kc, panel);
       dec.group_consts(nb, g, S, Z);
       const bool first = k0 % group == 0;  // the zero-point term, once per group
-      const int32_t* xq32 = reinterpret_cast<const int32_t*>(xq.q.data()) + k0 / 4;
-      sweep_rows<kMRU8S8>(M, [&](int64_t m, auto mr) {
-        tile_u8s8<decltype(mr)::value, kCodeBits>(xq32 + m * (KP / 4), KP / 4, p.p0, p.p1, p.stride, kc / 4, S, Z,
-                                                  xq.sx.data() + m * G + g, xq.xs.data() + m * G + g, G, first,
-                                                  yt + m * 2 * L, 2 * L, k0 > 0);
+      for_row_tiles<kMRU8S8>(M, [&](int64_t m, auto mr) {
+        constexpr int h = decltype(mr)::value;
+        tile_u8s8<h, kCodeBits>(xp.data() + m * KQ + (k0 / 4) * h, p.p0, p.p1, p.stride, kc / 4, S, Z,
+                                xq.sx.data() + m * G + g, xq.xs.data() + m * G + g, G, first, yt + m * 2 * L,
+                                2 * L, k0 > 0);
       });
     }
     store_rows(yt, 2 * L, M, Y.row(0) + n0, Y.ld, ncols, epi.bias ? epi.bias + n0 : nullptr, epi.accumulate);

@@ -63,6 +63,17 @@ using DI8 = hn::Repartition<int8_t, DI>;
 // pair sums are at most 2 * 63 * 128 = 16128 < 2^15, so the saturating i16 step is exact.
 template <int kCodeBits, class VU8, class VI8, class VI>
 HWY_INLINE VI quad_dot(DI di, VU8 w, VI8 x, VI acc) {
+#if HWY_ARCH_X86 && HWY_TARGET <= HWY_AVX3_DL && HWY_COMPILER_GCC_ACTUAL && !HWY_COMPILER_CLANG
+  // GCC 12 models vpdpbusd's accumulator as a separate output and keeps two copies of
+  // every accumulator: the 8 x 2 tile compiled to 16 vpdpbusd + 32 register moves (+
+  // spills) per k-quad, and the front end, not the VNNI port, became the limit. Tying
+  // the accumulator with "+v" gives one instruction per quad dot. Same instruction as
+  // hn::SumOfMulQuadAccumulate, which the other compilers and targets use.
+  if constexpr (sizeof(acc.raw) == 64) {
+    asm("vpdpbusd %2, %1, %0" : "+v"(acc.raw) : "v"(w.raw), "v"(x.raw));
+    return acc;
+  }
+#endif
 #if HWY_ARCH_X86 && HWY_TARGET > HWY_AVX3_DL
   if constexpr (kCodeBits <= 6) {
     const hn::Repartition<int16_t, DI> di16;
@@ -81,9 +92,12 @@ HWY_INLINE VI quad_dot(DI di, VU8 w, VI8 x, VI acc) {
 #define LSGEMM_ROWS12(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9) X(10) X(11)
 static_assert(kMR <= 12, "LSGEMM_ROWS12 covers at most 12 rows");
 
-// yt[i][0..2L) (+)= sum_{k<kc} x[i*ldx + k] * panel[k*2L + 0..2L)   for i < MR
+// yt[i][0..2L) (+)= sum_{k<kc} x[k*MR + i] * panel[k*2L + 0..2L)   for i < MR
+// x is the row tile packed k-major (gemm_driver's pack_rows): the MR broadcasts of one
+// k come from one cache line. Reading MR rows of a row-major X instead meant MR
+// streams 4*K bytes apart, which for K = 4096 all fall into the same L1 sets.
 template <int MR>
-HWY_NOINLINE void tile_f32(const float* HWY_RESTRICT x, int64_t ldx, const float* HWY_RESTRICT panel,
+HWY_NOINLINE void tile_f32(const float* HWY_RESTRICT x, const float* HWY_RESTRICT panel,
                          int64_t kc, float* HWY_RESTRICT yt, int64_t ldyt, bool load_y) {
   static_assert(MR >= 1 && MR <= 12, "MR in [1, 12]");
   const DF df;
@@ -104,7 +118,7 @@ HWY_NOINLINE void tile_f32(const float* HWY_RESTRICT x, int64_t ldx, const float
     const V w1 = hn::Load(df, panel + k * 2 * L + L);
 #define LSGEMM_STEP(i)                                 \
   if constexpr (MR > i) {                              \
-    const V xb = hn::Set(df, x[i * ldx + k]);          \
+    const V xb = hn::Set(df, x[k * MR + i]);           \
     a0_##i = hn::MulAdd(xb, w0, a0_##i);               \
     a1_##i = hn::MulAdd(xb, w1, a1_##i);               \
   }
@@ -124,9 +138,9 @@ HWY_NOINLINE void tile_f32(const float* HWY_RESTRICT x, int64_t ldx, const float
 //   isum[i][c] = sum over nq quads q: dot4(u8 panel quad q of column c, s8 x quads)
 //   yt[i][c] (+)= isum * (S[c] * sx[i])  (+ Z[c] * xs[i] when zp)
 // p0/p1: the two panel halves (L columns each), `stride` bytes between quads.
-// xq: MR rows of int8 X as dwords (4 k each), ldxq dwords apart.
+// xq: MR rows of int8 X as dwords (4 k each), packed quad-major: xq[q*MR + i].
 template <int MR, int kCodeBits>
-HWY_NOINLINE void tile_u8s8(const int32_t* HWY_RESTRICT xq, int64_t ldxq, const uint8_t* HWY_RESTRICT p0,
+HWY_NOINLINE void tile_u8s8(const int32_t* HWY_RESTRICT xq, const uint8_t* HWY_RESTRICT p0,
                           const uint8_t* HWY_RESTRICT p1, int64_t stride, int64_t nq,
                           const float* HWY_RESTRICT S, const float* HWY_RESTRICT Z,
                           const float* HWY_RESTRICT sx, const float* HWY_RESTRICT xs, int64_t ldsx,
@@ -146,7 +160,7 @@ HWY_NOINLINE void tile_u8s8(const int32_t* HWY_RESTRICT xq, int64_t ldxq, const 
     const auto w1 = hn::LoadU(du8, p1 + q * stride);
 #define LSGEMM_STEP(i)                                                     \
   if constexpr (MR > i) {                                                  \
-    const auto xb = hn::BitCast(di8, hn::Set(di, xq[i * ldxq + q]));       \
+    const auto xb = hn::BitCast(di8, hn::Set(di, xq[q * MR + i]));         \
     a0_##i = quad_dot<kCodeBits>(di, w0, xb, a0_##i);                     \
     a1_##i = quad_dot<kCodeBits>(di, w1, xb, a1_##i);                     \
   }
