@@ -393,7 +393,7 @@ inline void matmul(HostView<const float> X, const QuantizedMatrix& w, HostView<f
   // future work (they will be tested under qemu-user). Until then: the oracle.
   reference::matmul(X, w, Y, epi);
 #else
-  QuantizedX xq;
+  thread_local QuantizedX xq;  // reused across calls (see simd::scratch)
   std::vector<int64_t> outl;
   if (w.act == ActMode::kInt8) {
     outl = outlier_columns(X, w.outlier_threshold);
