@@ -95,7 +95,7 @@ def table(context, runs):
         lines.append(f"OpenBLAS: {context['openblas']}   oneDNN: {context.get('onednn', '?')}")
     for t in sorted(probe):
         lines.append(f"probe (streaming read, >= 5x L3), T={t}: {fmt(probe[t]['gbs'])} GB/s")
-    header = ["kernel", "N x K", "M", "T", "us", "GB/s", "GFLOP/s", "x eigen", "x fp32 best", "% probe"]
+    header = ["kernel", "N x K", "M", "T", "us", "GB/s", "GFLOP/s", "x eigen", "x fp32 best", "x onednn s8", "% probe"]
     rows = []
     order = {k: i for i, k in enumerate(ORDER)}
     for r in sorted(gemm, key=lambda r: (key(r), order.get(r["kernel"], len(ORDER)), r["kernel"])):
@@ -113,11 +113,14 @@ def table(context, runs):
             vs_best = f"{fmt(best_us / r['us'], 2)}x ({best.replace('peer_', '').replace('_f32', '')})"
         else:
             vs_best = "-"
+        # The int8 peer of the same run: capped at VNNI when that run has it.
+        s8 = case.get("peer_onednn_s8_vnni") or case.get("peer_onednn_s8")
+        vs_s8 = fmt(s8["us"] / r["us"], 2) + "x" if s8 and not s8["error"] else "-"
         pct = "-"
         if p.get("M") == 1 and p.get("T") in probe and r.get("gbs"):
             pct = f"{100.0 * r['gbs'] / probe[p['T']]['gbs']:.0f}%"
         rows.append([r["kernel"], shape, str(p.get("M")), str(p.get("T")), fmt(r["us"]), fmt(r["gbs"]),
-                     fmt(r["gflops"]), vs_eigen, vs_best, pct])
+                     fmt(r["gflops"]), vs_eigen, vs_best, vs_s8, pct])
     # An error row's message spans the numeric columns, so it does not set their width.
     widths = []
     for i, h in enumerate(header):
@@ -142,7 +145,8 @@ def table(context, runs):
         prev = case
         lines.append(render(row))
     lines.append("x eigen / x fp32 best: fp32 peer time at the same N, K, M, T divided by this "
-                 "row's time (> 1: this row is faster). % probe: GB/s over the probe's at the same T.")
+                 "row's time (> 1: this row is faster). x onednn s8: the same for oneDNN u8 x s8 "
+                 "(prepacked). % probe: GB/s over the probe's at the same T.")
     return "\n".join(lines)
 
 
@@ -224,12 +228,18 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("json", help="Google Benchmark JSON output")
     ap.add_argument("--plot", metavar="DIR", help="also write PNG charts into DIR")
+    ap.add_argument("--vnni", metavar="JSON", help="a second run with oneDNN capped at VNNI, tabled apart")
     a = ap.parse_args()
     context, runs = load(a.json)
     if not runs:
         print(f"{a.json}: no benchmark results", file=sys.stderr)
         return 1
     print(table(context, runs))
+    if a.vnni:
+        vcontext, vruns = load(a.vnni)
+        print("\nSecond run, oneDNN capped at VNNI (ONEDNN_MAX_CPU_ISA=AVX512_CORE_VNNI): "
+              "'x onednn s8' is against peer_onednn_s8_vnni")
+        print(table(vcontext, vruns))
     if a.plot:
         return plot(runs, a.plot)
     return 0
