@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "lsgemm/lsgemm.hpp"
+#include "support/error_of.hpp"
 
 namespace {
 
@@ -31,21 +32,7 @@ std::vector<float> random_matrix(int64_t rows, int64_t cols, uint32_t seed) {
   return v;
 }
 
-// Runs f, which must throw lsgemm::Error; returns its message ("" when none was thrown,
-// which the caller's expectations then report).
-template <class F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const lsgemm::Error& e) {
-    return e.what();
-  } catch (const std::exception& e) {
-    ADD_FAILURE() << "threw a std::exception that is not lsgemm::Error: " << e.what();
-    return "";
-  }
-  ADD_FAILURE() << "no lsgemm::Error thrown";
-  return "";
-}
+using lsgemm::test::error_of;
 
 // Expects f to throw lsgemm::Error whose message contains every one of `parts`.
 #define EXPECT_ERROR_MENTIONS(call, ...)                                                   \

@@ -24,6 +24,7 @@
 #include "lsgemm/core/matrix.hpp"
 #include "lsgemm/core/numeric.hpp"
 #include "lsgemm/core/parallel.hpp"
+#include "support/error_of.hpp"
 
 namespace {
 
@@ -330,15 +331,7 @@ TEST(BF16, SpecialValues) {
 // ---------------------------------------------------------------------------------
 // Views
 
-template <class F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const lsgemm::Error& e) {
-    return e.what();
-  }
-  return "<no lsgemm::Error thrown>";
-}
+using lsgemm::test::error_of;
 
 TEST(MatrixView, Indexing) {
   std::vector<float> a(3 * 5);
