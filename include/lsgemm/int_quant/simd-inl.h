@@ -6,7 +6,7 @@
 //       first re-read them from L2. Codes are decoded in registers, no panel.
 //   M >= kGemmMinRows: GEMM-shaped. Each task owns an N-block of 2L outputs; per K
 //       chunk the decoder writes a panel (f32 weights, or u8 quads), then register
-//       tiles of kMR rows x 2L columns (core/simd/gemm_tile-inl.h) sweep all of M.
+//       tiles of up to 12 rows x 2L columns (core/simd/gemm_tile-inl.h) sweep all of M.
 // Activation modes (format.hpp): float (fp32 FMA on decoded weights) and int8 (X
 // quantized per group, u8 x s8 quad dots with exact int32 group sums, one float fix-up
 // per group).
@@ -53,7 +53,6 @@ using simd::HWY_NAMESPACE::DI;
 using simd::HWY_NAMESPACE::DU;
 using simd::HWY_NAMESPACE::DU8;
 using simd::HWY_NAMESPACE::DI8;
-using simd::HWY_NAMESPACE::kMR;
 using simd::HWY_NAMESPACE::kMRF32;
 using simd::HWY_NAMESPACE::kMRU8S8;
 
@@ -323,29 +322,38 @@ void gemv_rows(HostView<const float> X, const QuantizedMatrix& w, HostView<float
                const QuantizedX* xq) {
   const GemmDecoder<kBits> dec(w);
   const DF df;
-  const int64_t L = dec.L, M = X.rows, N = w.n, K = w.k, G = w.groups();
+  const int64_t L = dec.L, M = X.rows, N = w.n, K = w.k, G = w.groups(), KP = w.kp;
+  // Float mode: each row of X zero-padded to kp, then its per-group sums, once per call
+  // (every strip-pair task reads them). A thread_local is not captured: keep the pointer.
+  thread_local AlignedBuffer<float> xpad_buf;
+  float* xpad = nullptr;
+  if (!xq) {
+    xpad = simd::HWY_NAMESPACE::scratch(xpad_buf, size_t(M * (KP + G)));
+    for (int64_t m = 0; m < M; ++m) {
+      float* xp = xpad + m * (KP + G);
+      float* xsum = xp + KP;
+      std::memcpy(xp, X.row(m), size_t(K) * sizeof(float));
+      std::fill(xp + K, xp + KP, 0.0f);
+      for (int64_t g = 0; g < G; ++g) {
+        auto acc = hn::Zero(df);
+        for (int64_t c = g * w.group; c < (g + 1) * w.group; c += L) acc = hn::Add(acc, hn::LoadU(df, xp + c));
+        xsum[g] = hn::ReduceSum(df, acc);
+      }
+    }
+  }
   parallel_for(dec.blocks(), [&](int64_t pr) {
     Strip st[2];
     dec.strips_of(pr, st);
     const int64_t n0 = 2 * pr * L, ncols = std::min<int64_t>(2 * L, N - n0);
     if (ncols <= 0) return;
-    thread_local AlignedBuffer<float> xpad_buf;
     HWY_ALIGN float yt[2 * 16];
     for (int64_t m = 0; m < M; ++m) {
       if (xq) {
-        gemv_int8_pair<kBits>(w, st[0], st[1], xq->q.data() + m * w.kp, xq->sx.data() + m * G,
+        gemv_int8_pair<kBits>(w, st[0], st[1], xq->q.data() + m * KP, xq->sx.data() + m * G,
                               xq->xs.data() + m * G, yt, typename GemmDecoder<kBits>::Planes());
       } else {
-        float* xp = simd::HWY_NAMESPACE::scratch(xpad_buf, size_t(w.kp + G));  // x zero-padded to kp
-        float* xsum = xp + w.kp;                                              // per-group sums of x
-        std::memcpy(xp, X.row(m), size_t(K) * sizeof(float));
-        std::fill(xp + K, xp + w.kp, 0.0f);
-        for (int64_t g = 0; g < G; ++g) {
-          auto acc = hn::Zero(df);
-          for (int64_t c = g * w.group; c < (g + 1) * w.group; c += L) acc = hn::Add(acc, hn::LoadU(df, xp + c));
-          xsum[g] = hn::ReduceSum(df, acc);
-        }
-        gemv_f32_pair<kBits>(w, st[0], st[1], xp, xsum, yt);
+        const float* xp = xpad + m * (KP + G);
+        gemv_f32_pair<kBits>(w, st[0], st[1], xp, xp + KP, yt);
       }
       simd::HWY_NAMESPACE::store_rows(yt, 2 * L, 1, Y.row(m) + n0, Y.ld, ncols,
                                       epi.bias ? epi.bias + n0 : nullptr, epi.accumulate);
