@@ -30,8 +30,11 @@
 #include "lsgemm/core/matrix.hpp"
 #include "lsgemm/int_quant/format.hpp"
 #include "lsgemm/int_quant/reference.hpp"
+#include "lsgemm/lut/format.hpp"
+#include "lsgemm/lut/reference.hpp"
 #if !LSGEMM_HOST_REFERENCE
 #include "lsgemm/int_quant/simd-inl.h"
+#include "lsgemm/lut/simd-inl.h"
 #endif
 #if defined(__CUDACC__)
 #include "lsgemm/int_quant/cuda.cuh"
@@ -63,6 +66,38 @@ inline void matmul(HostView<const float> X, const int_quant::QuantizedMatrix& w,
   reference::matmul(X, w, Y, epi);
 #else
   int_quant::HWY_NAMESPACE::matmul(X, w, Y, epi);
+#endif
+}
+
+// Y = X * W^T (+ bias), lut weights in host memory (tables built inside the call).
+inline void matmul(HostView<const float> X, const lut::LutMatrix& w, HostView<float> Y,
+                   const Epilogue& epi = {}) {
+#if LSGEMM_HOST_REFERENCE
+  reference::matmul(X, w, Y, epi);
+#else
+  lut::HWY_NAMESPACE::matmul(X, w, Y, epi);
+#endif
+}
+
+// X turned into lookup tables once, for every lut weight with this spec
+// (w.table_spec()): Q/K/V or gate/up projections that share X share one build.
+inline lut::Tables make_tables(HostView<const float> X, const lut::TableSpec& spec) {
+#if LSGEMM_HOST_REFERENCE
+  return reference::make_tables(X, spec);
+#else
+  lut::Tables t;
+  lut::HWY_NAMESPACE::make_tables(X, spec, t);
+  return t;
+#endif
+}
+
+// Y = X * W^T (+ bias) from tables made by make_tables(X, w.table_spec()).
+inline void matmul(const lut::Tables& t, const lut::LutMatrix& w, HostView<float> Y,
+                   const Epilogue& epi = {}) {
+#if LSGEMM_HOST_REFERENCE
+  reference::matmul(t, w, Y, epi);
+#else
+  lut::HWY_NAMESPACE::matmul(t, w, Y, epi);
 #endif
 }
 

@@ -13,6 +13,8 @@
 #include "lsgemm/dispatch.hpp"
 #include "lsgemm/int_quant/format.hpp"
 #include "lsgemm/int_quant/reference.hpp"
+#include "lsgemm/lut/format.hpp"
+#include "lsgemm/lut/reference.hpp"
 
 #if __has_include(<Eigen/Core>)
 #include <Eigen/Core>
@@ -23,6 +25,11 @@ LSGEMM_ABI_BEGIN
 inline DenseMatrix dequantize(const int_quant::QuantizedMatrix& w) {
   DenseMatrix d(w.n, w.k);
   int_quant::dequantize(w, view(d.data(), w.n, w.k));
+  return d;
+}
+inline DenseMatrix dequantize(const lut::LutMatrix& w) {
+  DenseMatrix d(w.n, w.k);
+  lut::dequantize(w, view(d.data(), w.n, w.k));
   return d;
 }
 LSGEMM_ABI_END

@@ -1,0 +1,497 @@
+// lut Highway kernels, one copy per SIMD target (re-includable: see DESIGN §4).
+//
+// Entries (namespace lsgemm::lut::HWY_NAMESPACE):
+//   make_tables(X, spec, out)  X -> tables (format.hpp), rows x K-chunks in parallel
+//   matmul(tables, w, Y, epi)  Y from prebuilt tables (shared by weights with one spec)
+//   matmul(X, w, Y, epi)       both
+//
+// The inner step, per 64-byte vector of 4-bit indices (L rows x 4 sub-tables):
+//   idx   = nibble | {0, 16, 32, 48}          one OrAnd (vpternlog) per vector
+//   val   = 64-entry table[idx]               one byte permute (vpermb on AVX3_DL+)
+//   acc  += quad(val x 2^plane)               one u8 x s8 quad dot (vpdpbusd): a row's 4
+//                                             lookups summed in exact int32, the bit-plane
+//                                             weight folded into the other operand
+// Exact tables take two lookups and two quad dots (low bytes u8 x 2^i as s8, high bytes
+// s8 x 2^i as u8); ternary triples negate through a mask loaded straight from the sign
+// bits (AVX-512: a k-register). Once per X block (64 or 48 k) the int32 sums become
+// float: y += S_g * scale_b * acc + C_g * xsum_b.
+//
+// Roofline, 4096 x 4096, M = 1, 2-bit: 4.2 MB of codes (+ 0.07 MB of f16 constants at
+// g128). Per 64 bytes of codes: 1 load, 3 index ops, 2 permutes, 2 quad dots (fast) or
+// 4 + 4 (exact), all shared by nothing at M = 1; at ~5 bytes per cycle of DRAM that
+// leaves ~13 cycles per 64 bytes, against ~4-6 cycles of port-5/port-0 work. So the GEMV
+// is DRAM-bound on one core in both modes. For M > 1 each index vector is reused by up
+// to 4 rows of X (kMR), so a GEMM does 2 permutes + 2 quad dots per 16 rows x 16 k x
+// plane x row of X: ~128 flops per cycle and port, about 2x the int8 multiply-add GEMM
+// at 2 bits, 4x at 1 bit.
+//
+// Targets: vectors of up to 64 bytes (16 rows); 128/256-bit targets take a strip of 4/8
+// rows of each 16-row tile and do the 64-entry lookup with two-table permutes. HWY_SCALAR
+// and scalable vectors (SVE, RVV) run the reference (they are not tuned yet).
+
+#if defined(LSGEMM_LUT_SIMD_INL_H_) == defined(HWY_TARGET_TOGGLE)
+#ifdef LSGEMM_LUT_SIMD_INL_H_
+#undef LSGEMM_LUT_SIMD_INL_H_
+#else
+#define LSGEMM_LUT_SIMD_INL_H_
+#endif
+
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <vector>
+
+#include <hwy/cache_control.h>
+#include <hwy/highway.h>
+
+#include "lsgemm/core/epilogue.hpp"
+#include "lsgemm/core/error.hpp"
+#include "lsgemm/core/matrix.hpp"
+#include "lsgemm/core/parallel.hpp"
+#include "lsgemm/lut/format.hpp"
+#include "lsgemm/lut/reference.hpp"
+// Re-included per target together with this file:
+#include "lsgemm/core/simd/gemm_tile-inl.h"
+
+HWY_BEFORE_NAMESPACE();
+namespace lsgemm {
+namespace lut {
+namespace HWY_NAMESPACE {
+namespace hn = hwy::HWY_NAMESPACE;
+using simd::HWY_NAMESPACE::DF;
+using simd::HWY_NAMESPACE::DI;
+using simd::HWY_NAMESPACE::DU;
+using simd::HWY_NAMESPACE::DU8;
+using simd::HWY_NAMESPACE::DI8;
+
+// Rows of X sharing one load of each index vector (the GEMM reuse). Exact tables need
+// two int32 accumulators per (row of X, strip): 4 rows x 2 strips x 2 = 16 vectors.
+inline constexpr int kMR = 4;
+// GEMV prefetch distance per code stream: ~DRAM latency x per-stream rate x slack.
+inline constexpr int64_t kPrefetchBytes = 2048;
+// K per table-build task (for M = 1 the build is split along K across threads).
+inline constexpr int64_t kBuildChunk = 1024;
+
+#if !HWY_HAVE_SCALABLE && HWY_TARGET != HWY_SCALAR
+
+// ----------------------------------------------------------------------------------
+// Table build.
+
+// Per entry position p in [0, 16): the factor of activation u (planes: bit u of p;
+// triples: balanced-ternary digit u of p, 0 for p > 13). Products with these are exact,
+// so the sums below equal the reference's selected sums bit for bit.
+struct EntryFactors {
+  alignas(64) float f[2][4][16];  // [g == 3][u][p]
+  EntryFactors() {
+    for (int p = 0; p < 16; ++p) {
+      int d[3] = {0, 0, 0};
+      if (p <= 13) LutMatrix::triple_digits(p, d);
+      for (int u = 0; u < 4; ++u) {
+        f[0][u][p] = float((p >> u) & 1);
+        f[1][u][p] = u < 3 ? float(d[u]) : 0.0f;
+      }
+    }
+  }
+};
+
+inline const EntryFactors& entry_factors() {
+  static const EntryFactors e;
+  return e;
+}
+
+// The 64 entries of one segment from its 4 * g activations (float; exact integers in
+// exact mode): e[16 j + p] = (x0 f0 + x1 f1) + (x2 f2 + x3 f3) of sub-table j.
+template <int kG>
+HWY_INLINE void segment_entries(const float* HWY_RESTRICT x, float* HWY_RESTRICT e) {
+  const DF df;
+  const size_t L = hn::Lanes(df);
+  const auto& F = entry_factors().f[kG == 3 ? 1 : 0];
+  for (size_t c = 0; c < 64; c += L) {
+    const size_t j = c / 16, p0 = c % 16;
+    const float* xs = x + j * kG;
+    const auto a = hn::Mul(hn::Set(df, xs[0]), hn::Load(df, F[0] + p0));
+    const auto b = hn::Mul(hn::Set(df, xs[1]), hn::Load(df, F[1] + p0));
+    const auto c2 = hn::Mul(hn::Set(df, xs[2]), hn::Load(df, F[2] + p0));
+    if constexpr (kG == 4) {
+      const auto d = hn::Mul(hn::Set(df, xs[3]), hn::Load(df, F[3] + p0));
+      hn::Store(hn::Add(hn::Add(a, b), hn::Add(c2, d)), df, e + c);
+    } else {
+      hn::Store(hn::Add(hn::Add(a, b), c2), df, e + c);
+    }
+  }
+}
+
+// Tables for row m of X, X blocks [b0, b1). x0: those blocks' activations, zero-padded
+// past K.
+// Returns false if the row has a non-finite value in that range.
+template <int kG>
+inline bool build_blocks(const float* HWY_RESTRICT x0, const TableSpec& spec, int64_t m, int64_t b0, int64_t b1,
+                         Tables& out) {
+  const DF df;
+  const DI di;
+  const DU du;
+  const hn::Rebind<uint8_t, DU> du8q;
+  const size_t L = hn::Lanes(df);
+  const int64_t kb = spec.block, B = spec.blocks(), spb = kb / (4 * kG);
+  alignas(64) float xb[64];
+  alignas(64) float e[4 * 64];  // entries of one block: <= 4 segments
+  for (int64_t b = b0; b < b1; ++b) {
+    const float* xs = x0 + (b - b0) * kb;
+    auto vmax = hn::Zero(df), vbad = hn::Zero(df), vsum = hn::Zero(df);
+    for (int64_t c = 0; c < kb; c += int64_t(L)) {
+      const auto v = hn::LoadU(df, xs + c);
+      vmax = hn::Max(vmax, hn::Abs(v));
+      vbad = hn::Add(vbad, hn::Mul(v, hn::Zero(df)));  // NaN exactly for Inf and NaN
+      vsum = hn::Add(vsum, v);
+    }
+    if (!std::isfinite(hn::ReduceSum(df, vbad))) return false;
+    const float amax = hn::ReduceMax(df, vmax);
+    uint8_t* lo = out.lo.data() + m * spec.row_bytes() + b * spb * kSegBytes;
+    if (spec.mode == TableMode::kExact) {
+      // X block -> int8 (the definition in reference.hpp), kept as exact floats.
+      float sx = 0.0f, qsum = 0.0f;
+      if (amax > 0.0f) {
+        const auto vinv = hn::Set(df, 127.0f / amax);
+        const auto lim = hn::Set(df, 127.0f);
+        auto vq = hn::Zero(df);
+        for (int64_t c = 0; c < kb; c += int64_t(L)) {
+          auto q = hn::ConvertTo(df, hn::NearestInt(hn::Mul(hn::LoadU(df, xs + c), vinv)));
+          q = hn::Min(hn::Max(q, hn::Neg(lim)), lim);
+          vq = hn::Add(vq, q);
+          hn::Store(q, df, xb + c);
+        }
+        qsum = hn::ReduceSum(df, vq);  // integers below 2^24: exact in any order
+        sx = amax / 127.0f;
+      } else {
+        std::memset(xb, 0, sizeof(float) * size_t(kb));
+      }
+      out.scale[size_t(m * B + b)] = sx;
+      out.xsum[size_t(m * B + b)] = sx * qsum;
+      uint8_t* hi = out.hi.data() + (lo - out.lo.data());
+      for (int64_t s = 0; s < spb; ++s) {
+        segment_entries<kG>(xb + s * 4 * kG, e);
+        for (size_t c = 0; c < 64; c += L) {
+          const auto v = hn::BitCast(du, hn::NearestInt(hn::Load(df, e + c)));
+          hn::StoreU(hn::TruncateTo(du8q, v), du8q, lo + s * 64 + c);
+          hn::StoreU(hn::TruncateTo(du8q, hn::ShiftRight<8>(v)), du8q, hi + s * 64 + c);
+        }
+      }
+    } else {
+      auto emax = hn::Zero(df);
+      for (int64_t s = 0; s < spb; ++s) {
+        segment_entries<kG>(xs + s * 4 * kG, e + s * 64);
+        for (size_t c = 0; c < 64; c += L) emax = hn::Max(emax, hn::Abs(hn::Load(df, e + s * 64 + c)));
+      }
+      const float tmax = hn::ReduceMax(df, emax);
+      const auto vinv = hn::Set(df, tmax > 0.0f ? 127.0f / tmax : 0.0f);
+      const auto lim = hn::Set(di, 127);
+      for (int64_t c = 0; c < spb * 64; c += int64_t(L)) {
+        auto q = hn::NearestInt(hn::Mul(hn::Load(df, e + c), vinv));
+        q = hn::Min(hn::Max(q, hn::Neg(lim)), lim);
+        hn::StoreU(hn::TruncateTo(du8q, hn::BitCast(du, q)), du8q, lo + c);
+      }
+      out.scale[size_t(m * B + b)] = tmax / 127.0f;
+      out.xsum[size_t(m * B + b)] = hn::ReduceSum(df, vsum);
+    }
+  }
+  return true;
+}
+
+// X -> tables (the definition: reference.hpp make_tables_reference). Throws Error on a
+// non-finite X before anything is written to a caller's Y.
+inline void make_tables(HostView<const float> X, const TableSpec& spec, Tables& out) {
+  lsgemm::detail::check_view(X, "X");
+  detail::check_spec(spec, X.cols, "lut::make_tables");
+  const int64_t M = X.rows, B = spec.blocks();
+  out.m = M;
+  out.spec = spec;
+  const size_t bytes = size_t(M * spec.row_bytes());
+  if (out.lo.size() != bytes) out.lo.resize(bytes);
+  if (spec.mode == TableMode::kExact) {
+    if (out.hi.size() != bytes) out.hi.resize(bytes);
+  } else if (out.hi.size()) {
+    out.hi = AlignedBuffer<uint8_t>();
+  }
+  if (out.scale.size() != size_t(M * B)) out.scale.resize(size_t(M * B));
+  if (out.xsum.size() != size_t(M * B)) out.xsum.resize(size_t(M * B));
+  const int64_t per_chunk = std::max<int64_t>(1, kBuildChunk / spec.block);
+  const int64_t chunks = (B + per_chunk - 1) / per_chunk;
+  std::atomic<bool> bad{false};
+  std::atomic<int64_t> bad_row{-1};
+  parallel_for(M * chunks, [&](int64_t task) {
+    const int64_t m = task / chunks, ch = task % chunks;
+    const int64_t b0 = ch * per_chunk, b1 = std::min(B, b0 + per_chunk);
+    // The chunk's activations, zero-padded past K.
+    thread_local AlignedBuffer<float> xbuf;
+    const int64_t k0 = b0 * spec.block, k1 = b1 * spec.block;
+    if (xbuf.size() < size_t(k1 - k0)) xbuf.resize(size_t(k1 - k0));
+    float* x = xbuf.data();
+    const int64_t kreal = std::max<int64_t>(0, std::min(spec.k, k1) - k0);
+    std::memcpy(x, X.row(m) + k0, size_t(kreal) * sizeof(float));
+    std::memset(x + kreal, 0, size_t(k1 - k0 - kreal) * sizeof(float));
+    const bool ok = spec.g == 3 ? build_blocks<3>(x, spec, m, b0, b1, out) : build_blocks<4>(x, spec, m, b0, b1, out);
+    if (!ok) {
+      bad = true;
+      bad_row = m;
+    }
+  });
+  lsgemm::detail::require(!bad, "lut::make_tables: X row ", bad_row.load(),
+                          " holds Inf or NaN (table lookups need finite activations)");
+}
+
+// ----------------------------------------------------------------------------------
+// Lookup of 64-entry tables (4 sub-tables of 16) with indices in [0, 64).
+HWY_INLINE hn::Vec<DU8> lookup64(const uint8_t* HWY_RESTRICT tab, hn::Vec<DU8> idx) {
+  const DU8 d;
+  constexpr size_t N = HWY_MAX_LANES_D(DU8);
+  if constexpr (N >= 64) {
+    return hn::TableLookupLanes(hn::Load(d, tab), hn::IndicesFromVec(d, idx));
+  } else if constexpr (N == 32) {
+    return hn::TwoTablesLookupLanes(d, hn::Load(d, tab), hn::Load(d, tab + 32), hn::IndicesFromVec(d, idx));
+  } else {
+    const auto i31 = hn::IndicesFromVec(d, hn::And(idx, hn::Set(d, uint8_t{31})));
+    const auto r0 = hn::TwoTablesLookupLanes(d, hn::Load(d, tab), hn::Load(d, tab + 16), i31);
+    const auto r1 = hn::TwoTablesLookupLanes(d, hn::Load(d, tab + 32), hn::Load(d, tab + 48), i31);
+    return hn::IfThenElse(hn::TestBit(idx, hn::Set(d, uint8_t{32})), r1, r0);
+  }
+}
+
+// acc += quad sums of (u8 a) x (s8 b). All operands here keep |pair sums| < 2^15 (u8 <= 255
+// times |s8| <= 8, or |s8| <= 127 times u8 <= 8), so the vpmaddubsw path of targets
+// without VNNI is exact: hence quad_dot<6>.
+HWY_INLINE hn::Vec<DI> qdot(hn::Vec<DU8> a, hn::Vec<DI8> b, hn::Vec<DI> acc) {
+  return simd::HWY_NAMESPACE::quad_dot<6>(DI(), a, b, acc);
+}
+
+// Where a strip of L rows lives in the packed weight.
+struct Strip {
+  const uint8_t* codes;    // + block * block_bytes
+  const uint16_t* scales;  // group g: + g * 16
+  const uint16_t* offsets; // group g: + g * 16 (null unless uniform asymmetric)
+  int64_t sign_off;        // triples: from a block's index bytes of this strip to its sign bits
+};
+
+inline Strip strip_at(const LutMatrix& w, int64_t s, size_t L) {
+  const int64_t row = s * int64_t(L);
+  const int64_t t = row / kTileRows, v = row % kTileRows;
+  Strip st;
+  st.codes = w.codes.data() + t * w.tile_bytes() + 4 * v;
+  st.scales = w.scales.data() + t * w.groups() * kTileRows + v;
+  st.offsets = w.offsets.size() ? w.offsets.data() + t * w.groups() * kTileRows + v : nullptr;
+  // Sign bits 4v.. of a block's word are byte v/2 of it (v is a multiple of 4); codes
+  // already point 4v bytes into the block.
+  st.sign_off = 64 - 4 * v + v / 2;
+  return st;
+}
+
+// (S, C) of format.hpp for the L rows of a strip, group g.
+HWY_INLINE void group_consts(const LutMatrix& w, const Strip& st, int64_t g, hn::Vec<DF>& S, hn::Vec<DF>& C) {
+  const DF df;
+  const hn::Rebind<hwy::float16_t, DF> dh;
+  const auto s = hn::PromoteTo(df, hn::LoadU(dh, reinterpret_cast<const hwy::float16_t*>(st.scales + g * kTileRows)));
+  if (w.kind == WeightKind::kTernaryTriples) {
+    S = s;
+    C = hn::Zero(df);
+  } else if (w.kind == WeightKind::kTernaryPlanes) {
+    S = s;
+    C = hn::Neg(s);
+  } else if (w.symmetric) {
+    S = hn::Add(s, s);
+    C = hn::Mul(s, hn::Set(df, -float((1 << w.bits) - 1)));
+  } else {
+    S = s;
+    C = hn::PromoteTo(df, hn::LoadU(dh, reinterpret_cast<const hwy::float16_t*>(st.offsets + g * kTileRows)));
+  }
+}
+
+// ----------------------------------------------------------------------------------
+// The tile: MR rows of X (m0..) x R strips (s0..), all of K. kBits = planes (1..4) or 0
+// for ternary triples. y[i * R * L + r * L + lane] = output (m0 + i, strip s0 + r).
+template <int kBits, TableMode kMode, int MR, int R>
+HWY_NOINLINE void lut_tile(const LutMatrix& w, const Tables& t, int64_t m0, int64_t s0, float* HWY_RESTRICT y) {
+  constexpr bool kExact = kMode == TableMode::kExact;
+  constexpr bool kTriples = kBits == 0;
+  constexpr int kVecsPerStep = kTriples ? 2 : 2 * kBits;  // index vectors per step (2 segments)
+  constexpr int kBlocksPerStep = kTriples ? 1 : kBits;     // packed blocks per step
+  constexpr int64_t kBlockBytes = kTriples ? 80 : 64;
+  const DF df;
+  const DI di;
+  const DU8 du8;
+  const DI8 di8;
+  const hn::Repartition<uint16_t, DU8> du16;
+  const size_t L = hn::Lanes(df);
+  const TableSpec& sp = t.spec;
+  const int64_t B = sp.blocks(), row_bytes = sp.row_bytes();
+  const int64_t steps_per_block = sp.block / (kTriples ? 24 : 32);
+
+  // A strip past the last tile (odd tile count) re-reads the last strip; the caller
+  // drops its outputs (they are beyond N).
+  const int64_t strips = w.tiles() * kTileRows / int64_t(L);
+  Strip st[R];
+  for (int r = 0; r < R; ++r) st[r] = strip_at(w, std::min(s0 + r, strips - 1), L);
+  const uint8_t* tlo[MR];
+  const uint8_t* thi[MR];
+  for (int i = 0; i < MR; ++i) {
+    tlo[i] = t.lo.data() + (m0 + i) * row_bytes;
+    thi[i] = kExact ? t.hi.data() + (m0 + i) * row_bytes : nullptr;
+  }
+  const auto nib = hn::Set(du8, uint8_t{0x0F});
+  const auto off = hn::BitCast(du8, hn::Set(hn::Repartition<uint32_t, DU8>(), 0x30201000u));  // sub-table j
+  const auto ones_u8 = hn::Set(du8, uint8_t{1});
+
+  hn::Vec<DF> yf[MR][R];  // (MR, R) f32 running sums
+  for (int i = 0; i < MR; ++i)
+    for (int r = 0; r < R; ++r) yf[i][r] = hn::Zero(df);
+  hn::Vec<DF> S[R], C[R];
+  int64_t gcur = -1;
+
+  for (int64_t b = 0; b < B; ++b) {
+    hn::Vec<DI> alo[MR][R], ahi[MR][R];  // (MR, R) int32 block sums; ahi: exact high bytes
+    for (int i = 0; i < MR; ++i)
+      for (int r = 0; r < R; ++r) alo[i][r] = ahi[i][r] = hn::Zero(di);
+    for (int64_t stp = b * steps_per_block; stp < (b + 1) * steps_per_block; ++stp) {
+      for (int r = 0; r < R; ++r) {
+        const uint8_t* blk = st[r].codes + stp * kBlocksPerStep * kBlockBytes;
+        for (int beta = 0; beta < kBlocksPerStep; ++beta) {
+          if constexpr (MR == 1) hwy::Prefetch(blk + beta * kBlockBytes + kPrefetchBytes);
+          const auto v = hn::LoadU(du8, blk + beta * kBlockBytes);
+          const auto idx_lo = hn::OrAnd(off, v, nib);
+          const auto idx_hi = hn::OrAnd(off, hn::BitCast(du8, hn::ShiftRight<4>(hn::BitCast(du16, v))), nib);
+          for (int h = 0; h < 2; ++h) {
+            const auto idx = h == 0 ? idx_lo : idx_hi;
+            const int vec = 2 * beta + h;                          // within the step
+            const int seg = kTriples ? h : vec / kBits;             // segment within the step
+            const int plane = kTriples ? 0 : vec % kBits;
+            const int64_t tab_off = (2 * stp + seg) * kSegBytes;
+            if constexpr (kTriples) {
+              const auto neg = hn::LoadMaskBits(du8, blk + beta * kBlockBytes + st[r].sign_off + 8 * h);
+              for (int i = 0; i < MR; ++i) {
+                if constexpr (kExact) {
+                  const auto lo = lookup64(tlo[i] + tab_off, idx);
+                  const auto hi = hn::BitCast(di8, lookup64(thi[i] + tab_off, idx));
+                  const auto sgn = hn::IfThenElse(hn::RebindMask(di8, neg), hn::Set(di8, int8_t{-1}),
+                                                  hn::Set(di8, int8_t{1}));
+                  alo[i][r] = qdot(lo, sgn, alo[i][r]);
+                  ahi[i][r] = qdot(ones_u8, hn::MaskedSubOr(hi, hn::RebindMask(di8, neg), hn::Zero(di8), hi),
+                                   ahi[i][r]);
+                } else {
+                  const auto e = hn::BitCast(di8, lookup64(tlo[i] + tab_off, idx));
+                  alo[i][r] = qdot(ones_u8, hn::MaskedSubOr(e, hn::RebindMask(di8, neg), hn::Zero(di8), e),
+                                   alo[i][r]);
+                }
+              }
+            } else {
+              const auto mul_u8 = hn::Set(du8, uint8_t(1u << plane));
+              for (int i = 0; i < MR; ++i) {
+                if constexpr (kExact) {
+                  alo[i][r] = qdot(lookup64(tlo[i] + tab_off, idx), hn::Set(di8, int8_t(1 << plane)), alo[i][r]);
+                  ahi[i][r] = qdot(mul_u8, hn::BitCast(di8, lookup64(thi[i] + tab_off, idx)), ahi[i][r]);
+                } else {
+                  alo[i][r] = qdot(mul_u8, hn::BitCast(di8, lookup64(tlo[i] + tab_off, idx)), alo[i][r]);
+                }
+              }
+            }
+          }
+        }
+      }
+    }
+    // Block epilogue: y += S_g * scale_b * isum + C_g * xsum_b.
+    const int64_t g = b * sp.block / w.group;
+    if (g != gcur) {
+      for (int r = 0; r < R; ++r) group_consts(w, st[r], g, S[r], C[r]);
+      gcur = g;
+    }
+    for (int i = 0; i < MR; ++i) {
+      const auto sc = hn::Set(df, t.scale[size_t((m0 + i) * B + b)]);
+      const auto xs = hn::Set(df, t.xsum[size_t((m0 + i) * B + b)]);
+      for (int r = 0; r < R; ++r) {
+        auto isum = alo[i][r];
+        if constexpr (kExact) isum = hn::Add(isum, hn::ShiftLeft<8>(ahi[i][r]));
+        yf[i][r] = hn::MulAdd(hn::ConvertTo(df, isum), hn::Mul(S[r], sc), hn::MulAdd(C[r], xs, yf[i][r]));
+      }
+    }
+  }
+  for (int i = 0; i < MR; ++i)
+    for (int r = 0; r < R; ++r) hn::StoreU(yf[i][r], df, y + (i * R + r) * L);
+}
+
+template <int kBits, TableMode kMode>
+void matmul_kind(const Tables& t, const LutMatrix& w, HostView<float> Y, const Epilogue& epi) {
+  constexpr int R = 2;
+  const size_t L = hn::Lanes(DF());
+  const int64_t M = t.m, N = w.n;
+  const int64_t strips = w.tiles() * kTileRows / int64_t(L);
+  const int64_t tasks = (strips + R - 1) / R;
+  parallel_for(tasks, [&](int64_t task) {
+    const int64_t s0 = task * R;
+    const int64_t n0 = s0 * int64_t(L);
+    if (n0 >= N) return;
+    const int64_t ncols = std::min<int64_t>(R * int64_t(L), N - n0);
+    alignas(64) float y[kMR * R * 16];
+    auto emit = [&](int64_t m, const float* yrow) {
+      float* out = Y.row(m) + n0;
+      for (int64_t c = 0; c < ncols; ++c) {
+        float v = yrow[c] + (epi.bias ? epi.bias[n0 + c] : 0.0f);
+        out[c] = epi.accumulate ? out[c] + v : v;
+      }
+    };
+    int64_t m = 0;
+    for (; m + kMR <= M; m += kMR) {
+      lut_tile<kBits, kMode, kMR, R>(w, t, m, s0, y);
+      for (int i = 0; i < kMR; ++i) emit(m + i, y + i * R * L);
+    }
+    for (; m < M; ++m) {
+      lut_tile<kBits, kMode, 1, R>(w, t, m, s0, y);
+      emit(m, y);
+    }
+  });
+}
+
+#endif  // !HWY_HAVE_SCALABLE && HWY_TARGET != HWY_SCALAR
+
+// Y = X * W^T (+ epilogue) from prebuilt tables.
+inline void matmul(const Tables& t, const LutMatrix& w, HostView<float> Y, const Epilogue& epi = {}) {
+  detail::check_packed(w, "lut::matmul");
+  lsgemm::detail::check_view(Y, "Y");
+  lsgemm::detail::require(Y.cols == w.n, "Y has ", Y.cols, " columns but the packed weight has N=", w.n,
+                          " (Y must be M x N)");
+  detail::check_tables_for(t, w, Y.rows, "lut::matmul");
+  if (t.m == 0) return;
+#if HWY_HAVE_SCALABLE || HWY_TARGET == HWY_SCALAR
+  reference::matmul(t, w, Y, epi);
+#else
+  const bool fast = w.table_mode == TableMode::kFast;
+  switch (w.kind == WeightKind::kTernaryTriples ? 0 : w.bits) {
+    case 0: return fast ? matmul_kind<0, TableMode::kFast>(t, w, Y, epi) : matmul_kind<0, TableMode::kExact>(t, w, Y, epi);
+    case 1: return fast ? matmul_kind<1, TableMode::kFast>(t, w, Y, epi) : matmul_kind<1, TableMode::kExact>(t, w, Y, epi);
+    case 2: return fast ? matmul_kind<2, TableMode::kFast>(t, w, Y, epi) : matmul_kind<2, TableMode::kExact>(t, w, Y, epi);
+    case 3: return fast ? matmul_kind<3, TableMode::kFast>(t, w, Y, epi) : matmul_kind<3, TableMode::kExact>(t, w, Y, epi);
+    default: return fast ? matmul_kind<4, TableMode::kFast>(t, w, Y, epi) : matmul_kind<4, TableMode::kExact>(t, w, Y, epi);
+  }
+#endif
+}
+
+#if HWY_HAVE_SCALABLE || HWY_TARGET == HWY_SCALAR
+inline void make_tables(HostView<const float> X, const TableSpec& spec, Tables& out) {
+  out = make_tables_reference(X, spec);
+}
+#endif
+
+// Y = X * W^T (+ epilogue): builds the tables (per-thread buffer, reused across calls).
+inline void matmul(HostView<const float> X, const LutMatrix& w, HostView<float> Y, const Epilogue& epi = {}) {
+  lsgemm::detail::check_matmul_shapes(X, w.n, w.k, Y);
+  detail::check_packed(w, "lut::matmul");
+  if (X.rows == 0) return;
+  thread_local Tables t;
+  make_tables(X, w.table_spec(), t);
+  matmul(t, w, Y, epi);
+}
+
+}  // namespace HWY_NAMESPACE
+}  // namespace lut
+}  // namespace lsgemm
+HWY_AFTER_NAMESPACE();
+
+#endif  // per-target include guard
