@@ -25,6 +25,11 @@
 // plane x row of X: ~128 flops per cycle and port, about 2x the int8 multiply-add GEMM
 // at 2 bits, 4x at 1 bit.
 //
+// Paths: M < kMR (kMRExact): one strip pair per task, all of K (GEMV). Larger M: tiles
+// of kMR rows of X over K chunks whose tables stay in L2 (GEMM). Exact mode with bit
+// planes and M >= min_rows_unpacked(bits): codes unpacked to u8 for the shared VNNI GEMM
+// (same integer sums, see PlanesDecoder); the crossover was measured per target.
+//
 // Targets: vectors of up to 64 bytes (16 rows); 128/256-bit targets take a strip of 4/8
 // rows of each 16-row tile and do the 64-entry lookup with two-table permutes. HWY_SCALAR
 // and scalable vectors (SVE, RVV) run the reference (they are not tuned yet).
@@ -54,6 +59,7 @@
 #include "lsgemm/lut/reference.hpp"
 // Re-included per target together with this file:
 #include "lsgemm/core/simd/gemm_tile-inl.h"
+#include "lsgemm/core/simd/gemm_driver-inl.h"
 
 HWY_BEFORE_NAMESPACE();
 namespace lsgemm {
@@ -66,9 +72,28 @@ using simd::HWY_NAMESPACE::DU;
 using simd::HWY_NAMESPACE::DU8;
 using simd::HWY_NAMESPACE::DI8;
 
-// Rows of X sharing one load of each index vector (the GEMM reuse). Exact tables need
-// two int32 accumulators per (row of X, strip): 4 rows x 2 strips x 2 = 16 vectors.
+// Rows of X sharing one load of each index vector (the GEMM reuse): fast tables need one
+// int32 accumulator per (row of X, strip), 4 x 2 = 8 vectors; exact ones two, so 2 rows.
+// (4 rows in exact mode measured no faster: 16 accumulators + 8 float sums spill.)
 inline constexpr int kMR = 4;
+inline constexpr int kMRExact = 2;
+// GEMM: bytes of tables (all M rows) per K chunk (half of a 1-2 MB L2), and strip pairs
+// per task sharing each chunk from L2 (without chunks every pair re-read all M x K
+// tables from L3: 2-4 MB per pair at M = 128, K = 4096).
+inline constexpr int64_t kTableChunkBytes = 512 * 1024;
+inline constexpr int64_t kPairsPerTask = 8;
+// Exact mode, planes layouts: from this many rows of X on, unpacking to u8 codes for the
+// shared VNNI GEMM beats the lookups (4096 x 4096, AVX3_SPR, GFLOP/s unpacked vs LUT:
+// 1-bit M=32 188 vs 217, M=128 263 vs 115; 2-bit M=8 142 vs 148, M=32 227 vs 145;
+// 4-bit M=4 65 vs 67, M=8 103 vs 70). Without a native 64-byte permute (x86 below
+// AVX3_DL, 128/256-bit targets) each lookup is emulated by 3-8 shuffles: unpack from 4.
+constexpr int64_t min_rows_unpacked(int bits) {
+#if HWY_ARCH_X86 && HWY_TARGET <= HWY_AVX3_DL
+  return bits == 1 ? 64 : bits == 2 ? 16 : 8;
+#else
+  return bits > 0 ? 4 : 4;
+#endif
+}
 // GEMV prefetch distance per code stream: ~DRAM latency x per-stream rate x slack.
 inline constexpr int64_t kPrefetchBytes = 2048;
 // K per table-build task (for M = 1 the build is split along K across threads).
@@ -309,8 +334,10 @@ HWY_INLINE void group_consts(const LutMatrix& w, const Strip& st, int64_t g, hn:
 // ----------------------------------------------------------------------------------
 // The tile: MR rows of X (m0..) x R strips (s0..), all of K. kBits = planes (1..4) or 0
 // for ternary triples. y[i * R * L + r * L + lane] = output (m0 + i, strip s0 + r).
+// X blocks [b0, b1) only; with `load`, adds to the sums already in y (K chunks).
 template <int kBits, TableMode kMode, int MR, int R>
-HWY_NOINLINE void lut_tile(const LutMatrix& w, const Tables& t, int64_t m0, int64_t s0, float* HWY_RESTRICT y) {
+HWY_NOINLINE void lut_tile(const LutMatrix& w, const Tables& t, int64_t m0, int64_t s0, int64_t b0, int64_t b1,
+                           bool load, float* HWY_RESTRICT y) {
   constexpr bool kExact = kMode == TableMode::kExact;
   constexpr bool kTriples = kBits == 0;
   constexpr int kVecsPerStep = kTriples ? 2 : 2 * kBits;  // index vectors per step (2 segments)
@@ -343,11 +370,12 @@ HWY_NOINLINE void lut_tile(const LutMatrix& w, const Tables& t, int64_t m0, int6
 
   hn::Vec<DF> yf[MR][R];  // (MR, R) f32 running sums
   for (int i = 0; i < MR; ++i)
-    for (int r = 0; r < R; ++r) yf[i][r] = hn::Zero(df);
+    for (int r = 0; r < R; ++r) yf[i][r] = load ? hn::LoadU(df, y + (i * R + r) * L) : hn::Zero(df);
   hn::Vec<DF> S[R], C[R];
-  int64_t gcur = -1;
+  const int64_t bpg = w.group / sp.block;  // X blocks per weight group (group % block == 0)
+  int64_t gcur = b0 / bpg - 1, gnext = b0;  // first block of the next group
 
-  for (int64_t b = 0; b < B; ++b) {
+  for (int64_t b = b0; b < b1; ++b) {
     hn::Vec<DI> alo[MR][R], ahi[MR][R];  // (MR, R) int32 block sums; ahi: exact high bytes
     for (int i = 0; i < MR; ++i)
       for (int r = 0; r < R; ++r) alo[i][r] = ahi[i][r] = hn::Zero(di);
@@ -397,11 +425,12 @@ HWY_NOINLINE void lut_tile(const LutMatrix& w, const Tables& t, int64_t m0, int6
         }
       }
     }
-    // Block epilogue: y += S_g * scale_b * isum + C_g * xsum_b.
-    const int64_t g = b * sp.block / w.group;
-    if (g != gcur) {
-      for (int r = 0; r < R; ++r) group_consts(w, st[r], g, S[r], C[r]);
-      gcur = g;
+    // Block epilogue: y += S_g * scale_b * isum + C_g * xsum_b. (A division per block
+    // here showed up as idiv in the GEMM's hot loop; the group advances by counting.)
+    if (b == gnext) {
+      ++gcur;
+      gnext = (gcur + 1) * bpg;
+      for (int r = 0; r < R; ++r) group_consts(w, st[r], gcur, S[r], C[r]);
     }
     for (int i = 0; i < MR; ++i) {
       const auto sc = hn::Set(df, t.scale[size_t((m0 + i) * B + b)]);
@@ -417,36 +446,147 @@ HWY_NOINLINE void lut_tile(const LutMatrix& w, const Tables& t, int64_t m0, int6
     for (int r = 0; r < R; ++r) hn::StoreU(yf[i][r], df, y + (i * R + r) * L);
 }
 
+// Writes rows [m0, m0 + rows) of a task's sums (row stride R*L) to Y with the epilogue.
+inline void emit_rows(const float* y, int64_t ldy, int64_t m0, int64_t rows, int64_t n0, int64_t ncols,
+                      HostView<float> Y, const Epilogue& epi) {
+  for (int64_t i = 0; i < rows; ++i) {
+    float* out = Y.row(m0 + i) + n0;
+    const float* yr = y + i * ldy;
+    for (int64_t c = 0; c < ncols; ++c) {
+      const float v = yr[c] + (epi.bias ? epi.bias[n0 + c] : 0.0f);
+      out[c] = epi.accumulate ? out[c] + v : v;
+    }
+  }
+}
+
 template <int kBits, TableMode kMode>
 void matmul_kind(const Tables& t, const LutMatrix& w, HostView<float> Y, const Epilogue& epi) {
-  constexpr int R = 2;
-  const size_t L = hn::Lanes(DF());
-  const int64_t M = t.m, N = w.n;
-  const int64_t strips = w.tiles() * kTileRows / int64_t(L);
-  const int64_t tasks = (strips + R - 1) / R;
-  parallel_for(tasks, [&](int64_t task) {
-    const int64_t s0 = task * R;
-    const int64_t n0 = s0 * int64_t(L);
-    if (n0 >= N) return;
-    const int64_t ncols = std::min<int64_t>(R * int64_t(L), N - n0);
-    alignas(64) float y[kMR * R * 16];
-    auto emit = [&](int64_t m, const float* yrow) {
-      float* out = Y.row(m) + n0;
-      for (int64_t c = 0; c < ncols; ++c) {
-        float v = yrow[c] + (epi.bias ? epi.bias[n0 + c] : 0.0f);
-        out[c] = epi.accumulate ? out[c] + v : v;
+  constexpr int R = 2;  // strips per tile
+  constexpr int MR = kMode == TableMode::kExact ? kMRExact : kMR;
+  const int64_t L = int64_t(hn::Lanes(DF()));
+  const int64_t M = t.m, N = w.n, B = t.spec.blocks();
+  const int64_t strips = w.tiles() * kTileRows / L;
+  const int64_t pairs = (strips + R - 1) / R;
+  if (M < MR) {
+    // GEMV-shaped: one strip pair per task, all of K per call; the M rows' tables
+    // (16-32 KB each at K = 4096) stay in L1/L2 while the codes stream from DRAM.
+    parallel_for(pairs, [&](int64_t pr) {
+      const int64_t n0 = pr * R * L;
+      if (n0 >= N) return;
+      alignas(64) float y[R * 16];
+      for (int64_t m = 0; m < M; ++m) {
+        lut_tile<kBits, kMode, 1, R>(w, t, m, pr * R, 0, B, false, y);
+        emit_rows(y, R * L, m, 1, n0, std::min(R * L, N - n0), Y, epi);
       }
-    };
-    int64_t m = 0;
-    for (; m + kMR <= M; m += kMR) {
-      lut_tile<kBits, kMode, kMR, R>(w, t, m, s0, y);
-      for (int i = 0; i < kMR; ++i) emit(m + i, y + i * R * L);
+    });
+    return;
+  }
+  // GEMM-shaped: every table entry is read once per strip pair, so the M x K tables
+  // (2-4 MB at M = 128, K = 4096) would stream from L3 once per pair. Instead each
+  // task owns P pairs and walks K in chunks whose tables for all M rows fit in half
+  // of L2; within a chunk the P pairs re-read them from L2.
+  const int64_t bytes_per_k = kMode == TableMode::kExact ? 8 : 4;
+  const int64_t chunk_blocks =
+      std::max<int64_t>(1, (kTableChunkBytes / (M * bytes_per_k)) / t.spec.block);
+  const int64_t P = std::max<int64_t>(1, std::min<int64_t>(kPairsPerTask, pairs / (4 * max_threads())));
+  const int64_t tasks = (pairs + P - 1) / P;
+  parallel_for(tasks, [&](int64_t task) {
+    const int64_t p0 = task * P, p1 = std::min(pairs, p0 + P);
+    thread_local AlignedBuffer<float> ybuf;  // (pair, M, R*L) f32 sums across chunks
+    if (ybuf.size() < size_t(P * M * R * L)) ybuf.resize(size_t(P * M * R * L));
+    float* yb = ybuf.data();
+    for (int64_t b0 = 0; b0 < B; b0 += chunk_blocks) {
+      const int64_t b1 = std::min(B, b0 + chunk_blocks);
+      for (int64_t pr = p0; pr < p1; ++pr) {
+        float* yp = yb + (pr - p0) * M * R * L;
+        int64_t m = 0;
+        for (; m + MR <= M; m += MR) lut_tile<kBits, kMode, MR, R>(w, t, m, pr * R, b0, b1, b0 > 0, yp + m * R * L);
+        for (; m < M; ++m) lut_tile<kBits, kMode, 1, R>(w, t, m, pr * R, b0, b1, b0 > 0, yp + m * R * L);
+      }
     }
-    for (; m < M; ++m) {
-      lut_tile<kBits, kMode, 1, R>(w, t, m, s0, y);
-      emit(m, y);
+    for (int64_t pr = p0; pr < p1; ++pr) {
+      const int64_t n0 = pr * R * L;
+      if (n0 < N) emit_rows(yb + (pr - p0) * M * R * L, R * L, 0, M, n0, std::min(R * L, N - n0), Y, epi);
     }
   });
+}
+
+// ----------------------------------------------------------------------------------
+// Exact mode, large M: unpack the bit planes to u8 codes and run the shared u8 x s8 GEMM
+// (core/simd/gemm_driver-inl.h). Exact tables hold exact sums of the int8 X, so
+// sum_b of the table lookups == sum_k q_k * xq_k: both paths give the same integer
+// block sums, and the same epilogue with X blocks as the skeleton's "groups".
+// Per 16 rows x 16 k x row of X, the lookups cost 2b permutes + 2b quad dots (b planes,
+// exact = two byte planes), the unpacked GEMM 4 quad dots: from 2 bits on it is cheaper
+// once the unpack is shared by enough rows (min_rows_unpacked, measured).
+template <int kBits>
+struct PlanesDecoder {
+  const LutMatrix& w;
+  int64_t n() const { return w.n; }
+  int64_t k() const { return w.k; }
+  int64_t kp() const { return w.kp; }
+  int64_t blocks() const {
+    const int64_t L = int64_t(hn::Lanes(DF()));
+    return (w.tiles() * kTileRows / L + 1) / 2;
+  }
+  int64_t group() const { return w.x_block(); }
+
+  // Quads of k in [k0, k0 + kc) (kc a multiple of 16) for the 2L outputs of pair nb:
+  // byte u of lane r of quad q = q[row][k0 + 4q + u] = sum_i 2^i bit u of nibble_i.
+  simd::HWY_NAMESPACE::U8Panel decode_u8(int64_t nb, int64_t k0, int64_t kc, uint8_t* HWY_RESTRICT out) const {
+    const DU8 du8;
+    const size_t L = hn::Lanes(DF());
+    const int64_t strips = w.tiles() * kTileRows / int64_t(L);
+    const int64_t nq = kc / 4;
+    alignas(64) static constexpr uint8_t kSpread[16] = {0, 0, 0, 0, 4, 4, 4, 4, 8, 8, 8, 8, 12, 12, 12, 12};
+    alignas(64) static constexpr uint8_t kBit[16] = {1, 2, 4, 8, 1, 2, 4, 8, 1, 2, 4, 8, 1, 2, 4, 8};
+    const auto spread = hn::LoadDup128(du8, kSpread), bitsel = hn::LoadDup128(du8, kBit);
+    const auto nibm = hn::Set(du8, uint8_t{0x0F});
+    for (int h = 0; h < 2; ++h) {
+      const Strip st = strip_at(w, std::min(2 * nb + h, strips - 1), L);
+      uint8_t* o = out + h * nq * 4 * int64_t(L);
+      for (int64_t s = k0 / 16; s < (k0 + kc) / 16; ++s) {
+        hn::Vec<DU8> nib[kBits];
+        for (int i = 0; i < kBits; ++i) {
+          const int64_t v = s * kBits + i;
+          const auto raw = hn::LoadU(du8, st.codes + (v / 2) * 64);
+          nib[i] = (v % 2) ? hn::And(hn::ShiftRight<4>(raw), nibm) : hn::And(raw, nibm);
+        }
+        for (int j = 0; j < 4; ++j) {
+          const auto sel = hn::Add(spread, hn::Set(du8, uint8_t(j)));
+          auto q = hn::Zero(du8);
+          for (int i = 0; i < kBits; ++i)
+            q = hn::Or(q, hn::IfThenElseZero(hn::TestBit(hn::TableLookupBytes(nib[i], sel), bitsel),
+                                             hn::Set(du8, uint8_t(1u << i))));
+          hn::StoreU(q, du8, o + ((s * 16 - k0) / 4 + j) * 4 * int64_t(L));
+        }
+      }
+    }
+    return {out, out + nq * 4 * int64_t(L), 4 * int64_t(L)};
+  }
+
+  // Per output c < 2L of pair nb, X block g: y += S * sx * isum + C * xs.
+  void group_consts(int64_t nb, int64_t g, float* S, float* C) const {
+    const DF df;
+    const size_t L = hn::Lanes(df);
+    const int64_t strips = w.tiles() * kTileRows / int64_t(L);
+    const int64_t wg = g * w.x_block() / w.group;
+    for (int h = 0; h < 2; ++h) {
+      hn::Vec<DF> vs, vc;
+      HWY_NAMESPACE::group_consts(w, strip_at(w, std::min(2 * nb + h, strips - 1), L), wg, vs, vc);
+      hn::StoreU(vs, df, S + h * L);
+      hn::StoreU(vc, df, C + h * L);
+    }
+  }
+  void decode_f32(int64_t, int64_t, int64_t, float*) const {}  // float activations: not used
+};
+
+template <int kBits>
+void matmul_unpacked(HostView<const float> X, const LutMatrix& w, HostView<float> Y, const Epilogue& epi) {
+  thread_local simd::HWY_NAMESPACE::QuantizedX xq;
+  lsgemm::detail::require(simd::HWY_NAMESPACE::quantize_x_int8(X, w.x_block(), w.kp, {}, xq),
+                          "lut::make_tables: X holds Inf or NaN (table lookups need finite activations)");
+  simd::HWY_NAMESPACE::gemm_u8s8<kBits>(PlanesDecoder<kBits>{w}, xq, Y, epi);
 }
 
 #endif  // !HWY_HAVE_SCALABLE && HWY_TARGET != HWY_SCALAR
@@ -484,6 +624,16 @@ inline void matmul(HostView<const float> X, const LutMatrix& w, HostView<float> 
   lsgemm::detail::check_matmul_shapes(X, w.n, w.k, Y);
   detail::check_packed(w, "lut::matmul");
   if (X.rows == 0) return;
+#if !HWY_HAVE_SCALABLE && HWY_TARGET != HWY_SCALAR
+  if (w.table_mode == TableMode::kExact && !w.triples() && X.rows >= min_rows_unpacked(w.bits)) {
+    switch (w.bits) {
+      case 1: return matmul_unpacked<1>(X, w, Y, epi);
+      case 2: return matmul_unpacked<2>(X, w, Y, epi);
+      case 3: return matmul_unpacked<3>(X, w, Y, epi);
+      default: return matmul_unpacked<4>(X, w, Y, epi);
+    }
+  }
+#endif
   thread_local Tables t;
   make_tables(X, w.table_spec(), t);
   matmul(t, w, Y, epi);
