@@ -6,7 +6,8 @@
 //                     AVX3_ZEN4 target), or the reference when LSGEMM_FORCE_REFERENCE
 //                     is defined;
 //   device weights -> the CUDA kernels (these overloads exist only under nvcc, in
-//                     lsgemm/int_quant/cuda.cuh, which this header includes then).
+//                     lsgemm/int_quant/cuda.cuh and lsgemm/lut/cuda.cuh, which this header
+//                     includes then).
 //
 // The choice is made by overload resolution and macros, never by a run-time branch.
 // Under nvcc the host overloads run the reference: Highway's x86 headers do not compile
@@ -38,6 +39,7 @@
 #endif
 #if defined(__CUDACC__)
 #include "lsgemm/int_quant/cuda.cuh"
+#include "lsgemm/lut/cuda.cuh"
 #endif
 
 #if LSGEMM_HOST_REFERENCE

@@ -34,13 +34,17 @@
 //     pass over X); 64 x 2.5 decode + 64 M dp4a lane-ops = 5 + 2 M warp-instructions:
 //     21 at M = 8 against 17.6 for b = 2.
 //   * decode to fp16 + mma.sync.m16n8k16 (this file): one MMA covers 16 rows x 16 k x 8
-//     tokens, so M = 1..8 costs the same. Per 256 weights a warp spends 4 x (shift, lop3,
-//     hsub2, hfma2) on the decode (b = 3: two slices, 6 per register), one ldmatrix and
-//     one MMA: ~19 warp-instructions, against budgets of 8.8 (b = 1), 17.6 (b = 2), 26
-//     (b = 3) and 35 (b = 4). So 2-, 3- and 4-bit are bandwidth-bound and 1-bit is ~2x
-//     issue-bound (see "Not here yet").
+//     tokens, so M = 1..8 costs the same. Per 256 weights (one k-step of a warp) the
+//     sm_90a SASS has 4 x (SHF, LOP3 mask|magic, HADD2 -magic, HFMA2 S c + C) (b = 3: a
+//     second SHF + LOP3 per register), one LDSM, one HMMA, and an address IMAD and a
+//     group test: 20.5 (b = 1), 21 (b = 2), 28.5 (b = 3), 20.5 (b = 4) warp-instructions,
+//     plus ~16 per group change (group 32: every 2nd step). Against the budgets of 8.8,
+//     17.6, 26.4 and 35: 4-bit is bandwidth-bound, 2- and 3-bit are within ~1.2x of it,
+//     1-bit is ~2.3x issue-bound (see "Not here yet"). At b = 2 that is
+//     5.3 SM-cycles per 256 weights against the tables' ~12 (their LDS wavefronts alone at
+//     ~3-way conflicts) at M = 1 and ~96 at M = 8.
 //   The same decode feeds the prefill tiles (32 tokens per CTA), where it is amortized
-//   over 4 MMAs per step and the kernel is tensor-core bound.
+//   over 4 MMAs per step.
 //
 // Device layout written by to_device (u32 words), chosen so one lane's words hold
 // exactly the codes of its A fragments (mma.m16n8k16, operand A = 16 weight rows x 16 k)
@@ -59,19 +63,21 @@
 //   width: one shift and one lop3 (int_quant's "interleaved" 4-bit order is the wd = 4
 //   case). Rows >= N and columns >= kp hold the zero code (ternary: 1, t = 0).
 //   Ternary triples (1.67 bpw on the host) are expanded to 2-bit ternary codes q = t + 1:
-//   decoding a 5-bit triple index into three fp16 trits costs a table lookup and a sign
-//   per triple (~7 instructions per 3 weights), which makes that layout issue-bound at
-//   ~1.3x the time the 2-bit layout needs for its 20 % more bytes.
-//   scales [g * np + row], offsets likewise (f16 bits, as the host stores them; offsets
-//   for asymmetric uniform only), np = N rounded up to 64, g < groups_alloc =
-//   ((128 kc - 1) >> group_shift) + 1, where the device group is 2^group_shift
-//   (group_shift = 30 for per-channel/per-tensor: one group); groups the host does not
-//   have, and rows >= N, hold 0.
+//   decoding a 4-bit triple index + sign into three fp16 trits takes a table read and a
+//   sign flip per triple, and a 16-k MMA step holds only 12 k of triples: ~24
+//   warp-instructions per 256 weights (6 SM-cycles), against the 2-bit decode's 21 (5.3
+//   SM-cycles), which already covers the 2-bit layout's 20 % more bytes (4.4 SM-cycles).
+//   scales [g * np + 16 (row / 16) + 2 (row % 8) + (row % 16) / 8] (rows r and r + 8 of a
+//   tile side by side: one 32-bit load gives a lane both of its rows), offsets likewise
+//   (f16 bits, as the host stores them; asymmetric uniform only), np = N rounded up to
+//   64, g < groups_alloc = ((128 kc - 1) >> group_shift) + 1, where the device group is
+//   2^group_shift (group_shift = 30 for per-channel/per-tensor: one group); groups the
+//   host does not have, and rows >= N, hold 0.
 //
 // Decode (per A register: two codes): OR the code into the mantissa of a power of two
 // whose ulp is 1 (fp16 1024 = 0x6400, bf16 128 = 0x4300), subtract that power (exact),
 // then one fma with the per-(row, group) constants:
-//     S = s * scale_factor,  C = S * offset_factor + m      (computed in fp32, exact)
+//     S = s * scale_factor,  C = S * offset_factor + m      (exact in fp32; rounded once)
 //     uniform asymmetric  (s, m): (1, 0)        -> S = s,  C = m
 //     uniform symmetric   (2, -(2^b - 1)/2)     -> S = 2s, C = -(2^b - 1) s
 //     ternary planes and triples (1, -1)        -> S = s,  C = -s   (codes q = t + 1)
@@ -86,7 +92,8 @@
 //             x K streamed in 128-k chunks (8 MMA k-steps) through a kStages ring.
 //   Per stage: codes 64 x 128 x b / 8 = b KB, X kTokens x 128 x 2 B (2 KB per 8 tokens),
 //   scales and offsets of up to 4 groups x 64 rows (1 KB). kStages = 4 when 4 stages fit
-//   the 48 KB of static shared memory (all decode tiles), else 3 (32 tokens, b >= 2).
+//   in 40 KB (all decode tiles: 16 to 28 KB), else 3 (32 tokens, b >= 2: 33 to 39 KB), so
+//   that 4 CTAs per SM fit A100's 164 KB as well as H100's 228 KB.
 //   Per warp and k-step: 4 A registers decoded (8 codes), kTokN8 MMAs, ldmatrix for X.
 //   Grid: (N / 64 row blocks, M / kTokens token blocks, K splits).
 //
@@ -99,11 +106,16 @@
 // M = 1, 132 SMs: 64 row blocks, 8 slices of 4 chunks, 512 CTAs, workspace 128 KB.
 // Without a workspace (nullptr, 0) the same kernel runs unsplit and writes Y itself.
 //
-// Not here yet: the sm_90a wgmma/TMA path (prefill at M >= 128 would go from mma.sync's
-// ~60 % of the tensor peak to wgmma's ~80 %, with the weight decoded once per 64 or more
-// tokens); a 1-bit decode without the subtract (bit -> sign of +-1.0 with one lop3, or
-// an exponent bit) and scales applied once per group after the MMA, which would make
-// 1-bit bandwidth-bound; stream-K; CUDA-graph-friendly persistent grids.
+// Not here yet:
+//   * decode shapes: scales applied once per group after the MMA (A = the exact integer
+//     codes, y += S acc + C sum(x), sum(x) from one extra MMA against a ones fragment)
+//     drops the HFMA2: ~17 instructions per 256 weights, bandwidth-bound at 2 bits; 1-bit
+//     as a select between the two weights of a group, with the mask built by PRMT's
+//     sign-replicate mode from 8 shifted copies of a word (2.5 instructions per register);
+//   * prefill: 64 x 32 CTA tiles re-read X from L2 once per 64 weight rows; a 128 x 128
+//     tile with the sm_90a wgmma/TMA path (weights decoded once per 128 tokens, X
+//     multicast across a cluster) would take mma.sync's ~60 % of the tensor peak to
+//     wgmma's ~80 %; stream-K instead of split-K for the tail wave.
 // Oracle: lut/reference.hpp (tables), and Sum (S c + C) x from the packed codes.
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
@@ -203,7 +215,12 @@ __host__ __device__ __forceinline__ uint32_t code_pair(const uint32_t* w, int s,
     const uint32_t word = w[code_slice_word(kBits, i, s)];
     const int sh = code_slice_bit(kBits, i, s, j, 0) - off;  // moves the slice's bits to bit `off`
     const uint32_t mask = (((1u << wd) - 1u) * 0x00010001u) << off;
-    v |= (sh >= 0 ? word >> sh : word << -sh) & mask;
+    const uint32_t moved = sh >= 0 ? word >> sh : word << -sh;
+#if defined(__CUDA_ARCH__)
+    v = lsgemm::detail::lop3<0xEA>(moved, mask, v);  // (moved & mask) | v in one instruction
+#else
+    v |= moved & mask;
+#endif
   }
   return v;
 }
@@ -244,7 +261,13 @@ inline std::vector<uint32_t> repack_codes(const LutMatrix& w, int64_t np, int64_
   return words;
 }
 
-// Scales and offsets as [group][np] (f16 bits); groups >= w.groups() and rows >= n hold 0.
+// Position of row r in a [group][np] row of constants: rows r and r + 8 of each 16-row
+// tile are adjacent, so the lane that owns both (mma A fragment rows g and g + 8) reads
+// them as one 32-bit half2.
+inline int64_t const_position(int64_t r) { return r / 16 * 16 + 2 * (r % 8) + (r % 16) / 8; }
+
+// Scales and offsets as [group][np] (f16 bits), rows in const_position order; groups >=
+// w.groups() and rows >= n hold 0.
 inline void repack_consts(const LutMatrix& w, int64_t np, int64_t groups_alloc, std::vector<uint16_t>& scales,
                           std::vector<uint16_t>& offsets) {
   const int64_t G = w.groups();
@@ -253,8 +276,8 @@ inline void repack_consts(const LutMatrix& w, int64_t np, int64_t groups_alloc, 
   offsets.assign(has_off ? size_t(groups_alloc * np) : 0, 0);
   for (int64_t g = 0; g < std::min(G, groups_alloc); ++g)
     for (int64_t r = 0; r < w.n; ++r) {
-      scales[size_t(g * np + r)] = w.scales[w.const_index(r, g)];
-      if (has_off) offsets[size_t(g * np + r)] = w.offsets[w.const_index(r, g)];
+      scales[size_t(g * np + const_position(r))] = w.scales[w.const_index(r, g)];
+      if (has_off) offsets[size_t(g * np + const_position(r))] = w.offsets[w.const_index(r, g)];
     }
 }
 
@@ -398,14 +421,53 @@ template <>
 struct CudaPair<__half> {
   using type = __half2;
   static constexpr uint32_t kMagic = 0x64006400u;  // (1024, 1024): 10 mantissa bits
-  static __device__ __forceinline__ __half2 splat(float v) { return __float2half2_rn(v); }
 };
 template <>
 struct CudaPair<__nv_bfloat16> {
   using type = __nv_bfloat162;
   static constexpr uint32_t kMagic = 0x43004300u;  // (128, 128): 7 mantissa bits, codes <= 15
-  static __device__ __forceinline__ __nv_bfloat162 splat(float v) { return __float2bfloat162_rn(v); }
 };
+
+// The per-(row, group) constants of one lane's two rows from the stored f16 scale and
+// offset pairs: S = s * scale_factor, C = S * offset_factor + m, each rounded once to T.
+// fp16: in half2 arithmetic (s * 1 or 2 is exact, as to_device checked the range, and
+// the fma rounds the exact S * offset_factor + m once: the same as fp32 then rounding);
+// 4 instructions per group. bf16: through fp32 (the stored values are f16).
+template <class T>
+struct ConstFactors {
+  __half2 sfac, cfac;  // fp16 path
+  float sf, cf;        // bf16 path
+};
+template <class T>
+__device__ __forceinline__ ConstFactors<T> make_const_factors(float scale_factor, float offset_factor) {
+  ConstFactors<T> f;
+  f.sfac = __float2half2_rn(scale_factor);   // 1 or 2: exact
+  f.cfac = __float2half2_rn(offset_factor);  // 0, -1 or -(2^b - 1) / 2: exact
+  f.sf = scale_factor;
+  f.cf = offset_factor;
+  return f;
+}
+template <class T>
+__device__ __forceinline__ void group_consts_pair(uint32_t s_pair, uint32_t m_pair, const ConstFactors<T>& f,
+                                                  typename CudaPair<T>::type (&S)[2],
+                                                  typename CudaPair<T>::type (&C)[2]) {
+  if constexpr (std::is_same_v<T, __half>) {
+    const __half2 s2 = __hmul2(bit_cast32<__half2>(s_pair), f.sfac);
+    const __half2 c2 = __hfma2(s2, f.cfac, bit_cast32<__half2>(m_pair));
+    S[0] = __low2half2(s2);
+    S[1] = __high2half2(s2);
+    C[0] = __low2half2(c2);
+    C[1] = __high2half2(c2);
+  } else {
+    const float2 s = __half22float2(bit_cast32<__half2>(s_pair));
+    const float2 m = __half22float2(bit_cast32<__half2>(m_pair));
+    const float s0 = s.x * f.sf, s1 = s.y * f.sf;
+    S[0] = __float2bfloat162_rn(s0);
+    S[1] = __float2bfloat162_rn(s1);
+    C[0] = __float2bfloat162_rn(fmaf(s0, f.cf, m.x));
+    C[1] = __float2bfloat162_rn(fmaf(s1, f.cf, m.y));
+  }
+}
 
 template <int kBits, int kTokN8>
 struct LutGemmTile {
@@ -428,7 +490,9 @@ struct LutGemmTile {
   static constexpr int kScaleOff = kXOff + kXBytes;
   static constexpr int kOffsetOff = kScaleOff + kConstBytes;
   static constexpr int kStageBytes = kOffsetOff + kConstBytes;
-  static constexpr int kStages = 4 * kStageBytes <= 48 * 1024 ? 4 : 3;
+  // 4 stages when they take <= 40 KB, so that 4 CTAs (+ 1 KB reserved each) fit A100's
+  // 164 KB of shared memory per SM; else 3 (prefill tiles with b >= 2, compute-bound).
+  static constexpr int kStages = 4 * kStageBytes <= 40 * 1024 ? 4 : 3;
   static constexpr int kSmemBytes = kStages * kStageBytes;
   static_assert(kRows == kCudaRowBlock, "CTA rows must match the device layout's padding");
   static_assert(kStageBytes % 128 == 0, "stages keep 128-byte alignment (ldmatrix rows, cp.async)");
@@ -464,6 +528,13 @@ struct LutGemmArgs {
 template <class T, int kBits, int kTokN8>
 __global__ void __launch_bounds__(LutGemmTile<kBits, kTokN8>::kThreads, kCudaTargetCtasPerSm)
     lut_dequant_mma_m16n8k16(const LutGemmArgs<T> p) {
+#if LSGEMM_CUDA_PRE_SM80
+  // bf16 fma, cp.async and bf16 mma need sm_80: compiled for an older architecture the
+  // kernel traps instead of failing the build (as core/cuda/mma.cuh), and the host
+  // launcher refuses such a device before launching.
+  (void)p;
+  __trap();
+#else
   using Tile = LutGemmTile<kBits, kTokN8>;
   using T2 = typename CudaPair<T>::type;
   constexpr int kWords = Tile::kWordsPerLane;
@@ -538,7 +609,9 @@ __global__ void __launch_bounds__(LutGemmTile<kBits, kTokN8>::kThreads, kCudaTar
     for (int e = 0; e < 4; ++e) acc[j][e] = 0.0f;
 
   const int r0 = warp * 16 + lane / 4;  // CTA-local weight rows of this lane: r0, r0 + 8
-  const T2 magic = bit_cast32<T2>(CudaPair<T>::kMagic);
+  const ConstFactors<T> factors = make_const_factors<T>(p.scale_factor, p.offset_factor);
+  const uint32_t magic_bits = CudaPair<T>::kMagic;  // a local: device code cannot bind the static member
+  const T2 magic = bit_cast32<T2>(magic_bits);
 
   auto compute = [&](int stage, int i) {
     const unsigned char* st = smem + stage * Tile::kStageBytes;
@@ -554,20 +627,15 @@ __global__ void __launch_bounds__(LutGemmTile<kBits, kTokN8>::kThreads, kCudaTar
 #pragma unroll
     for (int s = 0; s < Tile::kSteps; ++s) {
       if (s == 0 || ((16 * s) & group_mask) == 0) {  // a new group (uniform across the CTA)
-        const int slot = (16 * s) >> p.group_shift;
-#pragma unroll
-        for (int h = 0; h < 2; ++h) {
-          const int row = slot * Tile::kRows + r0 + 8 * h;
-          const float sv = __half2float(__ushort_as_half(sc[row])) * p.scale_factor;
-          const float mv = p.offsets != nullptr ? __half2float(__ushort_as_half(of[row])) : 0.0f;
-          S[h] = CudaPair<T>::splat(sv);
-          C[h] = CudaPair<T>::splat(fmaf(sv, p.offset_factor, mv));
-        }
+        const int pos = ((16 * s) >> p.group_shift) * Tile::kRows + warp * 16 + 2 * (lane / 4);
+        const uint32_t s_pair = *reinterpret_cast<const uint32_t*>(sc + pos);  // (s[r0], s[r0 + 8])
+        const uint32_t m_pair = p.offsets != nullptr ? *reinterpret_cast<const uint32_t*>(of + pos) : 0u;
+        group_consts_pair<T>(s_pair, m_pair, factors, S, C);
       }
       uint32_t a[4];  // (16 rows x 16 k) A fragment
 #pragma unroll
       for (int j = 0; j < 4; ++j) {
-        const T2 code = __hsub2(bit_cast32<T2>(code_pair<kBits>(w, s, j, CudaPair<T>::kMagic)), magic);
+        const T2 code = __hsub2(bit_cast32<T2>(code_pair<kBits>(w, s, j, magic_bits)), magic);
         a[j] = bit_cast32<uint32_t>(__hfma2(code, S[j % 2], C[j % 2]));  // w = S c + C, one rounding
       }
       // ldmatrix lane addresses: lanes 8i..8i+7 -> matrix i, row lane % 8 (a token);
@@ -619,6 +687,7 @@ __global__ void __launch_bounds__(LutGemmTile<kBits, kTokN8>::kThreads, kCudaTar
         }
       }
     }
+#endif  // LSGEMM_CUDA_PRE_SM80
 }
 
 template <class T, int kBits, int kTokN8>

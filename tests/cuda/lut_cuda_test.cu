@@ -1,0 +1,552 @@
+// lut CUDA path (lsgemm::matmul on DeviceLutMatrix) against two host oracles:
+//   (1) the float oracle  y = Sum_k (S c_k + C) x_k  in double, from the packed codes and
+//       group_consts (what the GPU computes before its own roundings): a tight bound;
+//   (2) the family's oracle lsgemm::reference::matmul (tables: X quantized to int8 in
+//       exact mode, int8 tables in fast mode): the same bound plus that table mode's
+//       quantization error, derived below from the tables' scales.
+// X is drawn, rounded to the activation type, and the same rounded values (as float) go
+// to both oracles, so the only differences are the kernel's roundings (and, for (2), the
+// reference's quantization).
+//
+// The layout tests at the top run without a device: they decode the device layout on the
+// host with the kernel's own decode function and compare with the host format's codes.
+//
+// Includes the specific headers rather than lsgemm.hpp: the CUDA path needs no Highway.
+#include <cuda_bf16.h>
+#include <cuda_fp16.h>
+#include <cuda_runtime.h>
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <random>
+#include <sstream>
+#include <string>
+#include <type_traits>
+#include <vector>
+
+#include "lsgemm/core/cuda/common.cuh"
+#include "lsgemm/core/epilogue.hpp"
+#include "lsgemm/core/error.hpp"
+#include "lsgemm/core/matrix.hpp"
+#include "lsgemm/core/numeric.hpp"
+#include "lsgemm/lut/cuda.cuh"
+#include "lsgemm/lut/format.hpp"
+#include "lsgemm/lut/reference.hpp"
+
+namespace {
+
+using lsgemm::DeviceBuffer;
+using lsgemm::Epilogue;
+using lsgemm::lut::DeviceLutMatrix;
+using lsgemm::lut::LutMatrix;
+using lsgemm::lut::PackOptions;
+using lsgemm::lut::TableMode;
+using lsgemm::lut::WeightKind;
+
+bool device_available(std::string* why) {
+  int count = 0;
+  const cudaError_t e = cudaGetDeviceCount(&count);
+  if (e != cudaSuccess) {
+    *why = std::string("cudaGetDeviceCount: ") + cudaGetErrorString(e);
+    (void)cudaGetLastError();  // clear the sticky status for later tests
+    return false;
+  }
+  if (count == 0) {
+    *why = "cudaGetDeviceCount reports 0 devices";
+    return false;
+  }
+  return true;
+}
+
+#define LSGEMM_REQUIRE_DEVICE()                                               \
+  do {                                                                        \
+    std::string why_;                                                         \
+    if (!device_available(&why_)) GTEST_SKIP() << "no CUDA device: " << why_; \
+  } while (0)
+
+std::string group_name(int group) {
+  return group == lsgemm::lut::kPerChannel  ? std::string("per-channel")
+         : group == lsgemm::lut::kPerTensor ? std::string("per-tensor")
+                                            : std::to_string(group);
+}
+
+PackOptions options_for(WeightKind kind, int bits, bool symmetric, int group, TableMode tables) {
+  PackOptions o = kind == WeightKind::kUniform ? PackOptions().with_bits(bits).with_symmetric(symmetric)
+                                               : PackOptions::ternary(kind, group);
+  return o.with_group(group).with_tables(tables);
+}
+
+LutMatrix random_weight(int64_t n, int64_t k, const PackOptions& o, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  std::vector<float> W(size_t(n * k));
+  for (auto& v : W) v = normal(rng);
+  return lsgemm::lut::pack(lsgemm::view<const float>(W.data(), n, k), o);
+}
+
+// ---- device layout, checked on the host -------------------------------------------
+
+// Decodes every (tile, chunk, lane, k-step, register, half) of the device layout with the
+// kernel's code_pair and compares with the host format's code at the (row, col) the PTX
+// fragment layout of mma.m16n8k16's A operand assigns to it:
+//   row = 16 t + lane / 4 + 8 (j % 2),  col = 128 c + 16 s + 2 (lane % 4) + h + 8 (j / 2).
+template <int kBits>
+void check_layout(const LutMatrix& w, const std::vector<uint32_t>& words, int64_t np, int64_t kc,
+                  const std::string& what) {
+  const int zero = w.kind == WeightKind::kUniform ? 0 : 1;
+  int64_t checked = 0, bad = 0;
+  std::string first;
+  for (int64_t t = 0; t < np / 16; ++t)
+    for (int64_t c = 0; c < kc; ++c)
+      for (int lane = 0; lane < 32; ++lane) {
+        uint32_t lw[2 * kBits];
+        for (int f = 0; f < 2 * kBits; ++f) lw[f] = words[size_t(((t * kc + c) * (2 * kBits) + f) * 32 + lane)];
+        for (int s = 0; s < 8; ++s)
+          for (int j = 0; j < 4; ++j) {
+            const uint32_t vh = lsgemm::lut::detail::code_pair<kBits>(lw, s, j, 0x64006400u);
+            const uint32_t vb = lsgemm::lut::detail::code_pair<kBits>(lw, s, j, 0x43004300u);
+            for (int h = 0; h < 2; ++h) {
+              const int64_t row = 16 * t + lane / 4 + 8 * (j % 2);
+              const int64_t col = 128 * c + 16 * s + 2 * (lane % 4) + h + 8 * (j / 2);
+              int want = zero;
+              if (row < w.n && col < w.k) want = w.triples() ? w.code(row, col) + 1 : w.code(row, col);
+              else if (row < w.tiles() * 16 && col < w.kp) continue;  // host padding: any code, scale or X is 0
+              const float got_h = lsgemm::f16_to_f32(uint16_t(vh >> (16 * h))) - 1024.0f;
+              const float got_b = lsgemm::bf16_to_f32(uint16_t(vb >> (16 * h))) - 128.0f;
+              ++checked;
+              if (got_h != float(want) || got_b != float(want)) {
+                if (bad++ == 0) {
+                  std::ostringstream os;
+                  os << "(" << row << "," << col << ") tile " << t << " chunk " << c << " lane " << lane << " step "
+                     << s << " reg " << j << " half " << h << ": want " << want << ", fp16 decode " << got_h
+                     << ", bf16 decode " << got_b;
+                  first = os.str();
+                }
+              }
+            }
+          }
+      }
+  EXPECT_EQ(bad, 0) << what << ": " << bad << " of " << checked << " codes decode wrong; first " << first;
+  EXPECT_GE(checked, w.n * w.k) << what << ": vacuous layout check";
+}
+
+struct LayoutCase {
+  WeightKind kind;
+  int bits;
+  bool symmetric;
+  int group;
+  int64_t n, k;
+};
+
+TEST(LutCudaLayout, DeviceCodesDecodeToHostCodes) {
+  const LayoutCase cases[] = {
+      {WeightKind::kUniform, 1, false, 32, 72, 200},    {WeightKind::kUniform, 2, true, 64, 17, 300},
+      {WeightKind::kUniform, 3, false, 128, 40, 520},   {WeightKind::kUniform, 4, true, 256, 65, 100},
+      {WeightKind::kUniform, 3, true, 0, 3, 777},       {WeightKind::kTernaryPlanes, 2, true, 32, 33, 160},
+      {WeightKind::kTernaryTriples, 2, true, lsgemm::lut::kPerTensor, 30, 301},
+      {WeightKind::kTernaryTriples, 2, true, lsgemm::lut::kPerChannel, 64, 48},
+  };
+  for (const LayoutCase& lc : cases) {
+    const LutMatrix w =
+        random_weight(lc.n, lc.k, options_for(lc.kind, lc.bits, lc.symmetric, lc.group, TableMode::kExact),
+                      uint64_t(lc.n * 31 + lc.k));
+    const int bits = lsgemm::lut::detail::device_bits_of(w);
+    const int64_t np = (w.n + 63) / 64 * 64, kc = (w.kp + 127) / 128;
+    const std::vector<uint32_t> words = lsgemm::lut::detail::repack_codes(w, np, kc);
+    ASSERT_EQ(words.size(), size_t(np / 16 * kc * 2 * bits * 32));
+    std::ostringstream what;
+    what << lsgemm::lut::weight_kind_name(lc.kind) << " bits=" << lc.bits << " group=" << group_name(lc.group)
+         << " N=" << lc.n << " K=" << lc.k;
+    switch (bits) {
+      case 1: check_layout<1>(w, words, np, kc, what.str()); break;
+      case 2: check_layout<2>(w, words, np, kc, what.str()); break;
+      case 3: check_layout<3>(w, words, np, kc, what.str()); break;
+      default: check_layout<4>(w, words, np, kc, what.str()); break;
+    }
+  }
+}
+
+// Scales and offsets land at [group][np] with rows r and r + 8 of each 16-row tile side by
+// side: position 16 (r / 16) + 2 (r % 8) + (r % 16) / 8 of group g holds the host's (r, g).
+TEST(LutCudaLayout, ConstantsByGroupAndRow) {
+  const LutMatrix w = random_weight(70, 300, PackOptions().with_bits(2).with_group(64), 5);
+  const int64_t np = 128, groups_alloc = ((3 * 128 - 1) >> 6) + 1;  // kc = 3
+  std::vector<uint16_t> scales, offsets;
+  lsgemm::lut::detail::repack_consts(w, np, groups_alloc, scales, offsets);
+  ASSERT_EQ(scales.size(), size_t(groups_alloc * np));
+  ASSERT_EQ(offsets.size(), scales.size());
+  for (int64_t g = 0; g < groups_alloc; ++g)
+    for (int64_t r = 0; r < np; ++r) {
+      const bool real = r < w.n && g < w.groups();
+      const size_t at = size_t(g * np + r / 16 * 16 + 2 * (r % 8) + (r % 16) / 8);
+      EXPECT_EQ(scales[at], real ? w.scales[w.const_index(r, g)] : 0) << "row " << r << " group " << g;
+      EXPECT_EQ(offsets[at], real ? w.offsets[w.const_index(r, g)] : 0) << "row " << r << " group " << g;
+    }
+}
+
+// These checks run before any CUDA call, so they hold on machines without a device.
+TEST(LutCudaBadInput, RejectedBeforeTouchingTheDevice) {
+  // Inconsistent packed sizes.
+  LutMatrix broken = random_weight(16, 64, PackOptions().with_bits(2), 1);
+  broken.codes.resize(broken.codes.size() - 1);
+  EXPECT_THROW(lsgemm::lut::to_device(broken), lsgemm::Error);
+  // A symmetric 1-bit weight of scale 40000: S = 2 s = 80000 is beyond fp16.
+  std::vector<float> big(16 * 64, 40000.0f);
+  const LutMatrix huge = lsgemm::lut::pack(lsgemm::view<const float>(big.data(), 16, 64),
+                                           PackOptions().with_bits(1).with_symmetric(true).with_group(64));
+  EXPECT_THROW(lsgemm::lut::to_device(huge), lsgemm::Error);
+  const DeviceLutMatrix empty;
+  EXPECT_THROW(lsgemm::matmul(lsgemm::DeviceView<const __half>(), empty, lsgemm::DeviceView<__half>(), nullptr, 0),
+               lsgemm::Error);
+  EXPECT_THROW(
+      lsgemm::matmul(lsgemm::DeviceView<const __nv_bfloat16>(), empty, lsgemm::DeviceView<float>(), nullptr, 0),
+      lsgemm::Error);
+  EXPECT_THROW(lsgemm::lut::workspace_bytes(empty, -1), lsgemm::Error);
+}
+
+// ---- the product on the device ------------------------------------------------------
+
+enum class Act { kF16, kBF16 };
+
+struct Case {
+  int64_t m, n, k;
+  WeightKind kind;
+  int bits;
+  bool symmetric;
+  int group;
+  TableMode tables;  // of the reference only: the device ignores it
+  Act act;
+  bool y_f32;
+  bool split;        // pass the workspace workspace_bytes() asks for (else none)
+  bool bias, accumulate;
+  int64_t x_pad, y_pad;  // ld = cols + pad (an odd pad makes X not 16-byte addressable)
+
+  std::string describe() const {
+    std::ostringstream os;
+    os << "M=" << m << " N=" << n << " K=" << k << " " << lsgemm::lut::weight_kind_name(kind);
+    if (kind == WeightKind::kUniform) os << " bits=" << bits << (symmetric ? " sym" : " asym");
+    os << " group=" << group_name(group) << " ref-tables=" << lsgemm::lut::table_mode_name(tables)
+       << (act == Act::kF16 ? " fp16" : " bf16") << (y_f32 ? " Y=f32" : "") << (split ? " split-K" : " no-split")
+       << (bias ? " bias" : "") << (accumulate ? " accumulate" : "") << " ldx=K+" << x_pad << " ldy=N+" << y_pad;
+    return os.str();
+  }
+};
+
+template <class T>
+T to_t(float v) {
+  return lsgemm::detail::from_f32<T>(v);
+}
+template <class T>
+float from_t(T v) {
+  return lsgemm::detail::to_f32(v);
+}
+
+// Machine epsilon of the activation type: 2^-10 (fp16), 2^-7 (bf16).
+template <class T>
+double type_eps() {
+  return std::is_same_v<T, __half> ? std::ldexp(1.0, -10) : std::ldexp(1.0, -7);
+}
+
+// Rows of X and Y beyond the logical columns (ld padding) hold this and must keep it.
+constexpr float kSentinel = 12345.0f;
+
+template <class T, class TY>
+void run_case(const Case& c, uint64_t seed) {
+  SCOPED_TRACE(c.describe());
+  std::mt19937_64 rng(seed);
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+
+  const LutMatrix w = random_weight(c.n, c.k, options_for(c.kind, c.bits, c.symmetric, c.group, c.tables), seed);
+  const int64_t ldx = c.k + c.x_pad, ldy = c.n + c.y_pad;
+  std::vector<T> X(size_t(c.m * ldx), to_t<T>(kSentinel));
+  std::vector<float> Xf(size_t(c.m * c.k));
+  for (int64_t r = 0; r < c.m; ++r)
+    for (int64_t k = 0; k < c.k; ++k) {
+      const T v = to_t<T>(normal(rng));
+      X[size_t(r * ldx + k)] = v;
+      Xf[size_t(r * c.k + k)] = from_t(v);
+    }
+  std::vector<TY> Y0(size_t(c.m * ldy), lsgemm::detail::from_f32<TY>(kSentinel));
+  std::vector<float> y0f(size_t(c.m * c.n), 0.0f);
+  for (int64_t r = 0; r < c.m; ++r)
+    for (int64_t n = 0; n < c.n; ++n) {
+      const TY v = lsgemm::detail::from_f32<TY>(c.accumulate ? normal(rng) : 0.0f);
+      Y0[size_t(r * ldy + n)] = v;
+      y0f[size_t(r * c.n + n)] = lsgemm::detail::to_f32(v);
+    }
+  std::vector<float> bias(size_t(c.n));
+  for (auto& v : bias) v = normal(rng);
+
+  // Oracle (2): the reference, from its own tables (kept for their scales).
+  Epilogue host_epi;
+  host_epi.bias = c.bias ? bias.data() : nullptr;
+  host_epi.accumulate = c.accumulate;
+  const lsgemm::lut::Tables tables =
+      lsgemm::reference::make_tables(lsgemm::view<const float>(Xf.data(), c.m, c.k), w.table_spec());
+  std::vector<float> Yref(y0f);
+  lsgemm::reference::matmul(tables, w, lsgemm::view(Yref.data(), c.m, c.n), host_epi);
+
+  // Oracle (1) and the magnitudes the bounds need, from the codes and group_consts.
+  const int64_t G = w.groups(), kb = w.x_block(), B = w.kp / kb;
+  std::vector<int> code(size_t(c.n * c.k));
+  std::vector<double> S(size_t(c.n * G)), C(size_t(c.n * G));
+  for (int64_t n = 0; n < c.n; ++n) {
+    for (int64_t k = 0; k < c.k; ++k) code[size_t(n * c.k + k)] = w.code(n, k);
+    for (int64_t g = 0; g < G; ++g) {
+      float s, cc;
+      w.group_consts(n, g, s, cc);
+      S[size_t(n * G + g)] = s;
+      C[size_t(n * G + g)] = cc;
+    }
+  }
+  // Sub-table lookups per X block of the reference and the largest plane weight sum:
+  // planes: kb / 4 sub-tables x (2^bits - 1); triples: kb / 3 lookups of weight 1.
+  const double lookups = w.triples() ? double(kb / 3) : double(kb / 4) * double((1 << w.bits) - 1);
+  const double eps = type_eps<T>();
+  const double eps_y = std::is_same_v<TY, float> ? std::ldexp(1.0, -23) : eps;
+  const double k_term = double(c.k) * std::ldexp(1.0, -22);
+  std::vector<double> yor(size_t(c.m * c.n)), tol1(size_t(c.m * c.n)), qbound(size_t(c.m * c.n));
+  for (int64_t r = 0; r < c.m; ++r)
+    for (int64_t n = 0; n < c.n; ++n) {
+      double y = 0.0, mag1 = 0.0, q = 0.0;
+      for (int64_t b = 0; b < B; ++b) {
+        const double tscale = tables.scale[size_t(r * B + b)];
+        const int64_t g = b * kb / w.group;
+        const double s = S[size_t(n * G + g)], cc = C[size_t(n * G + g)];
+        double wabs = 0.0, xabs = 0.0, scx = 0.0;
+        for (int64_t k = b * kb; k < std::min((b + 1) * kb, c.k); ++k) {
+          const double x = Xf[size_t(r * c.k + k)], ck = code[size_t(n * c.k + k)];
+          y += (s * ck + cc) * x;
+          mag1 += (std::fabs(s * ck) + std::fabs(cc)) * std::fabs(x);
+          wabs += std::fabs(s * ck + cc);
+          xabs += std::fabs(x);
+          scx += std::fabs(s * ck * x);
+        }
+        if (c.tables == TableMode::kExact) {
+          // y_ref = Sum_k w_k sx xq_k with |sx xq - x| <= sx (1/2 + float roundings).
+          q += 0.5001 * tscale * wabs;
+        } else {
+          // Each lookup's int8 entry is within tscale (1/2 + ...) of its float entry, the
+          // float entries are 3 additions from X, and sum(x) is kb float additions.
+          q += std::fabs(s) * tscale * 0.5001 * lookups + std::ldexp(1.0, -21) * scx +
+               std::ldexp(1.0, -17) * std::fabs(cc) * xabs;
+        }
+      }
+      const double extra = (c.bias ? std::fabs(bias[size_t(n)]) : 0.0) + std::fabs(y0f[size_t(r * c.n + n)]);
+      if (c.bias) y += bias[size_t(n)];
+      if (c.accumulate) y += y0f[size_t(r * c.n + n)];
+      const size_t i = size_t(r * c.n + n);
+      yor[i] = y;
+      // Per weight, w = fma(c, S_T, C_T) with S_T, C_T rounded: |dw| <= 1.005 eps (|S c| + |C|);
+      // fp32 accumulation (x2 for the tensor core's truncating adder), the bias / Y / split-K
+      // additions, and the final rounding of Y.
+      tol1[i] =
+          1.01 * eps * mag1 + k_term * mag1 + std::ldexp(1.0, -21) * (extra + mag1) + eps_y * std::fabs(y) + 1e-30;
+      qbound[i] = q + std::ldexp(1.0, -20) * (mag1 + std::fabs(y));
+    }
+
+  // Device side.
+  const DeviceLutMatrix wd = lsgemm::lut::to_device(w);
+  EXPECT_EQ(wd.n, c.n);
+  DeviceBuffer<T> dX(X.size());
+  DeviceBuffer<TY> dY(Y0.size());
+  DeviceBuffer<float> dBias(bias.size());
+  dX.upload(X.data(), X.size());
+  dY.upload(Y0.data(), Y0.size());
+  dBias.upload(bias.data(), bias.size());
+  const size_t ws = c.split ? lsgemm::lut::workspace_bytes(wd, c.m) : 0;
+  // At most 5 CTAs without splitting and >= 8 chunks of K: any sm_80+ GPU (>= 4 x 14 CTA
+  // slots) splits it, so a "split-K" pass of such a shape is not vacuous.
+  const int64_t base_ctas = (wd.np / 64) * ((c.m + (c.m <= 8 ? 8 : 32) - 1) / (c.m <= 8 ? 8 : 32));
+  if (c.split && base_ctas <= 5 && wd.kc >= 8) ASSERT_GT(ws, 0u) << "this shape must split K";
+  DeviceBuffer<unsigned char> dWs(ws);
+  Epilogue dev_epi;
+  dev_epi.bias = c.bias ? dBias.data() : nullptr;
+  dev_epi.accumulate = c.accumulate;
+  lsgemm::matmul(lsgemm::device_view<const T>(dX.data(), c.m, c.k, ldx), wd,
+                 lsgemm::device_view<TY>(dY.data(), c.m, c.n, ldy), ws ? dWs.data() : nullptr, ws, 0, dev_epi);
+  LSGEMM_CUDA_CHECK(cudaDeviceSynchronize());
+  std::vector<TY> Y(Y0.size());
+  dY.download(Y.data(), Y.size());
+
+  double max_abs_ref = 0.0, err2 = 0.0, ref2 = 0.0;
+  int64_t bad1 = 0, bad2 = 0;
+  std::string first1, first2;
+  for (int64_t r = 0; r < c.m; ++r) {
+    for (int64_t n = 0; n < c.n; ++n) {
+      const size_t i = size_t(r * c.n + n);
+      const double got = lsgemm::detail::to_f32(Y[size_t(r * ldy + n)]);
+      const double e1 = std::fabs(got - yor[i]);
+      const double e2 = std::fabs(got - double(Yref[i]));
+      const double t2 = tol1[i] + qbound[i] + std::ldexp(1.0, -23) * std::fabs(double(Yref[i]));
+      err2 += e1 * e1;
+      ref2 += yor[i] * yor[i];
+      max_abs_ref = std::max(max_abs_ref, std::fabs(double(Yref[i])));
+      if (!(e1 <= tol1[i]) && bad1++ == 0) {
+        std::ostringstream os;
+        os << "Y(" << r << "," << n << ") = " << got << ", float oracle " << yor[i] << ", |diff| " << e1
+           << " > tol " << tol1[i] << " = (1.01 eps_T " << eps << " + K*2^-22 " << k_term
+           << ") * Sum (|S c| + |C|)|x| + 2^-21 (|bias| + |y0| + that) + eps_Y |y|";
+        first1 = os.str();
+      }
+      if (!(e2 <= t2) && bad2++ == 0) {
+        std::ostringstream os;
+        os << "Y(" << r << "," << n << ") = " << got << ", reference::matmul " << Yref[i] << ", |diff| " << e2
+           << " > tol " << t2 << " = the float-oracle tol " << tol1[i] << " + the reference's "
+           << lsgemm::lut::table_mode_name(c.tables) << "-table quantization bound " << qbound[i];
+        first2 = os.str();
+      }
+    }
+    for (int64_t n = c.n; n < ldy; ++n)
+      ASSERT_EQ(lsgemm::detail::to_f32(Y[size_t(r * ldy + n)]),
+                lsgemm::detail::to_f32(lsgemm::detail::from_f32<TY>(kSentinel)))
+          << "the kernel wrote Y(" << r << "," << n << ") in the ld padding (N=" << c.n << ")";
+  }
+  ASSERT_GT(max_abs_ref, 0.0) << "vacuous: the reference output is all zero";
+  EXPECT_EQ(bad1, 0) << bad1 << " of " << c.m * c.n << " outputs off the float oracle; first: " << first1;
+  EXPECT_EQ(bad2, 0) << bad2 << " of " << c.m * c.n << " outputs off reference::matmul; first: " << first2;
+  // Aggregate check, sharper than the worst case: the roundings are unbiased, so the RMS
+  // error stays near eps_T of the RMS output. Three eps_T still catch a kernel that drops
+  // one 16-k step of K = 1000 (relative RMS error ~ sqrt(16 / 1000) = 13 %).
+  const double rel_rms = std::sqrt(err2 / std::max(ref2, 1e-300));
+  EXPECT_LE(rel_rms, 3.0 * eps) << "relative RMS error vs the float oracle " << rel_rms << " > 3 eps_T = " << 3.0 * eps;
+}
+
+// Every weight kind x bits x group of the format, each on one of ten shapes that cover
+// M = 1, 3, 8 (one n8 column), 64 and 129 (32-token tiles and their tail), N tails of
+// the 64-row block (200, 72, 264, 40) and K tails (100: one partial chunk; 8640: 68
+// chunks, BitNet 3B's FFN width; 776, 520, 1000: K % 64 != 0). The other options rotate.
+std::vector<Case> make_cases() {
+  struct Shape {
+    int64_t m, n, k;
+  };
+  const Shape shapes[] = {{1, 200, 8640}, {3, 72, 100},  {8, 264, 1000}, {64, 200, 776},  {129, 72, 520},
+                          {1, 4096, 1024}, {3, 200, 2048}, {8, 40, 8640},  {64, 264, 256}, {129, 200, 100}};
+  struct Kind {
+    WeightKind kind;
+    int bits;
+    bool symmetric;
+    int group;
+  };
+  std::vector<Kind> kinds;
+  const int groups[] = {32, 64, 128, 256, lsgemm::lut::kPerChannel};
+  for (int sym = 0; sym < 2; ++sym)
+    for (int bits = 1; bits <= 4; ++bits)
+      for (int g : groups) kinds.push_back({WeightKind::kUniform, bits, sym == 1, g});
+  for (int g : groups) kinds.push_back({WeightKind::kTernaryPlanes, 2, true, g});
+  kinds.push_back({WeightKind::kTernaryPlanes, 2, true, lsgemm::lut::kPerTensor});
+  kinds.push_back({WeightKind::kTernaryTriples, 2, true, lsgemm::lut::kPerChannel});
+  kinds.push_back({WeightKind::kTernaryTriples, 2, true, lsgemm::lut::kPerTensor});
+  std::vector<Case> cases;
+  for (size_t i = 0; i < kinds.size(); ++i) {
+    const Shape& s = shapes[(i * 3) % 10];  // 3 is coprime to 10: every shape, every kind family
+    Case c{};
+    c.m = s.m;
+    c.n = s.n;
+    c.k = s.k;
+    c.kind = kinds[i].kind;
+    c.bits = kinds[i].bits;
+    c.symmetric = kinds[i].symmetric;
+    c.group = kinds[i].group;
+    c.tables = i % 3 == 1 ? TableMode::kFast : TableMode::kExact;
+    c.act = i % 2 ? Act::kBF16 : Act::kF16;
+    c.y_f32 = i % 4 == 3;
+    c.split = i % 5 != 4;
+    c.bias = i % 5 == 1;
+    c.accumulate = i % 7 == 2;
+    c.x_pad = i % 6 == 4 ? 3 : 0;
+    c.y_pad = i % 6 == 5 ? 5 : 0;
+    cases.push_back(c);
+  }
+  // Split-K with bias, accumulate and strides on shapes that must split (<= 5 CTAs).
+  cases.push_back({1, 264, 8640, WeightKind::kUniform, 2, false, 128, TableMode::kExact, Act::kF16, false, true,
+                   true, true, 8, 8});
+  cases.push_back({8, 72, 2048, WeightKind::kUniform, 4, true, 32, TableMode::kFast, Act::kBF16, true, true, true,
+                   true, 0, 3});
+  cases.push_back({3, 40, 1024, WeightKind::kTernaryTriples, 2, true, lsgemm::lut::kPerTensor, TableMode::kExact,
+                   Act::kBF16, false, true, false, true, 1, 0});
+  cases.push_back({129, 264, 520, WeightKind::kUniform, 3, false, 64, TableMode::kExact, Act::kF16, true, true, true,
+                   true, 0, 0});
+  return cases;
+}
+
+class LutCuda : public ::testing::TestWithParam<Case> {};
+
+TEST_P(LutCuda, MatchesOracles) {
+  LSGEMM_REQUIRE_DEVICE();
+  const Case& c = GetParam();
+  const uint64_t seed = uint64_t(c.m * 1000003 + c.n * 1009 + c.k * 17 + c.bits * 7 + c.group + 3 * int(c.kind));
+  if (c.act == Act::kF16) {
+    if (c.y_f32) run_case<__half, float>(c, seed);
+    else run_case<__half, __half>(c, seed);
+  } else {
+    if (c.y_f32) run_case<__nv_bfloat16, float>(c, seed);
+    else run_case<__nv_bfloat16, __nv_bfloat16>(c, seed);
+  }
+}
+
+std::string case_name(const ::testing::TestParamInfo<Case>& info) {
+  const Case& c = info.param;
+  std::ostringstream os;
+  os << info.index << "_M" << c.m << "_N" << c.n << "_K" << c.k << "_";
+  if (c.kind == WeightKind::kUniform) os << "W" << c.bits << (c.symmetric ? "sym" : "asym");
+  else os << (c.kind == WeightKind::kTernaryPlanes ? "ternplanes" : "terntriples");
+  os << "_G" << (c.group >= 0 ? std::to_string(c.group) : std::string("tensor"))
+     << (c.act == Act::kF16 ? "_f16" : "_bf16") << (c.y_f32 ? "_yf32" : "");
+  return os.str();
+}
+
+INSTANTIATE_TEST_SUITE_P(Shapes, LutCuda, ::testing::ValuesIn(make_cases()), case_name);
+
+TEST(LutCudaBadInput, RejectedArguments) {
+  LSGEMM_REQUIRE_DEVICE();
+  const int64_t M = 4, N = 64, K = 1024;  // 8 chunks of 128 k: the plan splits (>= 4 per slice)
+  const DeviceLutMatrix w = lsgemm::lut::to_device(random_weight(N, K, PackOptions().with_bits(2), 3));
+  DeviceBuffer<__half> dX(size_t(M * K)), dY(size_t(M * N)), dBig(size_t(K * K));
+  auto X = [&](int64_t rows, int64_t cols, int64_t ld) {
+    return lsgemm::device_view<const __half>(dX.data(), rows, cols, ld);
+  };
+  auto Y = [&](int64_t rows, int64_t cols, int64_t ld) {
+    return lsgemm::device_view<__half>(dY.data(), rows, cols, ld);
+  };
+  using lsgemm::matmul;
+  EXPECT_THROW(matmul(X(M, K - 16, K), w, Y(M, N, N), nullptr, 0), lsgemm::Error);  // X cols != K
+  EXPECT_THROW(matmul(X(M, K, K), w, Y(M + 1, N, N), nullptr, 0), lsgemm::Error);   // Y rows != M
+  EXPECT_THROW(matmul(X(M, K, K), w, Y(M, N - 1, N), nullptr, 0), lsgemm::Error);   // Y cols != N
+  EXPECT_THROW(matmul(X(M, K, K - 1), w, Y(M, N, N), nullptr, 0), lsgemm::Error);   // ldx < cols
+  EXPECT_THROW(matmul(X(M, K, K), w, Y(M, N, N - 1), nullptr, 0), lsgemm::Error);   // ldy < cols
+  EXPECT_THROW(matmul(lsgemm::device_view<const __half>(nullptr, M, K), w, Y(M, N, N), nullptr, 0), lsgemm::Error);
+  EXPECT_THROW(matmul(X(M, K, K), w, lsgemm::device_view<__half>(nullptr, M, N), nullptr, 0), lsgemm::Error);
+  EXPECT_THROW(matmul(X(M, K, K), w, Y(M, N, N), nullptr, 1024), lsgemm::Error);  // null workspace with a size
+  const size_t need = lsgemm::lut::workspace_bytes(w, M);
+  ASSERT_GT(need, 0u) << "N=64 K=1024 M=4 should split (1 row block, 8 chunks)";
+  DeviceBuffer<float> ws(need / sizeof(float));
+  EXPECT_THROW(matmul(X(M, K, K), w, Y(M, N, N), ws.data(), need - 16), lsgemm::Error);
+  EXPECT_NO_THROW(matmul(X(M, K, K), w, Y(M, N, N), ws.data(), need));
+  EXPECT_NO_THROW(matmul(X(M, K, K), w, Y(M, N, N), nullptr, 0));
+  // X and Y overlapping (the same buffer as both, N == K).
+  const DeviceLutMatrix sq = lsgemm::lut::to_device(random_weight(K, K, PackOptions().with_bits(4), 4));
+  EXPECT_THROW(matmul(lsgemm::device_view<const __half>(dBig.data(), 8, K), sq,
+                      lsgemm::device_view<__half>(dBig.data(), 8, K), nullptr, 0),
+               lsgemm::Error);
+  // A corrupted DeviceLutMatrix (metadata that does not match its buffers).
+  DeviceLutMatrix moved = w.clone();
+  moved.kc += 1;
+  EXPECT_THROW(matmul(X(M, K, K), moved, Y(M, N, N), nullptr, 0), lsgemm::Error);
+  LSGEMM_CUDA_CHECK(cudaDeviceSynchronize());
+}
+
+// M = 0 is a valid empty product: no launch, no error, Y untouched.
+TEST(LutCudaEdge, EmptyM) {
+  LSGEMM_REQUIRE_DEVICE();
+  const DeviceLutMatrix w = lsgemm::lut::to_device(random_weight(64, 256, PackOptions().with_bits(2), 9));
+  DeviceBuffer<__half> dX(256), dY(64);
+  EXPECT_EQ(lsgemm::lut::workspace_bytes(w, 0), 0u);
+  EXPECT_NO_THROW(lsgemm::matmul(lsgemm::device_view<const __half>(dX.data(), 0, 256), w,
+                                 lsgemm::device_view<__half>(dY.data(), 0, 64), nullptr, 0));
+}
+
+}  // namespace
