@@ -28,6 +28,9 @@ std::string LSGEMM_ODR_RUN(const std::vector<float>& w, const std::vector<float>
   lsgemm::matmul(lsgemm::view<const float>(x.data(), m, k), q, lsgemm::view(y.data(), m, n));
   // Taking the wrapper's address makes the compiler emit it out of line (so nm can
   // see it) and lets the test check that the two TUs' wrappers are distinct functions.
-  wrapper = reinterpret_cast<const void*>(&lsgemm::matmul);
+  // matmul is overloaded (one per family): the cast picks the int_quant one.
+  using IntQuantMatmul = void (*)(lsgemm::HostView<const float>, const iq::QuantizedMatrix&,
+                                  lsgemm::HostView<float>, const lsgemm::Epilogue&);
+  wrapper = reinterpret_cast<const void*>(static_cast<IntQuantMatmul>(&lsgemm::matmul));
   return lsgemm::simd_target_name();
 }

@@ -32,6 +32,15 @@ inline void check_tables_for(const Tables& t, const LutMatrix& w, int64_t y_rows
           where, ": tables object is inconsistent with its spec (sizes)");
 }
 
+// Throws naming the first non-finite X(m, c) (rows [m0, m1)), the one message every
+// table build gives; the SIMD builds call it only after their vector check failed.
+inline void require_finite_x(HostView<const float> X, int64_t m0, int64_t m1) {
+  for (int64_t m = m0; m < m1; ++m)
+    for (int64_t c = 0; c < X.cols; ++c)
+      lsgemm::detail::require(std::isfinite(X(m, c)), "lut::make_tables: X(", m, ",", c, ")=", X(m, c),
+                              " is not finite (table lookups need finite activations)");
+}
+
 inline void check_spec(const TableSpec& s, int64_t xcols, const char* where) {
   using lsgemm::detail::require;
   require((s.g == 4 && (s.block == 32 || s.block == 64)) || (s.g == 3 && s.block == 48), where,
@@ -66,14 +75,11 @@ inline Tables make_tables_reference(HostView<const float> X, const TableSpec& sp
   using lsgemm::detail::require;
   lsgemm::detail::check_view(X, "X");
   detail::check_spec(spec, X.cols, "lut::make_tables");
-  for (int64_t m = 0; m < X.rows; ++m)
-    for (int64_t c = 0; c < X.cols; ++c)
-      require(std::isfinite(X(m, c)), "lut::make_tables: X(", m, ",", c, ")=", X(m, c),
-              " is not finite (table lookups need finite activations)");
+  detail::require_finite_x(X, 0, X.rows);
   Tables t;
   t.m = X.rows;
   t.spec = spec;
-  const int64_t S = spec.segments(), B = spec.blocks(), kb = spec.block, g = spec.g;
+  const int64_t B = spec.blocks(), kb = spec.block, g = spec.g;
   const int64_t segs_per_block = kb / (4 * g);
   t.lo.resize(size_t(t.m * spec.row_bytes()));
   if (spec.mode == TableMode::kExact) t.hi.resize(size_t(t.m * spec.row_bytes()));

@@ -244,7 +244,6 @@ inline void make_tables(HostView<const float> X, const TableSpec& spec, Tables& 
   const int64_t per_chunk = std::max<int64_t>(1, kBuildChunk / spec.block);
   const int64_t chunks = (B + per_chunk - 1) / per_chunk;
   std::atomic<bool> bad{false};
-  std::atomic<int64_t> bad_row{-1};
   parallel_for(M * chunks, [&](int64_t task) {
     const int64_t m = task / chunks, ch = task % chunks;
     const int64_t b0 = ch * per_chunk, b1 = std::min(B, b0 + per_chunk);
@@ -257,13 +256,9 @@ inline void make_tables(HostView<const float> X, const TableSpec& spec, Tables& 
     std::memcpy(x, X.row(m) + k0, size_t(kreal) * sizeof(float));
     std::memset(x + kreal, 0, size_t(k1 - k0 - kreal) * sizeof(float));
     const bool ok = spec.g == 3 ? build_blocks<3>(x, spec, m, b0, b1, out) : build_blocks<4>(x, spec, m, b0, b1, out);
-    if (!ok) {
-      bad = true;
-      bad_row = m;
-    }
+    if (!ok) bad = true;
   });
-  lsgemm::detail::require(!bad, "lut::make_tables: X row ", bad_row.load(),
-                          " holds Inf or NaN (table lookups need finite activations)");
+  if (bad) detail::require_finite_x(X, 0, X.rows);
 }
 
 // ----------------------------------------------------------------------------------
@@ -340,7 +335,6 @@ HWY_NOINLINE void lut_tile(const LutMatrix& w, const Tables& t, int64_t m0, int6
                            bool load, float* HWY_RESTRICT y) {
   constexpr bool kExact = kMode == TableMode::kExact;
   constexpr bool kTriples = kBits == 0;
-  constexpr int kVecsPerStep = kTriples ? 2 : 2 * kBits;  // index vectors per step (2 segments)
   constexpr int kBlocksPerStep = kTriples ? 1 : kBits;     // packed blocks per step
   constexpr int64_t kBlockBytes = kTriples ? 80 : 64;
   const DF df;
@@ -438,7 +432,10 @@ HWY_NOINLINE void lut_tile(const LutMatrix& w, const Tables& t, int64_t m0, int6
       for (int r = 0; r < R; ++r) {
         auto isum = alo[i][r];
         if constexpr (kExact) isum = hn::Add(isum, hn::ShiftLeft<8>(ahi[i][r]));
-        yf[i][r] = hn::MulAdd(hn::ConvertTo(df, isum), hn::Mul(S[r], sc), hn::MulAdd(C[r], xs, yf[i][r]));
+        // The order of the shared u8 x s8 tile (core/simd/gemm_tile-inl.h): the unpacked
+        // path then gives bit-identical Y in exact mode.
+        yf[i][r] = hn::MulAdd(hn::ConvertTo(df, isum), hn::Mul(S[r], sc), yf[i][r]);
+        yf[i][r] = hn::MulAdd(C[r], xs, yf[i][r]);
       }
     }
   }
@@ -446,17 +443,11 @@ HWY_NOINLINE void lut_tile(const LutMatrix& w, const Tables& t, int64_t m0, int6
     for (int r = 0; r < R; ++r) hn::StoreU(yf[i][r], df, y + (i * R + r) * L);
 }
 
-// Writes rows [m0, m0 + rows) of a task's sums (row stride R*L) to Y with the epilogue.
+// Writes rows [m0, m0 + rows) of a task's sums (row stride ldy) to Y with the epilogue.
 inline void emit_rows(const float* y, int64_t ldy, int64_t m0, int64_t rows, int64_t n0, int64_t ncols,
                       HostView<float> Y, const Epilogue& epi) {
-  for (int64_t i = 0; i < rows; ++i) {
-    float* out = Y.row(m0 + i) + n0;
-    const float* yr = y + i * ldy;
-    for (int64_t c = 0; c < ncols; ++c) {
-      const float v = yr[c] + (epi.bias ? epi.bias[n0 + c] : 0.0f);
-      out[c] = epi.accumulate ? out[c] + v : v;
-    }
-  }
+  simd::HWY_NAMESPACE::store_rows(y, ldy, rows, Y.row(m0) + n0, Y.ld, ncols, epi.bias ? epi.bias + n0 : nullptr,
+                                  epi.accumulate);
 }
 
 template <int kBits, TableMode kMode>
@@ -584,8 +575,7 @@ struct PlanesDecoder {
 template <int kBits>
 void matmul_unpacked(HostView<const float> X, const LutMatrix& w, HostView<float> Y, const Epilogue& epi) {
   thread_local simd::HWY_NAMESPACE::QuantizedX xq;
-  lsgemm::detail::require(simd::HWY_NAMESPACE::quantize_x_int8(X, w.x_block(), w.kp, {}, xq),
-                          "lut::make_tables: X holds Inf or NaN (table lookups need finite activations)");
+  if (!simd::HWY_NAMESPACE::quantize_x_int8(X, w.x_block(), w.kp, {}, xq)) detail::require_finite_x(X, 0, X.rows);
   simd::HWY_NAMESPACE::gemm_u8s8<kBits>(PlanesDecoder<kBits>{w}, xq, Y, epi);
 }
 
