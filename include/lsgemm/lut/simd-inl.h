@@ -55,6 +55,7 @@
 #include "lsgemm/core/error.hpp"
 #include "lsgemm/core/matrix.hpp"
 #include "lsgemm/core/parallel.hpp"
+#include "lsgemm/core/prefetch.hpp"
 #include "lsgemm/lut/format.hpp"
 #include "lsgemm/lut/reference.hpp"
 // Re-included per target together with this file:
@@ -94,8 +95,9 @@ constexpr int64_t min_rows_unpacked(int bits) {
   return bits > 0 ? 4 : 4;
 #endif
 }
-// GEMV prefetch distance per code stream: ~DRAM latency x per-stream rate x slack.
-inline constexpr int64_t kPrefetchBytes = 2048;
+// GEMV prefetch distance per code stream (into L2, core/prefetch.hpp): ~DRAM latency x
+// per-stream rate x slack; 2, 4, 8 and 16 KB measured, 4-8 KB best (lut_bench, M = 1).
+inline constexpr int64_t kPrefetchBytes = 4096;
 // K per table-build task (for M = 1 the build is split along K across threads).
 inline constexpr int64_t kBuildChunk = 1024;
 
@@ -377,7 +379,6 @@ HWY_NOINLINE void lut_tile(const LutMatrix& w, const Tables& t, int64_t m0, int6
       for (int r = 0; r < R; ++r) {
         const uint8_t* blk = st[r].codes + stp * kBlocksPerStep * kBlockBytes;
         for (int beta = 0; beta < kBlocksPerStep; ++beta) {
-          if constexpr (MR == 1) hwy::Prefetch(blk + beta * kBlockBytes + kPrefetchBytes);
           const auto v = hn::LoadU(du8, blk + beta * kBlockBytes);
           const auto idx_lo = hn::OrAnd(off, v, nib);
           const auto idx_hi = hn::OrAnd(off, hn::BitCast(du8, hn::ShiftRight<4>(hn::BitCast(du16, v))), nib);
@@ -443,6 +444,150 @@ HWY_NOINLINE void lut_tile(const LutMatrix& w, const Tables& t, int64_t m0, int6
     for (int r = 0; r < R; ++r) hn::StoreU(yf[i][r], df, y + (i * R + r) * L);
 }
 
+// ----------------------------------------------------------------------------------
+// GEMV (M < kMR): one row of X against a strip pair (2 strips of L rows), all of K.
+// The same lookups as lut_tile, organised for a stream of codes from DRAM:
+//  - two int32 chains per strip (the nibble halves), named, not arrays: one chain did
+//    2 * planes dependent quad dots per step (latency-bound), and GCC kept the arrays of
+//    lut_tile in memory, storing every accumulator once per step;
+//  - per X block 2 float ops per strip (g += float(isum) * scale_b), the group's
+//    (S, C) applied once per weight group: y += S * g + C * sum_b xsum_b;
+//  - software prefetch kPrefetchBytes ahead in each strip's stream, continuing past the
+//    end of the tile into the next pair's tile of the same rank (parallel_for hands a
+//    thread contiguous tasks), not into the next tile, which the other strip reads.
+template <int kBits, TableMode kMode>
+HWY_INLINE void gemv_step(const uint8_t* HWY_RESTRICT blk, int64_t sign_off, const uint8_t* HWY_RESTRICT tlo,
+                          const uint8_t* HWY_RESTRICT thi, hn::Vec<DI>& l0, hn::Vec<DI>& l1, hn::Vec<DI>& h0,
+                          hn::Vec<DI>& h1) {
+  constexpr bool kExact = kMode == TableMode::kExact;
+  constexpr bool kTriples = kBits == 0;
+  constexpr int kBlocks = kTriples ? 1 : kBits;  // 64-byte code blocks per step
+  constexpr int64_t kBlockBytes = kTriples ? 80 : 64;
+  const DU8 du8;
+  const DI8 di8;
+  const hn::Repartition<uint16_t, DU8> du16;
+  const auto nib = hn::Set(du8, uint8_t{0x0F});
+  const auto off = hn::BitCast(du8, hn::Set(hn::Repartition<uint32_t, DU8>(), 0x30201000u));  // sub-table j
+  const auto ones_u8 = hn::Set(du8, uint8_t{1});
+  for (int beta = 0; beta < kBlocks; ++beta) {
+    const auto v = hn::LoadU(du8, blk + beta * kBlockBytes);
+    const auto idx_lo = hn::OrAnd(off, v, nib);
+    const auto idx_hi = hn::OrAnd(off, hn::BitCast(du8, hn::ShiftRight<4>(hn::BitCast(du16, v))), nib);
+    for (int h = 0; h < 2; ++h) {
+      const auto idx = h == 0 ? idx_lo : idx_hi;
+      hn::Vec<DI>& al = h == 0 ? l0 : l1;
+      hn::Vec<DI>& ah = h == 0 ? h0 : h1;
+      const int vec = 2 * beta + h;
+      const int64_t seg = (kTriples ? h : vec / kBits) * kSegBytes;
+      if constexpr (kTriples) {
+        const auto neg = hn::RebindMask(di8, hn::LoadMaskBits(du8, blk + sign_off + 8 * h));
+        if constexpr (kExact) {
+          const auto sgn = hn::IfThenElse(neg, hn::Set(di8, int8_t{-1}), hn::Set(di8, int8_t{1}));
+          const auto hi = hn::BitCast(di8, lookup64(thi + seg, idx));
+          al = qdot(lookup64(tlo + seg, idx), sgn, al);
+          ah = qdot(ones_u8, hn::MaskedSubOr(hi, neg, hn::Zero(di8), hi), ah);
+        } else {
+          const auto e = hn::BitCast(di8, lookup64(tlo + seg, idx));
+          al = qdot(ones_u8, hn::MaskedSubOr(e, neg, hn::Zero(di8), e), al);
+        }
+      } else {
+        const int plane = vec % kBits;
+        if constexpr (kExact) {
+          al = qdot(lookup64(tlo + seg, idx), hn::Set(di8, int8_t(1 << plane)), al);
+          ah = qdot(hn::Set(du8, uint8_t(1u << plane)), hn::BitCast(di8, lookup64(thi + seg, idx)), ah);
+        } else {
+          al = qdot(hn::Set(du8, uint8_t(1u << plane)), hn::BitCast(di8, lookup64(tlo + seg, idx)), al);
+        }
+      }
+    }
+  }
+}
+
+// y[r * L + lane] = row m of X times strip s0 + r (r < 2).
+template <int kBits, TableMode kMode>
+HWY_NOINLINE void gemv_pair(const LutMatrix& w, const Tables& t, int64_t m, int64_t s0, float* HWY_RESTRICT y) {
+  constexpr bool kExact = kMode == TableMode::kExact;
+  constexpr bool kTriples = kBits == 0;
+  constexpr int64_t kStepBytes = kTriples ? 80 : 64 * kBits;  // codes per step and strip
+  const DF df;
+  const DI di;
+  const size_t L = hn::Lanes(df);
+  const TableSpec& sp = t.spec;
+  const int64_t B = sp.blocks();
+  const int64_t spb = sp.block / (kTriples ? 24 : 32);  // steps per X block
+  const int64_t strips = w.tiles() * kTileRows / int64_t(L);
+  // A strip past the last tile (odd tile count) re-reads the last one; the caller drops
+  // its outputs.
+  const Strip st0 = strip_at(w, std::min(s0, strips - 1), L);
+  const Strip st1 = strip_at(w, std::min(s0 + 1, strips - 1), L);
+  const uint8_t* tlo = t.lo.data() + m * sp.row_bytes();
+  const uint8_t* thi = kExact ? t.hi.data() + m * sp.row_bytes() : nullptr;
+  const float* scale = t.scale.data() + m * B;
+  const float* xsum = t.xsum.data() + m * B;
+  const int64_t tile_bytes = w.tile_bytes();
+  const int64_t pf_skip_tiles = std::max<int64_t>(0, 2 * int64_t(L) / kTileRows - 1);
+  const int64_t pf_skip = pf_skip_tiles * tile_bytes;
+  const int64_t G = w.groups();
+  constexpr int64_t kConstAhead = 16;  // groups: 512 bytes of each constant stream
+
+  auto y0 = hn::Zero(df), y1 = hn::Zero(df);  // (2) f32 outputs
+  auto g0 = hn::Zero(df), g1 = hn::Zero(df);  // (2) f32 sums of the current weight group
+  float xs_group = 0.0f;
+  hn::Vec<DF> S0, C0, S1, C1;
+  const int64_t bpg = w.group / sp.block;  // X blocks per weight group
+  int64_t gcur = 0;
+  group_consts(w, st0, 0, S0, C0);
+  group_consts(w, st1, 0, S1, C1);
+  for (int64_t b = 0; b < B; ++b) {
+    if (b == (gcur + 1) * bpg) {  // a new weight group: flush the last one
+      y0 = hn::MulAdd(C0, hn::Set(df, xs_group), hn::MulAdd(g0, S0, y0));
+      y1 = hn::MulAdd(C1, hn::Set(df, xs_group), hn::MulAdd(g1, S1, y1));
+      g0 = g1 = hn::Zero(df);
+      xs_group = 0.0f;
+      ++gcur;
+      group_consts(w, st0, gcur, S0, C0);
+      group_consts(w, st1, gcur, S1, C1);
+      // The constants are streams of their own (32 bytes per group and strip):
+      // kConstAhead groups ahead, continuing into the next pair's tiles as the codes do.
+      const int64_t ga = gcur + kConstAhead;
+      const int64_t coff = (ga < G ? ga : ga + pf_skip_tiles * G) * kTileRows;
+      lsgemm::detail::prefetch_l2(st0.scales + coff);
+      lsgemm::detail::prefetch_l2(st1.scales + coff);
+      if (st0.offsets) {
+        lsgemm::detail::prefetch_l2(st0.offsets + coff);
+        lsgemm::detail::prefetch_l2(st1.offsets + coff);
+      }
+    }
+    auto l00 = hn::Zero(di), l01 = hn::Zero(di), h00 = hn::Zero(di), h01 = hn::Zero(di);  // strip 0
+    auto l10 = hn::Zero(di), l11 = hn::Zero(di), h10 = hn::Zero(di), h11 = hn::Zero(di);  // strip 1
+    for (int64_t stp = b * spb; stp < (b + 1) * spb; ++stp) {
+      const int64_t pos = stp * kStepBytes;
+      const int64_t ahead = pos + kPrefetchBytes + (pos + kPrefetchBytes >= tile_bytes ? pf_skip : 0);
+      for (int64_t c = 0; c < kStepBytes; c += 64) {
+        lsgemm::detail::prefetch_l2(st0.codes + ahead + c);
+        lsgemm::detail::prefetch_l2(st1.codes + ahead + c);
+      }
+      const uint8_t* tl = tlo + 2 * stp * kSegBytes;
+      const uint8_t* th = kExact ? thi + 2 * stp * kSegBytes : nullptr;
+      gemv_step<kBits, kMode>(st0.codes + pos, st0.sign_off, tl, th, l00, l01, h00, h01);
+      gemv_step<kBits, kMode>(st1.codes + pos, st1.sign_off, tl, th, l10, l11, h10, h11);
+    }
+    auto i0 = hn::Add(l00, l01), i1 = hn::Add(l10, l11);
+    if constexpr (kExact) {
+      i0 = hn::Add(i0, hn::ShiftLeft<8>(hn::Add(h00, h01)));
+      i1 = hn::Add(i1, hn::ShiftLeft<8>(hn::Add(h10, h11)));
+    }
+    const auto sc = hn::Set(df, scale[b]);
+    g0 = hn::MulAdd(hn::ConvertTo(df, i0), sc, g0);
+    g1 = hn::MulAdd(hn::ConvertTo(df, i1), sc, g1);
+    xs_group += xsum[b];
+  }
+  y0 = hn::MulAdd(C0, hn::Set(df, xs_group), hn::MulAdd(g0, S0, y0));
+  y1 = hn::MulAdd(C1, hn::Set(df, xs_group), hn::MulAdd(g1, S1, y1));
+  hn::StoreU(y0, df, y);
+  hn::StoreU(y1, df, y + L);
+}
+
 // Writes rows [m0, m0 + rows) of a task's sums (row stride ldy) to Y with the epilogue.
 inline void emit_rows(const float* y, int64_t ldy, int64_t m0, int64_t rows, int64_t n0, int64_t ncols,
                       HostView<float> Y, const Epilogue& epi) {
@@ -466,7 +611,7 @@ void matmul_kind(const Tables& t, const LutMatrix& w, HostView<float> Y, const E
       if (n0 >= N) return;
       alignas(64) float y[R * 16];
       for (int64_t m = 0; m < M; ++m) {
-        lut_tile<kBits, kMode, 1, R>(w, t, m, pr * R, 0, B, false, y);
+        gemv_pair<kBits, kMode>(w, t, m, pr * R, y);
         emit_rows(y, R * L, m, 1, n0, std::min(R * L, N - n0), Y, epi);
       }
     });
