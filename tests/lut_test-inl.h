@@ -39,7 +39,7 @@ inline LutKernels kernels() {
   } while (0)
 
 // make_tables against make_tables_reference: both table layouts (g = 4 with X blocks of
-// 64 and 32, g = 3 with blocks of 48), M around the row tiles, K tails, data classes,
+// 128, 64 and 32, g = 3 with blocks of 48), M around the row tiles, K tails, data classes,
 // strided X. One Tables object is reused throughout: make_tables must overwrite it.
 void TestMakeTables() {
   const LutKernels kern = kernels();
@@ -49,7 +49,7 @@ void TestMakeTables() {
   lut::Tables out;
   int64_t ran = 0;
   uint64_t seed = 100;
-  for (const Layout& lay : {Layout{4, 64}, Layout{4, 32}, Layout{3, 48}})
+  for (const Layout& lay : {Layout{4, 64}, Layout{4, 32}, Layout{4, 128}, Layout{3, 48}})
     for (int64_t k : {1, 5, 7, 31, 100, 129, 200, 1000})
       for (int64_t m : {0, 1, 2, 3, 4, 5, 8, 9, 17})
         for (LutData d : {LutData::kNormal, LutData::kOutliers, LutData::kExact, LutData::kZeroX, LutData::kConstant}) {
@@ -80,7 +80,7 @@ void TestMakeTables() {
           ++ran;
         }
   // Long rows: many blocks per row.
-  for (const Layout& lay : {Layout{4, 64}, Layout{4, 32}, Layout{3, 48}})
+  for (const Layout& lay : {Layout{4, 64}, Layout{4, 32}, Layout{4, 128}, Layout{3, 48}})
     for (int64_t k : {8640, 65536}) {
       LutCase c;
       c.m = k > 10000 ? 1 : 3;
@@ -170,7 +170,8 @@ void TestPrebuiltTables() {
   const LutKernels kern = kernels();
   using O = lut::PackOptions;
   const std::vector<std::vector<O>> families = {
-      {O().with_bits(2).with_group(128), O::ternary(lut::WeightKind::kTernaryPlanes, 64),
+      // Equal specs (X block 64 exact / 128 fast): groups 128, 256 and per-channel.
+      {O().with_bits(2).with_group(128), O::ternary(lut::WeightKind::kTernaryPlanes, 256),
        O().with_bits(4).with_group(lut::kPerChannel).with_symmetric(true)},
       {O().with_bits(3).with_group(32), O::ternary(lut::WeightKind::kTernaryPlanes, 32)},
       {O::ternary(lut::WeightKind::kTernaryTriples, lut::kPerChannel),

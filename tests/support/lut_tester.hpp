@@ -561,7 +561,7 @@ inline LutResult run_case(const LutCase& c, const LutKernels& kern) {
 
 // ---------------------------------------------------------------------------------
 // Shape classes from the tile constants: strips of L rows and task pairs of 2L, X row
-// tiles of 4 then 1, X blocks of 64 / 32 / 48 and K padded to them.
+// tiles of 4 then 1, X blocks of 128 / 64 / 32 / 48 and K padded to them.
 
 inline std::vector<LutCase> lut_shape_classes(const LutKernels& kern, lut::TableMode mode) {
   std::vector<LutCase> cs;
@@ -593,7 +593,10 @@ inline std::vector<LutCase> lut_shape_classes(const LutKernels& kern, lut::Table
     for (const auto& o : kinds) add("K=" + std::to_string(k), 3, 17, k, o);
   // K = one X block and one group, exactly.
   for (const auto& o : kinds) {
-    const int64_t kb = o.kind == lut::WeightKind::kTernaryTriples ? 48 : o.group == 32 ? 32 : 64;
+    const int64_t kb = o.kind == lut::WeightKind::kTernaryTriples ? 48
+                       : o.group == 32                            ? 32
+                       : o.group == 64 || mode == lut::TableMode::kExact ? 64
+                                                                   : 128;  // LutMatrix::x_block()
     add("K=block", 4, 2 * L - 1, kb, o);
     add("K=group", 2, 2 * L + 1, o.group > 0 ? o.group : 256, o);
   }

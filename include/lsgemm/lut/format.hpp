@@ -27,12 +27,13 @@
 //   triples layout:  per 3 activations, the 14 sums T[v] = d0 x0 + d1 x1 + d2 x2 for the
 //                    balanced-ternary digits of v = 9 d0 + 3 d1 + d2 in [0, 13]; a triple with
 //                    value v < 0 reads T[-v] and negates it.
-//   exact mode:      X is quantized to int8 per block of kb activations (sx = amax/127,
+//   exact mode:      X is quantized to int8 per block of kb activations (kb = x_block():
+//                    48 triples, 32 at group 32, else 64 exact / 128 fast; sx = amax/127,
 //                    xq = nearest(x * 127/amax)); entries are exact int16, stored as a low
 //                    byte plane (u8) and a high byte plane (s8): T = lo + 256 hi. The
 //                    integer sums are exact; y += S sx acc + C sx sum(xq) once per block.
 //   fast mode:       entries are computed in float from X and rounded to int8 with one
-//                    scale per block (max |T| / 127): half the table bytes and lookups, a
+//                    scale per block of kb (max |T| / 127): half the table bytes and lookups, a
 //                    stated error (the tests bound it; T-MAC's int8 tables reach NMSE ~4e-5).
 // Table memory, per row of X: segments of 4 sub-tables, 64 bytes each:
 //   entry p of sub-table j of segment s at byte [s * 64 + 16 j + p]
@@ -163,7 +164,15 @@ struct LutMatrix {
 
   bool triples() const { return kind == WeightKind::kTernaryTriples; }
   int table_g() const { return triples() ? 3 : 4; }
-  int x_block() const { return triples() ? 48 : (group == 32 ? 32 : 64); }
+  // Activations per X block (one int8 scale in exact mode, one table scale in fast mode):
+  // triples 48; planes 32 at group 32, else 64 in exact mode and 128 in fast mode where
+  // the group allows (one block epilogue per 128 k: the GEMM's epilogue was a fifth of its
+  // vector work at 64). The weight group is always a multiple of the block.
+  int x_block() const {
+    if (triples()) return 48;
+    if (group == 32) return 32;
+    return group == 64 || table_mode == TableMode::kExact ? 64 : 128;
+  }
   int64_t tiles() const { return (n + kTileRows - 1) / kTileRows; }
   int64_t groups() const { return (kp + group - 1) / group; }
   int64_t block_bytes() const { return triples() ? 80 : 64; }
@@ -310,7 +319,7 @@ inline LutMatrix pack(HostView<const float> W, const PackOptions& opt = {}) {
   q.table_mode = opt.tables;
   q.per_channel = opt.group == kPerChannel || opt.group == kPerTensor;
   q.group = q.per_channel ? 0 : opt.group;
-  q.kp = detail::round_up(q.k, q.triples() ? 48 : (opt.group == 32 ? 32 : 64));
+  q.kp = detail::round_up(q.k, q.x_block());  // per-channel: group is still 0 here
   if (q.per_channel) q.group = int(q.kp);
   const int64_t T = q.tiles(), G = q.groups();
   q.codes.resize(size_t(T * q.tile_bytes()));

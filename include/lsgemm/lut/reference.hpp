@@ -43,8 +43,8 @@ inline void require_finite_x(HostView<const float> X, int64_t m0, int64_t m1) {
 
 inline void check_spec(const TableSpec& s, int64_t xcols, const char* where) {
   using lsgemm::detail::require;
-  require((s.g == 4 && (s.block == 32 || s.block == 64)) || (s.g == 3 && s.block == 48), where,
-          ": table spec g=", s.g, " block=", s.block, " (allowed: g=4 with block 32 or 64, g=3 with block 48)");
+  require((s.g == 4 && (s.block == 32 || s.block == 64 || s.block == 128)) || (s.g == 3 && s.block == 48), where,
+          ": table spec g=", s.g, " block=", s.block, " (allowed: g=4 with block 32, 64 or 128, g=3 with block 48)");
   require(s.mode == TableMode::kExact || s.mode == TableMode::kFast, where, ": unknown table mode");
   require(s.k > 0 && s.kp >= s.k && s.kp % s.block == 0 && s.kp - s.k < s.block, where, ": table spec K=",
           s.k, " kp=", s.kp, " (kp must be K rounded up to a multiple of ", s.block, ")");

@@ -162,8 +162,8 @@ inline bool build_blocks(const float* HWY_RESTRICT x0, const TableSpec& spec, in
   const hn::Rebind<uint8_t, DU> du8q;
   const size_t L = hn::Lanes(df);
   const int64_t kb = spec.block, B = spec.blocks(), spb = kb / (4 * kG);
-  alignas(64) float xb[64];
-  alignas(64) float e[4 * 64];  // entries of one block: <= 4 segments
+  alignas(64) float xb[128];
+  alignas(64) float e[8 * 64];  // entries of one block: <= 8 segments (block 128)
   for (int64_t b = b0; b < b1; ++b) {
     const float* xs = x0 + (b - b0) * kb;
     auto vmax = hn::Zero(df), vbad = hn::Zero(df), vsum = hn::Zero(df);
