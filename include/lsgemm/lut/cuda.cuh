@@ -359,33 +359,12 @@ inline DeviceLutMatrix to_device(const LutMatrix& w, cudaStream_t stream = 0) {
 namespace detail {
 
 // How one call is cut into CTAs (see "Split-K policy" above).
-struct CudaPlan {
-  int tok_n8 = 1;           // n8 token columns per CTA: 1 (M <= 8) or 4
-  int64_t row_blocks = 0;   // grid.x
-  int64_t tok_blocks = 0;   // grid.y
-  int splits = 1;           // grid.z
-  int chunks_per_split = 0;
-  size_t workspace = 0;     // bytes of fp32 partials when splits > 1
-};
+using CudaPlan = lsgemm::detail::SplitKPlan;
 
 inline CudaPlan plan_matmul(const DeviceLutMatrix& w, int64_t M, int sm_count) {
-  CudaPlan p;
-  p.tok_n8 = M <= 8 ? 1 : 4;
-  p.row_blocks = w.np / kCudaRowBlock;
-  p.tok_blocks = (M + 8 * p.tok_n8 - 1) / (8 * p.tok_n8);
-  const int64_t base = p.row_blocks * p.tok_blocks;
-  const int64_t target = int64_t(std::max(sm_count, 1)) * kCudaTargetCtasPerSm;
-  int64_t splits = 1;
-  if (base > 0 && base < target) {
-    splits = std::min<int64_t>({(target + base - 1) / base, kCudaMaxSplits,
-                                std::max<int64_t>(1, w.kc / kCudaMinChunksPerSplit)});
-  }
-  // Even slices, then as many slices as that needs: no slice is empty.
-  const int64_t cps = (w.kc + splits - 1) / splits;
-  p.chunks_per_split = int(std::max<int64_t>(cps, 1));
-  p.splits = int(std::max<int64_t>(1, (w.kc + p.chunks_per_split - 1) / p.chunks_per_split));
-  p.workspace = p.splits > 1 ? size_t(p.splits) * size_t(M) * size_t(w.n) * sizeof(float) : 0;
-  return p;
+  // n8 token columns per CTA: 1 (M <= 8) or 4.
+  return lsgemm::detail::plan_split_k(M <= 8 ? 1 : 4, w.np / kCudaRowBlock, M, w.n, w.kc, sm_count,
+                                      kCudaTargetCtasPerSm, kCudaMaxSplits, kCudaMinChunksPerSplit);
 }
 
 }  // namespace detail
