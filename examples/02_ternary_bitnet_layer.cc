@@ -18,7 +18,7 @@
 //      to float rounding (both are then exact integer sums);
 //   4. with Gaussian activations, each is within the int8 activation rounding of the
 //      float product with the ternary weights (the layouts differ only there: their X
-//      blocks are 64 and 48 long, so X is rounded in different places).
+//      blocks are 128 and 48 long, so X is rounded in different places).
 // Then it times both against int_quant's int4 W4A8 GEMV of the same shape (groups of 64:
 // int_quant's groups must divide K, and 128 does not divide 8640), all
 // with weights coming from DRAM, as in decoding, and prints bits per weight, us and GB/s.
@@ -45,17 +45,17 @@ constexpr int64_t kN = 3200, kK = 8640;
 
 // Check 2: the kernel and the oracle compute the same exact integer block sums (the
 // tables are defined bit for bit); they differ only in how the K / 48 = 180 (triples) or
-// K / 64 = 135 (planes) per-block float terms are added: the oracle in double, the
+// ceil(K / 128) = 68 (planes) per-block float terms are added: the oracle in double, the
 // kernel in float, about sqrt(blocks) * 2^-24 ~ 1e-6 relative. 1e-5 leaves 10x.
 constexpr double kOracleBound = 1e-5;
 // Check 3: same, and the two layouts' block boundaries differ, so their float sums
 // differ by the same ~1e-6.
 constexpr double kLayoutBound = 1e-5;
 // Check 4, derived. A block of b standard-normal activations is rounded to int8 with
-// step amax / 127, amax ~ 2.4 for b = 48 or 64; the rounding error is uniform, rms
-// 2.4 / 127 / sqrt(12) ~ 0.0055. y = sum_k t_k x_k and its error sum_k t_k e_k have
-// the same number of non-zero terms, so the relative error is ~0.0055 per layout, and
-// ~0.008 between the layouts (independent roundings). 0.02 is 2.5x the larger.
+// step amax / 127, amax ~ 2.4 (b = 48) to 2.7 (b = 128); the rounding error is uniform,
+// rms <= 2.7 / 127 / sqrt(12) ~ 0.0061. y = sum_k t_k x_k and its error sum_k t_k e_k
+// have the same number of non-zero terms, so the relative error is ~0.006 per layout,
+// and ~0.009 between the layouts (independent roundings). 0.02 is 2.2x the larger.
 constexpr double kActQuantBound = 0.02;
 
 // Splitmix64-driven standard normals (Box-Muller): fast enough for 27.6 M weights.
@@ -175,7 +175,7 @@ int main() {
   ok = ok && differ == 0;
 
   // Activations: Gaussian (a real layer's input) and integer-valued ones in [-127, 127]
-  // with |x| = 127 in every 16 (so every X block, 48 or 64 long, has amax = 127 and int8
+  // with |x| = 127 in every 16 (so every X block, 48 or 128 long, has amax = 127 and int8
   // rounding is the identity).
   std::vector<float> xg(static_cast<size_t>(kK)), xi(static_cast<size_t>(kK));
   for (float& v : xg) v = rng.normal();
@@ -211,7 +211,7 @@ int main() {
   ok = report("planes vs triples", rel_l2(yp_i, to_double(yt_i)), kLayoutBound) && ok;
   ok = report("planes vs float product with the ternary weights", rel_l2(yp_i, exact_i), kLayoutBound) && ok;
   ok = report("triples vs float product with the ternary weights", rel_l2(yt_i, exact_i), kLayoutBound) && ok;
-  std::printf("\n4. Gaussian activations: int8 rounding of X per block (64 planes, 48 triples)\n");
+  std::printf("\n4. Gaussian activations: int8 rounding of X per block (128 planes, 48 triples)\n");
   ok = report("planes vs triples", rel_l2(yp_g, to_double(yt_g)), kActQuantBound) && ok;
   ok = report("planes vs float product with the ternary weights", rel_l2(yp_g, exact_g), kActQuantBound) && ok;
   ok = report("triples vs float product with the ternary weights", rel_l2(yt_g, exact_g), kActQuantBound) && ok;

@@ -170,7 +170,7 @@ void TestPrebuiltTables() {
   const LutKernels kern = kernels();
   using O = lut::PackOptions;
   const std::vector<std::vector<O>> families = {
-      // Equal specs (X block 64 exact / 128 fast): groups 128, 256 and per-channel.
+      // Equal specs (X blocks of 128): groups 128, 256 and per-channel.
       {O().with_bits(2).with_group(128), O::ternary(lut::WeightKind::kTernaryPlanes, 256),
        O().with_bits(4).with_group(lut::kPerChannel).with_symmetric(true)},
       {O().with_bits(3).with_group(32), O::ternary(lut::WeightKind::kTernaryPlanes, 32)},

@@ -594,8 +594,7 @@ inline std::vector<LutCase> lut_shape_classes(const LutKernels& kern, lut::Table
   // K = one X block and one group, exactly.
   for (const auto& o : kinds) {
     const int64_t kb = o.kind == lut::WeightKind::kTernaryTriples ? 48
-                       : o.group == 32                            ? 32
-                       : o.group == 64 || mode == lut::TableMode::kExact ? 64
+                       : o.group == 32 || o.group == 64           ? o.group
                                                                    : 128;  // LutMatrix::x_block()
     add("K=block", 4, 2 * L - 1, kb, o);
     add("K=group", 2, 2 * L + 1, o.group > 0 ? o.group : 256, o);

@@ -28,7 +28,7 @@
 //                    balanced-ternary digits of v = 9 d0 + 3 d1 + d2 in [0, 13]; a triple with
 //                    value v < 0 reads T[-v] and negates it.
 //   exact mode:      X is quantized to int8 per block of kb activations (kb = x_block():
-//                    48 triples, 32 at group 32, else 64 exact / 128 fast; sx = amax/127,
+//                    48 triples, the group at groups 32 and 64, else 128; sx = amax/127,
 //                    xq = nearest(x * 127/amax)); entries are exact int16, stored as a low
 //                    byte plane (u8) and a high byte plane (s8): T = lo + 256 hi. The
 //                    integer sums are exact; y += S sx acc + C sx sum(xq) once per block.
@@ -165,13 +165,12 @@ struct LutMatrix {
   bool triples() const { return kind == WeightKind::kTernaryTriples; }
   int table_g() const { return triples() ? 3 : 4; }
   // Activations per X block (one int8 scale in exact mode, one table scale in fast mode):
-  // triples 48; planes 32 at group 32, else 64 in exact mode and 128 in fast mode where
-  // the group allows (one block epilogue per 128 k: the GEMM's epilogue was a fifth of its
-  // vector work at 64). The weight group is always a multiple of the block.
+  // triples 48; planes: the group where it is 32 or 64, else 128 (one block epilogue per
+  // 128 k: at 64 the epilogue was a fifth of the LUT GEMM's vector work, and the unpacked
+  // exact GEMM paid a group fix-up per 64 k). The weight group is a multiple of it.
   int x_block() const {
     if (triples()) return 48;
-    if (group == 32) return 32;
-    return group == 64 || table_mode == TableMode::kExact ? 64 : 128;
+    return group == 32 || group == 64 ? group : 128;
   }
   int64_t tiles() const { return (n + kTileRows - 1) / kTileRows; }
   int64_t groups() const { return (kp + group - 1) / group; }
