@@ -268,6 +268,26 @@ inline void make_tables(HostView<const float> X, const TableSpec& spec, Tables& 
 HWY_INLINE hn::Vec<DU8> lookup64(const uint8_t* HWY_RESTRICT tab, hn::Vec<DU8> idx) {
   const DU8 d;
   constexpr size_t N = HWY_MAX_LANES_D(DU8);
+#if HWY_ARCH_X86 && HWY_TARGET > HWY_AVX3_DL
+  // x86 without VBMI (AVX3 = Skylake-X, AVX2, SSE4): no byte permute over 64 entries, and
+  // Highway's emulation of one (two 32-entry lookups of 2 shuffles + a lane swap each, and
+  // a select) is ~12 ops. But an index's sub-table j is its byte's slot in the 32-bit lane
+  // (format.hpp), so: 4 in-block shuffles (pshufb reads the low 4 bits; bits 4-5 = j are
+  // ignored, bit 7 is clear), one per sub-table broadcast to every 16-byte block, then 2
+  // selects by slot with constant masks: 7 ops.
+  alignas(16) static constexpr uint8_t kSlotOdd[16] = {0, 0xFF, 0, 0xFF, 0, 0xFF, 0, 0xFF,
+                                                       0, 0xFF, 0, 0xFF, 0, 0xFF, 0, 0xFF};  // j in {1, 3}
+  alignas(16) static constexpr uint8_t kSlotHigh[16] = {0, 0, 0xFF, 0xFF, 0, 0, 0xFF, 0xFF,
+                                                        0, 0, 0xFF, 0xFF, 0, 0, 0xFF, 0xFF};  // j in {2, 3}
+  (void)N;
+  const auto odd = hn::MaskFromVec(hn::LoadDup128(d, kSlotOdd));
+  const auto high = hn::MaskFromVec(hn::LoadDup128(d, kSlotHigh));
+  const auto s0 = hn::TableLookupBytes(hn::LoadDup128(d, tab), idx);
+  const auto s1 = hn::TableLookupBytes(hn::LoadDup128(d, tab + 16), idx);
+  const auto s2 = hn::TableLookupBytes(hn::LoadDup128(d, tab + 32), idx);
+  const auto s3 = hn::TableLookupBytes(hn::LoadDup128(d, tab + 48), idx);
+  return hn::IfThenElse(high, hn::IfThenElse(odd, s3, s2), hn::IfThenElse(odd, s1, s0));
+#else
   if constexpr (N >= 64) {
     return hn::TableLookupLanes(hn::Load(d, tab), hn::IndicesFromVec(d, idx));
   } else if constexpr (N == 32) {
@@ -278,6 +298,7 @@ HWY_INLINE hn::Vec<DU8> lookup64(const uint8_t* HWY_RESTRICT tab, hn::Vec<DU8> i
     const auto r1 = hn::TwoTablesLookupLanes(d, hn::Load(d, tab + 32), hn::Load(d, tab + 48), i31);
     return hn::IfThenElse(hn::TestBit(idx, hn::Set(d, uint8_t{32})), r1, r0);
   }
+#endif
 }
 
 // acc += quad sums of (u8 a) x (s8 b). All operands here keep |pair sums| < 2^15 (u8 <= 255
