@@ -30,7 +30,7 @@
 #include <map>
 #include <set>
 
-#include "bench_common.hpp"
+#include "peers.hpp"
 
 #include <lsgemm/lut/format.hpp>
 #include <lsgemm/lut/reference.hpp>
@@ -446,33 +446,6 @@ struct DenseState {
   AlignedBuffer<float> x, y;
 };
 
-using DenseKernel = void (*)(const float* W, const float* X, float* Y, int64_t N, int64_t K, int64_t M);
-
-// Yᵀ (N×M column-major) = W (row-major) · Xᵀ (K×M column-major), no copies.
-void eigen_f32(const float* W, const float* X, float* Y, int64_t N, int64_t K, int64_t M) {
-  using RowMajor = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
-  Eigen::Map<const RowMajor> w(W, N, K);
-  if (M == 1) {
-    Eigen::Map<const Eigen::VectorXf> x(X, K);
-    Eigen::Map<Eigen::VectorXf> y(Y, N);
-    y.noalias() = w * x;
-  } else {
-    Eigen::Map<const Eigen::MatrixXf> xt(X, K, M);
-    Eigen::Map<Eigen::MatrixXf> yt(Y, N, M);
-    yt.noalias() = w * xt;
-  }
-}
-
-#if defined(LSGEMM_HAVE_OPENBLAS)
-void openblas_f32(const float* W, const float* X, float* Y, int64_t N, int64_t K, int64_t M) {
-  if (M == 1) {
-    cblas_sgemv(CblasRowMajor, CblasNoTrans, blasint(N), blasint(K), 1.0f, W, blasint(K), X, 1, 0.0f, Y, 1);
-  } else {
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, blasint(M), blasint(N), blasint(K), 1.0f, X,
-                blasint(K), W, blasint(K), 0.0f, Y, blasint(N));
-  }
-}
-#endif
 
 void bm_dense_f32(benchmark::State& state, const std::string& name, DenseKernel kernel) {
   const Dims d = dims_of(state);
@@ -503,65 +476,6 @@ void bm_dense_f32(benchmark::State& state, const std::string& name, DenseKernel 
     benchmark::ClobberMemory();
   }
   set_rates(state, double(bytes), 2.0 * double(d.m) * double(d.n) * double(d.k));
-}
-
-// ---------------------------------------------------------------------------------------
-// Bandwidth probe, the same code as int_quant_bench's (so the two binaries' "% probe"
-// columns mean the same): sums a buffer of the cold-rotation size as 64-bit integers,
-// each thread its own contiguous part read as 8 interleaved sequential streams (a GEMV
-// walks many rows at once too, and one stream alone is held back by the L2 streamer on
-// some cores).
-
-struct ProbeState {
-  AlignedBuffer<uint64_t> buf;
-};
-
-inline constexpr int kProbeStreams = 8;
-
-uint64_t stream_part(const uint64_t* p, int64_t b, int64_t e) {
-  const int64_t lines = (e - b) / 8;
-  const int64_t per = lines / kProbeStreams;
-  uint64_t acc[kProbeStreams] = {};
-  for (int64_t l = 0; l < per; ++l) {
-    for (int j = 0; j < kProbeStreams; ++j) {
-      const uint64_t* q = p + b + (j * per + l) * 8;
-      for (int u = 0; u < 8; ++u) acc[j] += q[u];
-    }
-  }
-  uint64_t s = 0;
-  for (int j = 0; j < kProbeStreams; ++j) s += acc[j];
-  for (int64_t i = b + kProbeStreams * per * 8; i < e; ++i) s += p[i];
-  return s;
-}
-
-uint64_t stream_sum(const uint64_t* p, int64_t n, int threads) {
-  uint64_t total = 0;
-#if defined(_OPENMP)
-#pragma omp parallel num_threads(threads) reduction(+ : total)
-  {
-    const int64_t t = omp_get_thread_num(), nt = omp_get_num_threads();
-    total += stream_part(p, n * t / nt, n * (t + 1) / nt);
-  }
-#else
-  (void)threads;
-  total = stream_part(p, 0, n);
-#endif
-  return total;
-}
-
-void bm_probe_stream_read(benchmark::State& state) {
-  const int t = int(state.range(0));
-  set_threads(t);
-  auto st = prepared<ProbeState>("BM_probe_stream_read", [] {
-    auto s = std::make_shared<ProbeState>();
-    const int64_t bytes = std::min(rotation_bytes(), memory_budget_bytes());
-    s->buf.resize(size_t(bytes / 8));
-    for (size_t i = 0; i < s->buf.size(); i += 512) s->buf[i] = i;
-    return s;
-  });
-  const int64_t n = int64_t(st->buf.size());
-  for (auto _ : state) benchmark::DoNotOptimize(stream_sum(st->buf.data(), n, t));
-  set_rates(state, double(n) * 8.0, 0.0);
 }
 
 // ---------------------------------------------------------------------------------------
