@@ -17,15 +17,11 @@
 
 namespace lsgemm_cuda_bench {
 
+// "no CUDA device: <reason>" when there is none (benchmarks skip with it).
 inline bool device_available(std::string* why) {
-  int count = 0;
-  const cudaError_t e = cudaGetDeviceCount(&count);
-  if (e != cudaSuccess || count == 0) {
-    *why = std::string("no CUDA device: ") + (e != cudaSuccess ? cudaGetErrorString(e) : "0 devices");
-    (void)cudaGetLastError();
-    return false;
-  }
-  return true;
+  if (lsgemm::detail::cuda_device_available(why)) return true;
+  *why = "no CUDA device: " + *why;
+  return false;
 }
 
 inline int64_t l2_bytes() {

@@ -34,25 +34,12 @@ using lsgemm::int_quant::DeviceQuantizedMatrix;
 using lsgemm::int_quant::PackOptions;
 using lsgemm::int_quant::QuantizedMatrix;
 
-bool device_available(std::string* why) {
-  int count = 0;
-  const cudaError_t e = cudaGetDeviceCount(&count);
-  if (e != cudaSuccess) {
-    *why = std::string("cudaGetDeviceCount: ") + cudaGetErrorString(e);
-    (void)cudaGetLastError();  // clear the sticky status for later tests
-    return false;
-  }
-  if (count == 0) {
-    *why = "cudaGetDeviceCount reports 0 devices";
-    return false;
-  }
-  return true;
-}
+using lsgemm::detail::cuda_device_available;
 
 #define LSGEMM_REQUIRE_DEVICE()                                    \
   do {                                                             \
     std::string why_;                                              \
-    if (!device_available(&why_)) GTEST_SKIP() << "no CUDA device: " << why_; \
+    if (!cuda_device_available(&why_)) GTEST_SKIP() << "no CUDA device: " << why_; \
   } while (0)
 
 enum class Act { kF16, kBF16 };

@@ -12,6 +12,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <string>
 #include <type_traits>
 #include <utility>
 
@@ -27,6 +28,23 @@ inline void cuda_check(cudaError_t status, const char* expr, const char* file, i
 }
 
 // Device ordinal that is current on the calling host thread.
+// True when the process can use a CUDA device; otherwise false, with the reason in *why
+// (the sticky error of a failed query is cleared, so later calls start clean).
+inline bool cuda_device_available(std::string* why) {
+  int count = 0;
+  const cudaError_t e = cudaGetDeviceCount(&count);
+  if (e != cudaSuccess) {
+    if (why) *why = std::string("cudaGetDeviceCount: ") + cudaGetErrorString(e);
+    (void)cudaGetLastError();
+    return false;
+  }
+  if (count == 0) {
+    if (why) *why = "cudaGetDeviceCount reports 0 devices";
+    return false;
+  }
+  return true;
+}
+
 inline int current_device() {
   int dev = 0;
   cuda_check(cudaGetDevice(&dev), "cudaGetDevice", __FILE__, __LINE__);
