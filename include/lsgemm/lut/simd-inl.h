@@ -86,7 +86,9 @@ inline constexpr int64_t kPairsPerTask = 8;
 // Exact mode, planes layouts: from this many rows of X on, unpacking to u8 codes for the
 // shared VNNI GEMM beats the lookups (4096 x 4096, AVX3_SPR, GFLOP/s unpacked vs LUT:
 // 1-bit M=32 188 vs 217, M=128 263 vs 115; 2-bit M=8 142 vs 148, M=32 227 vs 145;
-// 4-bit M=4 65 vs 67, M=8 103 vs 70). Without a native 64-byte permute (x86 below
+// 4-bit M=4 65 vs 67, M=8 103 vs 70; AVX3_ZEN4 with X blocks of 128: 1-bit M=8 284 vs
+// 325, M=32 365 vs 351, M=128 392 vs 328; 2-bit M=8 221 vs 218, M=32 322 vs 245; 3-bit
+// M=8 190 vs 152; 4-bit M=8 162 vs 115). Without a native 64-byte permute (x86 below
 // AVX3_DL, 128/256-bit targets) each lookup is emulated by 3-8 shuffles: unpack from 4.
 constexpr int64_t min_rows_unpacked(int bits) {
 #if HWY_ARCH_X86 && HWY_TARGET <= HWY_AVX3_DL
