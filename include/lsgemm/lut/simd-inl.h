@@ -478,10 +478,21 @@ HWY_NOINLINE void lut_tile(const LutMatrix& w, const Tables& t, int64_t m0, int6
 //  - software prefetch kPrefetchBytes ahead in each strip's stream, continuing past the
 //    end of the tile into the next pair's tile of the same rank (parallel_for hands a
 //    thread contiguous tasks), not into the next tile, which the other strip reads.
+// sum_i 2^i * (quad sums of b_i) over the planes of kBits (triples: one, weight 1).
+template <int kBits>
+HWY_INLINE hn::Vec<DI> widen_planes(hn::Vec<DI8> b0, hn::Vec<DI8> b1, hn::Vec<DI8> b2, hn::Vec<DI8> b3) {
+  const DU8 du8;
+  auto acc = qdot(hn::Set(du8, uint8_t{1}), b0, hn::Zero(DI()));
+  if constexpr (kBits >= 2) acc = qdot(hn::Set(du8, uint8_t{2}), b1, acc);
+  if constexpr (kBits >= 3) acc = qdot(hn::Set(du8, uint8_t{4}), b2, acc);
+  if constexpr (kBits >= 4) acc = qdot(hn::Set(du8, uint8_t{8}), b3, acc);
+  return acc;
+}
+
 template <int kBits, TableMode kMode>
 HWY_INLINE void gemv_step(const uint8_t* HWY_RESTRICT blk, int64_t sign_off, const uint8_t* HWY_RESTRICT tlo,
-                          const uint8_t* HWY_RESTRICT thi, hn::Vec<DI>& l0, hn::Vec<DI>& l1, hn::Vec<DI>& h0,
-                          hn::Vec<DI>& h1) {
+                          const uint8_t* HWY_RESTRICT thi, hn::Vec<DI>& l0, hn::Vec<DI>& l1, hn::Vec<DI8>& b0,
+                          hn::Vec<DI8>& b1, hn::Vec<DI8>& b2, hn::Vec<DI8>& b3) {
   constexpr bool kExact = kMode == TableMode::kExact;
   constexpr bool kTriples = kBits == 0;
   constexpr int kBlocks = kTriples ? 1 : kBits;  // 64-byte code blocks per step
@@ -499,25 +510,26 @@ HWY_INLINE void gemv_step(const uint8_t* HWY_RESTRICT blk, int64_t sign_off, con
     for (int h = 0; h < 2; ++h) {
       const auto idx = h == 0 ? idx_lo : idx_hi;
       hn::Vec<DI>& al = h == 0 ? l0 : l1;
-      hn::Vec<DI>& ah = h == 0 ? h0 : h1;
       const int vec = 2 * beta + h;
       const int64_t seg = (kTriples ? h : vec / kBits) * kSegBytes;
+      const int plane = kTriples ? 0 : vec % kBits;
+      // Exact high bytes, by plane, summed in int8 (see gemv_pair).
+      hn::Vec<DI8>& hb = plane == 0 ? b0 : plane == 1 ? b1 : plane == 2 ? b2 : b3;
       if constexpr (kTriples) {
         const auto neg = hn::RebindMask(di8, hn::LoadMaskBits(du8, blk + sign_off + 8 * h));
         if constexpr (kExact) {
           const auto sgn = hn::IfThenElse(neg, hn::Set(di8, int8_t{-1}), hn::Set(di8, int8_t{1}));
           const auto hi = hn::BitCast(di8, lookup64(thi + seg, idx));
           al = qdot(lookup64(tlo + seg, idx), sgn, al);
-          ah = qdot(ones_u8, hn::MaskedSubOr(hi, neg, hn::Zero(di8), hi), ah);
+          hb = hn::Add(hb, hn::MaskedSubOr(hi, neg, hn::Zero(di8), hi));
         } else {
           const auto e = hn::BitCast(di8, lookup64(tlo + seg, idx));
           al = qdot(ones_u8, hn::MaskedSubOr(e, neg, hn::Zero(di8), e), al);
         }
       } else {
-        const int plane = vec % kBits;
         if constexpr (kExact) {
           al = qdot(lookup64(tlo + seg, idx), hn::Set(di8, int8_t(1 << plane)), al);
-          ah = qdot(hn::Set(du8, uint8_t(1u << plane)), hn::BitCast(di8, lookup64(thi + seg, idx)), ah);
+          hb = hn::Add(hb, hn::BitCast(di8, lookup64(thi + seg, idx)));
         } else {
           al = qdot(hn::Set(du8, uint8_t(1u << plane)), hn::BitCast(di8, lookup64(tlo + seg, idx)), al);
         }
@@ -534,6 +546,7 @@ HWY_NOINLINE void gemv_pair(const LutMatrix& w, const Tables& t, int64_t m, int6
   constexpr int64_t kStepBytes = kTriples ? 80 : 64 * kBits;  // codes per step and strip
   const DF df;
   const DI di;
+  const DI8 di8;
   const size_t L = hn::Lanes(df);
   const TableSpec& sp = t.spec;
   const int64_t B = sp.blocks();
@@ -581,8 +594,13 @@ HWY_NOINLINE void gemv_pair(const LutMatrix& w, const Tables& t, int64_t m, int6
         lsgemm::detail::prefetch_l2(st1.offsets + coff);
       }
     }
-    auto l00 = hn::Zero(di), l01 = hn::Zero(di), h00 = hn::Zero(di), h01 = hn::Zero(di);  // strip 0
-    auto l10 = hn::Zero(di), l11 = hn::Zero(di), h10 = hn::Zero(di), h11 = hn::Zero(di);  // strip 1
+    auto l00 = hn::Zero(di), l01 = hn::Zero(di), l10 = hn::Zero(di), l11 = hn::Zero(di);  // (2 strips, 2)
+    // Exact high bytes per (strip, plane), summed in int8 and widened once per X block:
+    // |hi| <= 2 (|T| <= 508, T = lo + 256 hi) and a block has <= 8 index vectors per plane
+    // (128 k / 16), so |sum| <= 16. One quad dot per plane and block instead of one per
+    // lookup: quad dots and permutes share the busy ports, adds do not.
+    auto b00 = hn::Zero(di8), b01 = hn::Zero(di8), b02 = hn::Zero(di8), b03 = hn::Zero(di8);
+    auto b10 = hn::Zero(di8), b11 = hn::Zero(di8), b12 = hn::Zero(di8), b13 = hn::Zero(di8);
     for (int64_t stp = b * spb; stp < (b + 1) * spb; ++stp) {
       const int64_t pos = stp * kStepBytes;
       const int64_t ahead = pos + kPrefetchBytes + (pos + kPrefetchBytes >= tile_bytes ? pf_skip : 0);
@@ -592,13 +610,13 @@ HWY_NOINLINE void gemv_pair(const LutMatrix& w, const Tables& t, int64_t m, int6
       }
       const uint8_t* tl = tlo + 2 * stp * kSegBytes;
       const uint8_t* th = kExact ? thi + 2 * stp * kSegBytes : nullptr;
-      gemv_step<kBits, kMode>(st0.codes + pos, st0.sign_off, tl, th, l00, l01, h00, h01);
-      gemv_step<kBits, kMode>(st1.codes + pos, st1.sign_off, tl, th, l10, l11, h10, h11);
+      gemv_step<kBits, kMode>(st0.codes + pos, st0.sign_off, tl, th, l00, l01, b00, b01, b02, b03);
+      gemv_step<kBits, kMode>(st1.codes + pos, st1.sign_off, tl, th, l10, l11, b10, b11, b12, b13);
     }
     auto i0 = hn::Add(l00, l01), i1 = hn::Add(l10, l11);
     if constexpr (kExact) {
-      i0 = hn::Add(i0, hn::ShiftLeft<8>(hn::Add(h00, h01)));
-      i1 = hn::Add(i1, hn::ShiftLeft<8>(hn::Add(h10, h11)));
+      i0 = hn::Add(i0, hn::ShiftLeft<8>(widen_planes<kBits>(b00, b01, b02, b03)));
+      i1 = hn::Add(i1, hn::ShiftLeft<8>(widen_planes<kBits>(b10, b11, b12, b13)));
     }
     const auto sc = hn::Set(df, scale[b]);
     g0 = hn::MulAdd(hn::ConvertTo(df, i0), sc, g0);
