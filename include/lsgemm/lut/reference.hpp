@@ -167,7 +167,7 @@ inline int64_t block_sum(const Tables& t, const LutMatrix& w, int64_t m, int64_t
         for (int i = 0; i < w.bits; ++i) {
           int p = 0;
           for (int u = 0; u < 4; ++u) p |= ((w.code(n, c0 + u) >> i) & 1) << u;
-          acc += int64_t(table_value(t, m, s, j, p)) << i;
+          acc += int64_t(table_value(t, m, s, j, p)) * (int64_t(1) << i);  // not << : entries can be negative
         }
       }
     }
