@@ -416,7 +416,8 @@ void TestNonFinite() {
     std::normal_distribution<float> nd;
     for (float& v : W) v = nd(rng);
     const lut::LutMatrix w = lut::pack(view<const float>(W.data(), N, K), o);
-    for (int64_t M : {1, 5}) {
+    // M = 17: also the unpacked exact path (min_rows_unpacked) on targets with VBMI.
+    for (int64_t M : {1, 5, 17}) {
       std::vector<float> X(size_t(M * (K + 3)), std::numeric_limits<float>::quiet_NaN());  // NaN ld gap
       for (int64_t m = 0; m < M; ++m)
         for (int64_t k = 0; k < K; ++k) X[size_t(m * (K + 3) + k)] = nd(rng);
