@@ -45,6 +45,15 @@ void TestMakeTables() {
   const LutKernels kern = kernels();
   struct Layout {
     int g, block;
+    lut::TableSpec spec(int64_t k) const {
+      lut::TableSpec s;
+      s.g = g;
+      s.block = block;
+      s.mode = kMode;
+      s.k = k;
+      s.kp = lut::detail::round_up(k, block);
+      return s;
+    }
   };
   lut::Tables out;
   int64_t ran = 0;
@@ -66,12 +75,7 @@ void TestMakeTables() {
           const int64_t ldx = k + c.ldx_pad;
           const std::vector<float> X = make_lut_activations(c, ldx, rng);
           const HostView<const float> Xv(X.data(), m, k, ldx);
-          lut::TableSpec spec;
-          spec.g = lay.g;
-          spec.block = lay.block;
-          spec.mode = kMode;
-          spec.k = k;
-          spec.kp = lut::detail::round_up(k, lay.block);
+          const lut::TableSpec spec = lay.spec(k);
           const lut::Tables ref = lut::make_tables_reference(Xv, spec);
           kern.make_tables(Xv, spec, out);
           ASSERT_TRUE(tables_match(out, ref, Xv, d == LutData::kExact))
@@ -90,12 +94,7 @@ void TestMakeTables() {
       std::mt19937_64 rng(c.seed);
       const std::vector<float> X = make_lut_activations(c, k, rng);
       const HostView<const float> Xv(X.data(), c.m, k, k);
-      lut::TableSpec spec;
-      spec.g = lay.g;
-      spec.block = lay.block;
-      spec.mode = kMode;
-      spec.k = k;
-      spec.kp = lut::detail::round_up(k, lay.block);
+      const lut::TableSpec spec = lay.spec(k);
       kern.make_tables(Xv, spec, out);
       ASSERT_TRUE(tables_match(out, lut::make_tables_reference(Xv, spec), Xv, false))
           << "[" << kern.target << "] M=" << c.m << " K=" << k << " seed=" << c.seed;

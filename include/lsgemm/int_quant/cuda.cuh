@@ -221,8 +221,9 @@ using CudaPlan = lsgemm::detail::SplitKPlan;
 
 inline CudaPlan plan_matmul(const DeviceQuantizedMatrix& w, int64_t M, int sm_count) {
   // n8 token columns per CTA grow with M up to 8 (64 tokens).
-  return lsgemm::detail::plan_split_k(M <= 8 ? 1 : M <= 16 ? 2 : M <= 32 ? 4 : 8, w.np / kCudaRowBlock, M, w.n, w.kc, sm_count,
-                                      kCudaTargetCtasPerSm, kCudaMaxSplits, kCudaMinChunksPerSplit);
+  const int tok_n8 = M <= 8 ? 1 : M <= 16 ? 2 : M <= 32 ? 4 : 8;
+  return lsgemm::detail::plan_split_k(tok_n8, w.np / kCudaRowBlock, M, w.n, w.kc, sm_count, kCudaTargetCtasPerSm,
+                                      kCudaMaxSplits, kCudaMinChunksPerSplit);
 }
 
 }  // namespace detail

@@ -467,17 +467,6 @@ HWY_NOINLINE void lut_tile(const LutMatrix& w, const Tables& t, int64_t m0, int6
     for (int r = 0; r < R; ++r) hn::StoreU(yf[i][r], df, y + (i * R + r) * L);
 }
 
-// ----------------------------------------------------------------------------------
-// GEMV (M < kMR): one row of X against a strip pair (2 strips of L rows), all of K.
-// The same lookups as lut_tile, organised for a stream of codes from DRAM:
-//  - two int32 chains per strip (the nibble halves), named, not arrays: one chain did
-//    2 * planes dependent quad dots per step (latency-bound), and GCC kept the arrays of
-//    lut_tile in memory, storing every accumulator once per step;
-//  - per X block 2 float ops per strip (g += float(isum) * scale_b), the group's
-//    (S, C) applied once per weight group: y += S * g + C * sum_b xsum_b;
-//  - software prefetch kPrefetchBytes ahead in each strip's stream, continuing past the
-//    end of the tile into the next pair's tile of the same rank (parallel_for hands a
-//    thread contiguous tasks), not into the next tile, which the other strip reads.
 // sum_i 2^i * (quad sums of b_i) over the planes of kBits (triples: one, weight 1).
 template <int kBits>
 HWY_INLINE hn::Vec<DI> widen_planes(hn::Vec<DI8> b0, hn::Vec<DI8> b1, hn::Vec<DI8> b2, hn::Vec<DI8> b3) {
@@ -489,6 +478,17 @@ HWY_INLINE hn::Vec<DI> widen_planes(hn::Vec<DI8> b0, hn::Vec<DI8> b1, hn::Vec<DI
   return acc;
 }
 
+// ----------------------------------------------------------------------------------
+// GEMV (M < kMR): one row of X against a strip pair (2 strips of L rows), all of K.
+// The same lookups as lut_tile, organised for a stream of codes from DRAM:
+//  - two int32 chains per strip (the nibble halves), named, not arrays: one chain did
+//    2 * planes dependent quad dots per step (latency-bound), and GCC kept the arrays of
+//    lut_tile in memory, storing every accumulator once per step;
+//  - per X block 2 float ops per strip (g += float(isum) * scale_b), the group's
+//    (S, C) applied once per weight group: y += S * g + C * sum_b xsum_b;
+//  - software prefetch kPrefetchBytes ahead in each strip's stream, continuing past the
+//    end of the tile into the next pair's tile of the same rank (parallel_for hands a
+//    thread contiguous tasks), not into the next tile, which the other strip reads.
 template <int kBits, TableMode kMode>
 HWY_INLINE void gemv_step(const uint8_t* HWY_RESTRICT blk, int64_t sign_off, const uint8_t* HWY_RESTRICT tlo,
                           const uint8_t* HWY_RESTRICT thi, hn::Vec<DI>& l0, hn::Vec<DI>& l1, hn::Vec<DI8>& b0,
@@ -574,8 +574,10 @@ HWY_NOINLINE void gemv_pair(const LutMatrix& w, const Tables& t, int64_t m, int6
   int64_t gcur = 0;
   group_consts(w, st0, 0, S0, C0);
   group_consts(w, st1, 0, S1, C1);
+  // (A lambda for the two flushes below, capturing the vectors by reference, measured
+  // 30 % slower at 4-bit exact: keep them spelled out.)
   for (int64_t b = 0; b < B; ++b) {
-    if (b == (gcur + 1) * bpg) {  // a new weight group: flush the last one
+    if (b == (gcur + 1) * bpg) {  // a new weight group: y += S * g + C * sum_b xsum_b
       y0 = hn::MulAdd(C0, hn::Set(df, xs_group), hn::MulAdd(g0, S0, y0));
       y1 = hn::MulAdd(C1, hn::Set(df, xs_group), hn::MulAdd(g1, S1, y1));
       g0 = g1 = hn::Zero(df);
@@ -598,7 +600,7 @@ HWY_NOINLINE void gemv_pair(const LutMatrix& w, const Tables& t, int64_t m, int6
     // Exact high bytes per (strip, plane), summed in int8 and widened once per X block:
     // |hi| <= 2 (|T| <= 508, T = lo + 256 hi) and a block has <= 8 index vectors per plane
     // (128 k / 16), so |sum| <= 16. One quad dot per plane and block instead of one per
-    // lookup: quad dots and permutes share the busy ports, adds do not.
+    // lookup (measured: 4-bit exact GEMV, cold, 438 -> 348 us; hot and 2-bit unchanged).
     auto b00 = hn::Zero(di8), b01 = hn::Zero(di8), b02 = hn::Zero(di8), b03 = hn::Zero(di8);
     auto b10 = hn::Zero(di8), b11 = hn::Zero(di8), b12 = hn::Zero(di8), b13 = hn::Zero(di8);
     for (int64_t stp = b * spb; stp < (b + 1) * spb; ++stp) {

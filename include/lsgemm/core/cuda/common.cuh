@@ -27,7 +27,6 @@ inline void cuda_check(cudaError_t status, const char* expr, const char* file, i
          " at ", file, ":", line);
 }
 
-// Device ordinal that is current on the calling host thread.
 // True when the process can use a CUDA device; otherwise false, with the reason in *why
 // (the sticky error of a failed query is cleared, so later calls start clean).
 inline bool cuda_device_available(std::string* why) {
@@ -45,6 +44,7 @@ inline bool cuda_device_available(std::string* why) {
   return true;
 }
 
+// Device ordinal that is current on the calling host thread.
 inline int current_device() {
   int dev = 0;
   cuda_check(cudaGetDevice(&dev), "cudaGetDevice", __FILE__, __LINE__);

@@ -22,8 +22,6 @@ namespace detail {
 
 inline constexpr int kSplitKReduceThreads = 256;
 
-// One thread per output element (grid-stride), consecutive threads on consecutive n,
-// so every partial read and Y write is coalesced.
 // How one call is cut into CTAs: row blocks (grid.x) x token blocks (grid.y), and K cut
 // into `splits` slices of whole chunks (grid.z) when that grid alone would give the
 // device fewer than target_ctas_per_sm CTAs per SM (decode shapes).
@@ -57,6 +55,8 @@ inline SplitKPlan plan_split_k(int tok_n8, int64_t row_blocks, int64_t M, int64_
   return p;
 }
 
+// One thread per output element (grid-stride), consecutive threads on consecutive n,
+// so every partial read and Y write is coalesced.
 template <class T>
 __global__ void __launch_bounds__(kSplitKReduceThreads)
     split_k_reduce(const float* __restrict__ partial, int splits, int64_t M, int64_t N, T* __restrict__ Y,
