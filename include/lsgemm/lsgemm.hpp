@@ -18,17 +18,31 @@
 
 #if __has_include(<Eigen/Core>)
 #include <Eigen/Core>
+#include <new>
 namespace lsgemm {
 // Row-major N x K float copy of a packed weight (for checks and fallbacks).
 using DenseMatrix = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+// The packed object is checked before the matrix is sized (a corrupt n or k must give
+// lsgemm::Error, not an Eigen assertion or std::bad_alloc).
+namespace detail {
+inline DenseMatrix alloc_dense(int64_t n, int64_t k, const char* where) {
+  try {
+    return DenseMatrix(n, k);
+  } catch (const std::bad_alloc&) {
+    fail(where, ": cannot allocate a ", n, "x", k, " float matrix (out of memory)");
+  }
+}
+}  // namespace detail
 LSGEMM_ABI_BEGIN
 inline DenseMatrix dequantize(const int_quant::QuantizedMatrix& w) {
-  DenseMatrix d(w.n, w.k);
+  int_quant::detail::check_packed(w, "int_quant::dequantize");
+  DenseMatrix d = lsgemm::detail::alloc_dense(w.n, w.k, "int_quant::dequantize");
   int_quant::dequantize(w, view(d.data(), w.n, w.k));
   return d;
 }
 inline DenseMatrix dequantize(const lut::LutMatrix& w) {
-  DenseMatrix d(w.n, w.k);
+  lut::detail::check_packed(w, "lut::dequantize");
+  DenseMatrix d = lsgemm::detail::alloc_dense(w.n, w.k, "lut::dequantize");
   lut::dequantize(w, view(d.data(), w.n, w.k));
   return d;
 }

@@ -2,11 +2,16 @@
 // Owning, 64-byte aligned host buffers (one cache line, one AVX-512 vector), movable
 // and not copyable by accident; clone() copies on purpose.
 #include <cstddef>
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <new>
+#include <stdexcept>
 #include <type_traits>
 #include <utility>
+#include <vector>
+
+#include "lsgemm/core/error.hpp"
 
 namespace lsgemm {
 
@@ -32,13 +37,17 @@ class AlignedBuffer {
   AlignedBuffer& operator=(const AlignedBuffer&) = delete;
   ~AlignedBuffer() { release(); }
 
-  // Zero-filled, so padding lanes of a packed format are defined.
+  // Zero-filled, so padding lanes of a packed format are defined. A size that does not
+  // fit the address space or the machine throws lsgemm::Error (not std::bad_alloc), so
+  // that a caller sees one exception type from lsgemm.
   void resize(std::size_t n) {
     release();
     if (n == 0) return;
+    detail::require(n <= (SIZE_MAX - kAlignment) / sizeof(T), "cannot allocate ", n, " elements of ",
+                    sizeof(T), " bytes (the size overflows)");
     std::size_t bytes = (n * sizeof(T) + kAlignment - 1) / kAlignment * kAlignment;
     p_ = static_cast<T*>(std::aligned_alloc(kAlignment, bytes));
-    if (!p_) throw std::bad_alloc();
+    detail::require(p_ != nullptr, "cannot allocate ", bytes, " bytes (out of memory)");
     std::memset(static_cast<void*>(p_), 0, bytes);
     n_ = n;
   }
@@ -64,5 +73,18 @@ class AlignedBuffer {
   T* p_ = nullptr;
   std::size_t n_ = 0;
 };
+
+namespace detail {
+// A zero-filled std::vector<float> of n elements; a size the machine cannot hold throws
+// lsgemm::Error naming `where` instead of std::bad_alloc.
+inline std::vector<float> alloc_floats(int64_t n, const char* where) {
+  try {
+    return std::vector<float>(size_t(n));
+  } catch (const std::bad_alloc&) {
+  } catch (const std::length_error&) {
+  }
+  fail(where, ": cannot allocate ", n, " floats (out of memory)");
+}
+}  // namespace detail
 
 }  // namespace lsgemm

@@ -37,4 +37,25 @@ inline bool is_aligned(const void* p, std::size_t a) {
 }
 
 }  // namespace detail
+
+// Largest N, K and padded K a packed format accepts (2^31 - 1). With both below 2^31,
+// every size the formats derive from them (tiles * tile bytes, tiles * groups * 16,
+// N * K) stays far inside int64, so the size checks themselves cannot overflow.
+inline constexpr int64_t kMaxDim = (int64_t(1) << 31) - 1;
+
+namespace detail {
+
+// require_dim(v, where, "n"): 0 <= v <= kMaxDim, checked before v enters any product.
+inline void require_dim(int64_t v, const char* where, const char* name) {
+  require(v >= 0 && v <= kMaxDim, where, ": ", name, "=", v, " is out of range (allowed: 0..", kMaxDim, ")");
+}
+
+// pack()'s shape check: N <= kMaxDim and K padded by any format (< 256) <= kMaxDim.
+inline void require_pack_shape(int64_t rows, int64_t cols, const char* where) {
+  require(rows > 0 && cols > 0, where, ": W must be non-empty, got ", rows, "x", cols);
+  require(rows <= kMaxDim && cols <= kMaxDim - 256, where, ": W is ", rows, "x", cols, ", beyond the largest ",
+          kMaxDim, "x", kMaxDim - 256, " a packed format holds");
+}
+
+}  // namespace detail
 }  // namespace lsgemm

@@ -182,7 +182,7 @@ inline DeviceQuantizedMatrix to_device(const QuantizedMatrix& q, cudaStream_t st
   require(q.act == ActMode::kFloat, "int_quant::to_device: act=", act_mode_name(q.act),
           " is not supported on the CUDA path (it multiplies half/bf16 activations, i.e. act=float;"
           " the codes are the same, so set act = ActMode::kFloat on a clone to use this weight)");
-  detail::check_packed(q);
+  detail::check_packed(q, "int_quant::to_device");
   // 32-bit k arithmetic in the kernel: chunk * 64 + 63 must not overflow.
   require(q.kp <= (int64_t(1) << 30), "int_quant::to_device: K=", q.k, " exceeds 2^30");
 

@@ -95,7 +95,7 @@ struct QuantizedMatrix {
   AlignedBuffer<uint16_t> scales;  // tiles() * groups() * 16, f16 bits
   AlignedBuffer<uint8_t> zeros;    // same count, asymmetric only
 
-  int64_t tiles() const { return (n + kTileRows - 1) / kTileRows; }
+  int64_t tiles() const { return n / kTileRows + (n % kTileRows != 0); }  // no n + 15 overflow
   int64_t groups() const { return group > 0 ? kp / group : 0; }
   int codes_per_byte() const { return 8 / bits; }
   int64_t k_per_block() const { return 4 * codes_per_byte(); }
@@ -163,7 +163,7 @@ inline int64_t round_up(int64_t a, int64_t b) { return (a + b - 1) / b * b; }
 inline QuantizedMatrix pack(HostView<const float> W, const PackOptions& opt = {}) {
   using lsgemm::detail::require;
   lsgemm::detail::check_view(W, "W");
-  require(W.rows > 0 && W.cols > 0, "int_quant::pack: W must be non-empty, got ", W.rows, "x", W.cols);
+  lsgemm::detail::require_pack_shape(W.rows, W.cols, "int_quant::pack");
   detail::check_options(opt, W.cols);
   QuantizedMatrix q;
   q.n = W.rows;
@@ -228,36 +228,46 @@ inline QuantizedMatrix pack(HostView<const float> W, const PackOptions& opt = {}
   return q;
 }
 
+namespace detail {
+// O(1) checks of a packed object's fields and buffer sizes, in an order that never lets
+// a corrupt field reach arithmetic that could overflow or divide by zero: enough that no
+// function reading the object (kernels, reference, dequantize) can go out of bounds.
+// validate() adds the O(size) checks of the contents.
+inline void check_packed(const QuantizedMatrix& w, const char* where) {
+  using lsgemm::detail::require;
+  require(w.n > 0 && w.k > 0, where, ": shape ", w.n, "x", w.k, " must be positive");
+  lsgemm::detail::require_dim(w.n, where, "n");
+  lsgemm::detail::require_dim(w.k, where, "k");
+  lsgemm::detail::require_dim(w.kp, where, "kp");
+  require(w.bits == 2 || w.bits == 4 || w.bits == 8, where, ": bits=", w.bits, " (allowed: 2, 4, 8)");
+  require(w.kp >= w.k && w.kp % kKUnit == 0 && w.kp - w.k < kKUnit, where, ": kp=", w.kp, " must be K=", w.k,
+          " rounded up to a multiple of ", kKUnit);
+  if (w.per_channel) {
+    require(w.group == w.kp, where, ": per-channel group=", w.group, " must equal kp=", w.kp);
+  } else {
+    require(w.group == 32 || w.group == 64 || w.group == 128 || w.group == 256, where, ": group=", w.group,
+            " (allowed: 32, 64, 128, 256)");
+    require(w.kp == w.k && w.k % w.group == 0, where, ": K=", w.k, " is not a multiple of group=", w.group);
+  }
+  require(w.act == ActMode::kFloat || w.act == ActMode::kInt8, where, ": bad act mode ", int(w.act));
+  require(w.act != ActMode::kInt8 || w.k <= kMaxK, where, ": K=", w.k, " > ", kMaxK, " in int8 mode");
+  require(std::isfinite(w.outlier_threshold) && w.outlier_threshold >= 0.0f, where, ": outlier_threshold=",
+          w.outlier_threshold, " (must be finite and >= 0)");
+  // n, kp < 2^31 (above): T * tile_bytes < 2^63 and T * G * 16 < 2^58.
+  const size_t T = size_t(w.tiles()), G = size_t(w.groups());
+  const size_t codes = T * size_t(w.tile_bytes()), consts = T * G * kTileRows;
+  require(w.codes.size() == codes, where, ": codes hold ", w.codes.size(), " bytes, expected ", codes);
+  require(w.scales.size() == consts, where, ": scales hold ", w.scales.size(), " entries, expected ", consts);
+  require(w.zeros.size() == (w.symmetric ? 0 : consts), where, ": zero points hold ", w.zeros.size(),
+          " entries, expected ", w.symmetric ? 0 : consts);
+}
+}  // namespace detail
+
 // Checks a packed object's invariants in O(size): run it on anything that did not come
 // out of pack() (deserialized, hand-built). Throws Error naming the first violation.
 inline void validate(const QuantizedMatrix& q) {
   using lsgemm::detail::require;
-  require(q.n > 0 && q.k > 0, "int_quant::validate: shape ", q.n, "x", q.k, " must be positive");
-  require(q.bits == 2 || q.bits == 4 || q.bits == 8, "int_quant::validate: bits=", q.bits,
-          " (allowed: 2, 4, 8)");
-  require(q.kp >= q.k && q.kp % kKUnit == 0 && q.kp - q.k < kKUnit, "int_quant::validate: kp=", q.kp,
-          " must be K=", q.k, " rounded up to a multiple of ", kKUnit);
-  if (q.per_channel) {
-    require(q.group == q.kp, "int_quant::validate: per-channel group=", q.group, " must equal kp=", q.kp);
-  } else {
-    require(q.group == 32 || q.group == 64 || q.group == 128 || q.group == 256,
-            "int_quant::validate: group=", q.group, " (allowed: 32, 64, 128, 256)");
-    require(q.kp == q.k && q.k % q.group == 0, "int_quant::validate: K=", q.k,
-            " is not a multiple of group=", q.group);
-  }
-  require(q.act == ActMode::kFloat || q.act == ActMode::kInt8, "int_quant::validate: bad act mode");
-  require(q.act != ActMode::kInt8 || q.k <= kMaxK, "int_quant::validate: K=", q.k, " > ", kMaxK,
-          " in int8 mode");
-  require(std::isfinite(q.outlier_threshold) && q.outlier_threshold >= 0.0f,
-          "int_quant::validate: outlier_threshold=", q.outlier_threshold);
-  const size_t T = size_t(q.tiles()), G = size_t(q.groups());
-  require(q.codes.size() == T * size_t(q.tile_bytes()) && q.codes.data() != nullptr,
-          "int_quant::validate: codes hold ", q.codes.size(), " bytes, expected ", T * size_t(q.tile_bytes()));
-  require(q.scales.size() == T * G * kTileRows, "int_quant::validate: scales hold ", q.scales.size(),
-          " entries, expected ", T * G * kTileRows);
-  require(q.symmetric ? q.zeros.size() == 0 : q.zeros.size() == T * G * kTileRows,
-          "int_quant::validate: zero points hold ", q.zeros.size(), " entries, expected ",
-          q.symmetric ? 0 : T * G * kTileRows);
+  detail::check_packed(q, "int_quant::validate");
   const int qmax = (1 << q.bits) - 1;
   for (size_t i = 0; i < q.scales.size(); ++i) {
     const float s = f16_to_f32(q.scales[i]);
@@ -276,35 +286,11 @@ inline void validate(const QuantizedMatrix& q) {
   }
 }
 
-namespace detail {
-// O(1) checks of a packed object's sizes: enough that the kernels cannot read out of
-// bounds (validate() is the O(size) check for untrusted data).
-inline void check_packed(const QuantizedMatrix& w) {
-  using lsgemm::detail::require;
-  require(w.bits == 2 || w.bits == 4 || w.bits == 8, "int_quant::matmul: packed bits=", w.bits,
-          " (allowed: 2, 4, 8)");
-  require(w.n > 0 && w.k > 0 && w.kp >= w.k && w.kp % kKUnit == 0 && w.kp - w.k < kKUnit,
-          "int_quant::matmul: packed shape n=", w.n, " k=", w.k, " kp=", w.kp, " is inconsistent");
-  require(w.group > 0 && w.kp % w.group == 0 && w.group % kKUnit == 0 && (w.per_channel || w.kp == w.k),
-          "int_quant::matmul: packed group=", w.group, " does not divide kp=", w.kp);
-  const size_t T = size_t(w.tiles()), G = size_t(w.groups());
-  require(w.codes.size() == T * size_t(w.tile_bytes()), "int_quant::matmul: packed codes hold ",
-          w.codes.size(), " bytes, expected ", T * size_t(w.tile_bytes()));
-  require(w.scales.size() == T * G * kTileRows, "int_quant::matmul: packed scales hold ", w.scales.size(),
-          ", expected ", T * G * kTileRows);
-  require(w.symmetric || w.zeros.size() == T * G * kTileRows, "int_quant::matmul: packed zero points hold ",
-          w.zeros.size(), ", expected ", T * G * kTileRows);
-  require(w.act == ActMode::kFloat || w.act == ActMode::kInt8, "int_quant::matmul: bad activation mode");
-  require(w.act != ActMode::kInt8 || w.k <= kMaxK, "int_quant::matmul: K=", w.k, " > ", kMaxK, " in int8 mode");
-  require(std::isfinite(w.outlier_threshold) && w.outlier_threshold >= 0.0f,
-          "int_quant::matmul: outlier_threshold=", w.outlier_threshold);
-}
-
-}  // namespace detail
-
 // Back to a dense N x K float matrix: w = s * (q - z), exact in float.
+// Checks the object's sizes first (O(1)); validate() it first if it came from outside.
 inline std::vector<float> dequantize_to_vector(const QuantizedMatrix& q) {
-  std::vector<float> out(size_t(q.n * q.k));
+  detail::check_packed(q, "int_quant::dequantize");
+  std::vector<float> out = lsgemm::detail::alloc_floats(q.n * q.k, "int_quant::dequantize");
   for (int64_t r = 0; r < q.n; ++r)
     for (int64_t c = 0; c < q.k; ++c) {
       const int64_t g = c / q.group;
@@ -314,6 +300,7 @@ inline std::vector<float> dequantize_to_vector(const QuantizedMatrix& q) {
 }
 
 inline void dequantize(const QuantizedMatrix& q, HostView<float> out) {
+  detail::check_packed(q, "int_quant::dequantize");
   lsgemm::detail::check_view(out, "out");
   lsgemm::detail::require(out.rows == q.n && out.cols == q.k, "int_quant::dequantize: out is ",
                           out.rows, "x", out.cols, ", must be N x K = ", q.n, "x", q.k);

@@ -172,7 +172,7 @@ struct LutMatrix {
     if (triples()) return 48;
     return group == 32 || group == 64 ? group : 128;
   }
-  int64_t tiles() const { return (n + kTileRows - 1) / kTileRows; }
+  int64_t tiles() const { return n / kTileRows + (n % kTileRows != 0); }  // no n + 15 overflow
   int64_t groups() const { return (kp + group - 1) / group; }
   int64_t block_bytes() const { return triples() ? 80 : 64; }
   int64_t blocks_per_tile() const { return triples() ? kp / 24 : kp * bits / 32; }
@@ -304,7 +304,7 @@ inline uint16_t to_f16_checked(float s, int64_t r, int64_t g, const char* what) 
 inline LutMatrix pack(HostView<const float> W, const PackOptions& opt = {}) {
   using lsgemm::detail::require;
   lsgemm::detail::check_view(W, "W");
-  require(W.rows > 0 && W.cols > 0, "lut::pack: W must be non-empty, got ", W.rows, "x", W.cols);
+  lsgemm::detail::require_pack_shape(W.rows, W.cols, "lut::pack");
   detail::check_options(opt);
   for (int64_t r = 0; r < W.rows; ++r)
     for (int64_t c = 0; c < W.cols; ++c)
@@ -418,10 +418,16 @@ inline LutMatrix pack(HostView<const float> W, const PackOptions& opt = {}) {
 }
 
 namespace detail {
-// O(1) checks of a packed object's sizes and fields: enough that the kernels cannot
-// read out of bounds (validate() is the O(size) check for untrusted data).
+// O(1) checks of a packed object's sizes and fields, in an order that never lets a
+// corrupt field reach arithmetic that could overflow or divide by zero: enough that the
+// kernels, the reference and dequantize cannot read out of bounds (validate() is the
+// O(size) check for untrusted data).
 inline void check_packed(const LutMatrix& w, const char* where) {
   using lsgemm::detail::require;
+  require(w.n > 0 && w.k > 0, where, ": packed shape ", w.n, "x", w.k, " must be positive");
+  lsgemm::detail::require_dim(w.n, where, "packed n");
+  lsgemm::detail::require_dim(w.k, where, "packed k");
+  lsgemm::detail::require_dim(w.kp, where, "packed kp");
   require(w.kind == WeightKind::kUniform || w.kind == WeightKind::kTernaryPlanes ||
               w.kind == WeightKind::kTernaryTriples,
           where, ": packed weight kind is invalid");
@@ -433,7 +439,6 @@ inline void check_packed(const LutMatrix& w, const char* where) {
     require(w.bits == 2 && w.symmetric, where, ": ternary planes need bits=2, got ", w.bits);
   else
     require(w.bits == 0 && w.per_channel, where, ": ternary triples need bits=0 and per-channel scales");
-  require(w.n > 0 && w.k > 0, where, ": packed shape ", w.n, "x", w.k, " must be positive");
   const int kb = w.x_block();
   require(w.kp >= w.k && w.kp % kb == 0 && w.kp - w.k < kb, where, ": packed kp=", w.kp,
           " must be K=", w.k, " rounded up to a multiple of ", kb);
@@ -441,6 +446,7 @@ inline void check_packed(const LutMatrix& w, const char* where) {
     require(w.group == w.kp, where, ": per-channel group=", w.group, " must equal kp=", w.kp);
   else
     require(group_ok(w.group), where, ": packed group=", w.group, " (allowed: 32, 64, 128, 256)");
+  // n, kp < 2^31 (above): T * tile_bytes < 2^62 and T * G * 16 < 2^58.
   const size_t T = size_t(w.tiles()), G = size_t(w.groups());
   require(w.codes.size() == T * size_t(w.tile_bytes()), where, ": packed codes hold ", w.codes.size(),
           " bytes, expected ", T * size_t(w.tile_bytes()));
@@ -497,13 +503,14 @@ inline void validate(const LutMatrix& w) {
 // Back to a dense N x K float matrix (LutMatrix::weight per element).
 inline std::vector<float> dequantize_to_vector(const LutMatrix& w) {
   detail::check_packed(w, "lut::dequantize");
-  std::vector<float> out(size_t(w.n * w.k));
+  std::vector<float> out = lsgemm::detail::alloc_floats(w.n * w.k, "lut::dequantize");
   for (int64_t r = 0; r < w.n; ++r)
     for (int64_t c = 0; c < w.k; ++c) out[size_t(r * w.k + c)] = w.weight(r, c);
   return out;
 }
 
 inline void dequantize(const LutMatrix& w, HostView<float> out) {
+  detail::check_packed(w, "lut::dequantize");
   lsgemm::detail::check_view(out, "out");
   lsgemm::detail::require(out.rows == w.n && out.cols == w.k, "lut::dequantize: out is ", out.rows, "x",
                           out.cols, ", must be N x K = ", w.n, "x", w.k);
