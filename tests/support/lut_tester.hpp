@@ -23,13 +23,16 @@
 //  4. second oracle: dequantize_to_vector(w), then a double product with X. The LUT
 //     formula differs from it by the activation rounding, bounded per output by
 //       exact mode: |x - sx * xq| <= sx * (1/2 + 1e-4) per element (sx = amax/127 per X
-//                   block; 1e-4 covers the float rounding of 127/amax, x*inv and sx), so
-//                   sum_k |w_k| * sx_b(k) * (1/2 + 1e-4), plus |C| * eps * |xsum| per block;
+//                   block; 1e-4 covers the float rounding of 127/amax, x*inv and sx), and
+//                   <= |x| < kTinyAmax in a zero block (sx = 0, core/act_quant.hpp), so
+//                   sum_k |w_k| * (sx_b(k) * (1/2 + 1e-4) + kTinyAmax), plus |C| * eps *
+//                   |xsum| per block;
 //       fast mode:  each looked-up entry e of a table with scale ts is off the float sum
 //                   T by <= ts * (1/2 + 1e-4) (entry 0 is exactly 0), and T off the exact
 //                   sum by <= eps * sum|x| over its 4 (3) activations; a block adds S *
 //                   sum over lookups of 2^i e (planes) or +-e (triples), so
-//                   |S| * sum_{lookups, index != 0} 2^i * (ts/2 (1 + 2e-4) + eps * sum|x|),
+//                   |S| * sum_{lookups, index != 0} 2^i * (ts/2 (1 + 2e-4) + kTinyAmax + eps *
+//                   sum|x|) (all-zero tables, ts = 0, when max |T| < kTinyAmax),
 //                   plus |C| * kb * eps * sum|x| for xsum's float sum;
 //     plus the weights' float rounding in dequantize, eps * sum_k (|S c_k| + |C|) |x_k|,
 //     plus bound 2. The exact data class must equal float(double product) bit for bit.
@@ -51,6 +54,7 @@
 #include <string>
 #include <vector>
 
+#include "lsgemm/core/act_quant.hpp"
 #include "lsgemm/core/epilogue.hpp"
 #include "lsgemm/core/matrix.hpp"
 #include "lsgemm/lut/format.hpp"
@@ -353,7 +357,9 @@ inline std::vector<double> rounding_bound(const lut::Tables& t, const lut::LutMa
         if (s.mode == lut::TableMode::kExact) {
           double wsum = 0.0;
           for (int64_t c = b * kb; c < std::min(s.k, (b + 1) * kb); ++c) wsum += std::fabs(double(w.weight(n, c)));
-          bound += wsum * sc * (0.5 + 1e-4) + std::fabs(double(C)) * eps * std::fabs(double(t.xsum[size_t(m * B + b)]));
+          // + kTinyAmax: a block with amax below it is a zero block (core/act_quant.hpp),
+          // off by |x| < kTinyAmax per element, not by sx/2 (sx = 0 there).
+          bound += wsum * (sc * (0.5 + 1e-4) + double(kTinyAmax)) + std::fabs(double(C)) * eps * std::fabs(double(t.xsum[size_t(m * B + b)]));
         } else {
           double blk = 0.0;
           for (int64_t c0 = b * kb; c0 < (b + 1) * kb; c0 += g) {
@@ -370,7 +376,7 @@ inline std::vector<double> rounding_bound(const lut::Tables& t, const lut::LutMa
                 if (p) lookups += double(1 << i);
               }
             }
-            blk += lookups * (sc * (0.5 + 1e-4) + eps * a);
+            blk += lookups * (sc * (0.5 + 1e-4) + double(kTinyAmax) + eps * a);  // zero tables: |T| < kTinyAmax
           }
           bound += std::fabs(double(S)) * blk + std::fabs(double(C)) * double(kb) * eps * asum;
         }

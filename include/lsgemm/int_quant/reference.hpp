@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "lsgemm/core/act_quant.hpp"
 #include "lsgemm/core/epilogue.hpp"
 #include "lsgemm/core/error.hpp"
 #include "lsgemm/core/matrix.hpp"
@@ -18,10 +19,11 @@ LSGEMM_ABI_BEGIN
 
 // X quantized for int8 mode, exactly as every kernel must do it (this is the
 // definition): per row m and weight group g over the columns that are not outliers,
-//   amax = max |x|,  inv = 127.0f / amax (float division),
-//   xq   = nearest-even(x * inv) (one float multiply), clamped to [-127, 127],
-//   sx   = amax / 127.0f,  qsum = sum xq.
-// Columns at or beyond K and outlier columns get xq = 0.
+//   amax = max |x|, then core/act_quant.hpp: a zero block below kTinyAmax, else
+//   inv = 127.0f / amax (float division), xq = nearest-even(x * inv) (one float
+//   multiply) clamped to [-127, 127], sx = amax / 127.0f;  qsum = sum xq.
+// Columns at or beyond K and outlier columns get xq = 0. X must be finite with
+// |x| <= kMaxAbsX everywhere, outlier columns included (matmul throws otherwise).
 struct QuantizedActs {
   int64_t m = 0, kp = 0, groups = 0;
   std::vector<int8_t> q;       // m * kp
@@ -59,17 +61,16 @@ inline QuantizedActs quantize_activations(HostView<const float> X, const Quantiz
       float amax = 0.0f;
       for (int64_t c = k0; c < k1; ++c)
         if (!is_out[size_t(c)]) amax = std::max(amax, std::fabs(X(r, c)));
-      if (amax == 0.0f) continue;
-      const float inv = 127.0f / amax;
+      float inv, sx;
+      if (!int8_block_scale(amax, inv, sx)) continue;
       int32_t sum = 0;
       for (int64_t c = k0; c < k1; ++c) {
         if (is_out[size_t(c)]) continue;
-        const float v = std::nearbyint(X(r, c) * inv);
-        const int q = int(std::min(127.0f, std::max(-127.0f, v)));
+        const int q = quantize_int8(X(r, c), inv);
         a.q[size_t(r * a.kp + c)] = int8_t(q);
         sum += q;
       }
-      a.sx[size_t(r * a.groups + g)] = amax / 127.0f;
+      a.sx[size_t(r * a.groups + g)] = sx;
       a.qsum[size_t(r * a.groups + g)] = sum;
     }
   return a;
@@ -86,7 +87,7 @@ inline void matmul(HostView<const float> X, const int_quant::QuantizedMatrix& w,
                    const Epilogue& epi = {}) {
   using namespace int_quant;
   lsgemm::detail::check_matmul_shapes(X, w.n, w.k, Y);
-  int_quant::detail::check_packed(w);
+  int_quant::detail::check_packed(w, "int_quant::matmul");
   const int64_t M = X.rows, N = w.n, K = w.k, G = w.groups();
   std::vector<double> acc(static_cast<size_t>(N));
   if (w.act == ActMode::kFloat) {
@@ -108,10 +109,7 @@ inline void matmul(HostView<const float> X, const int_quant::QuantizedMatrix& w,
     }
     return;
   }
-  for (int64_t m = 0; m < M; ++m)
-    for (int64_t c = 0; c < K; ++c)
-      lsgemm::detail::require(std::isfinite(X(m, c)), "int_quant::matmul: X(", m, ",", c, ")=", X(m, c),
-                              " is not finite; int8 activation mode needs finite X");
+  lsgemm::detail::require_acts_in_range(X, 0, M, "int_quant::matmul", "int8 activation mode");
   const std::vector<int64_t> outl = outlier_columns(X, w.outlier_threshold);
   const QuantizedActs a = quantize_activations(X, w, outl);
   for (int64_t m = 0; m < M; ++m) {

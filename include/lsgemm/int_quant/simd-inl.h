@@ -1,7 +1,8 @@
 // int_quant Highway kernels, one copy per SIMD target (re-includable: see DESIGN §4).
 //
 // Entry: lsgemm::int_quant::HWY_NAMESPACE::matmul(X, w, Y, epi). Paths:
-//   M <  kGemmMinRows: GEMV-shaped. Each task owns a pair of row strips (2L outputs,
+//   M <  kGemmMinRows: GEMV-shaped (float mode: unless X is extreme, gemv_f32_safe).
+//       Each task owns a pair of row strips (2L outputs,
 //       L = lanes of f32) and streams its codes once from DRAM; rows of X beyond the
 //       first re-read them from L2. Codes are decoded in registers, no panel.
 //   M >= kGemmMinRows: GEMM-shaped. Each task owns an N-block of 2L outputs; per K
@@ -361,10 +362,32 @@ void gemv_rows(HostView<const float> X, const QuantizedMatrix& w, HostView<float
   });
 }
 
+// The float GEMV computes per group s * sum(q x) + (-s z) * sum(x): one FMA per code
+// instead of two, but unlike the panel path's sum((s q - s z) x) it is not the
+// reference's arithmetic where X is extreme: an Inf in X gives inf - inf = NaN where
+// the reference gives +-Inf, and |x| near 1e36 overflows sum(q x) although the product
+// is finite. With sum |x| <= 2^64 per row, every intermediate stays below
+// 2 * 65504 * 255 * 2^64 ~ 6e26 (s is an f16, q and z <= 255), far from FLT_MAX; rows
+// beyond it (and any Inf/NaN) take the panel path, which agrees with the reference.
+inline bool gemv_f32_safe(HostView<const float> X) {
+  const DF df;
+  const int64_t L = int64_t(hn::Lanes(df));
+  for (int64_t m = 0; m < X.rows; ++m) {
+    const float* x = X.row(m);
+    auto acc = hn::Zero(df);
+    int64_t c = 0;
+    for (; c + L <= X.cols; c += L) acc = hn::Add(acc, hn::Abs(hn::LoadU(df, x + c)));
+    float sum = hn::ReduceSum(df, acc);
+    for (; c < X.cols; ++c) sum += std::fabs(x[c]);
+    if (!(sum <= 0x1p64f)) return false;  // also false for Inf and NaN
+  }
+  return true;
+}
+
 template <int kBits>
 void run_bits(HostView<const float> X, const QuantizedMatrix& w, HostView<float> Y, const Epilogue& epi,
               const QuantizedX* xq) {
-  if (X.rows < kGemmMinRows) return gemv_rows<kBits>(X, w, Y, epi, xq);
+  if (X.rows < kGemmMinRows && (xq || gemv_f32_safe(X))) return gemv_rows<kBits>(X, w, Y, epi, xq);
   const GemmDecoder<kBits> dec(w);
   if (xq) {
     simd::HWY_NAMESPACE::gemm_u8s8<kBits>(dec, *xq, Y, epi);
@@ -404,7 +427,7 @@ inline void add_outliers(HostView<const float> X, const QuantizedMatrix& w, Host
 // Y = X * W^T (+ bias), in the weights' activation mode.
 inline void matmul(HostView<const float> X, const QuantizedMatrix& w, HostView<float> Y, const Epilogue& epi = {}) {
   lsgemm::detail::check_matmul_shapes(X, w.n, w.k, Y);
-  detail::check_packed(w);
+  detail::check_packed(w, "int_quant::matmul");
   if (X.rows == 0) return;
 #if HWY_HAVE_SCALABLE || HWY_TARGET == HWY_SCALAR
   // Scalable vectors cannot live in the register-tile arrays; SVE/RVV kernels are
@@ -415,8 +438,8 @@ inline void matmul(HostView<const float> X, const QuantizedMatrix& w, HostView<f
   std::vector<int64_t> outl;
   if (w.act == ActMode::kInt8) {
     outl = outlier_columns(X, w.outlier_threshold);
-    lsgemm::detail::require(simd::HWY_NAMESPACE::quantize_x_int8(X, w.group, w.kp, outl, xq),
-                            "int_quant::matmul: X holds Inf or NaN; int8 activation mode needs finite X");
+    if (!simd::HWY_NAMESPACE::quantize_x_int8(X, w.group, w.kp, outl, xq))
+      lsgemm::detail::fail_acts_out_of_range(X, "int_quant::matmul", "int8 activation mode");
   }
   const QuantizedX* pq = w.act == ActMode::kInt8 ? &xq : nullptr;
   switch (w.bits) {

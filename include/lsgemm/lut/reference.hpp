@@ -9,6 +9,7 @@
 #include <cstring>
 #include <vector>
 
+#include "lsgemm/core/act_quant.hpp"
 #include "lsgemm/core/epilogue.hpp"
 #include "lsgemm/core/error.hpp"
 #include "lsgemm/core/matrix.hpp"
@@ -32,14 +33,10 @@ inline void check_tables_for(const Tables& t, const LutMatrix& w, int64_t y_rows
           where, ": tables object is inconsistent with its spec (sizes)");
 }
 
-// Throws naming the first non-finite X(m, c) (rows [m0, m1)), the one message every
-// table build gives; the SIMD builds call it only after their vector check failed.
-inline void require_finite_x(HostView<const float> X, int64_t m0, int64_t m1) {
-  for (int64_t m = m0; m < m1; ++m)
-    for (int64_t c = 0; c < X.cols; ++c)
-      lsgemm::detail::require(std::isfinite(X(m, c)), "lut::make_tables: X(", m, ",", c, ")=", X(m, c),
-                              " is not finite (table lookups need finite activations)");
-}
+// The one message every table build gives for X outside the accepted range (finite,
+// |x| <= kMaxAbsX: core/act_quant.hpp); the SIMD builds call it after their vector check.
+inline constexpr const char* kTablesWhere = "lut::make_tables";
+inline constexpr const char* kTablesMode = "table lookups";
 
 inline void check_spec(const TableSpec& s, int64_t xcols, const char* where) {
   using lsgemm::detail::require;
@@ -75,7 +72,7 @@ inline Tables make_tables_reference(HostView<const float> X, const TableSpec& sp
   using lsgemm::detail::require;
   lsgemm::detail::check_view(X, "X");
   detail::check_spec(spec, X.cols, "lut::make_tables");
-  detail::require_finite_x(X, 0, X.rows);
+  lsgemm::detail::require_acts_in_range(X, 0, X.rows, detail::kTablesWhere, detail::kTablesMode);
   Tables t;
   t.m = X.rows;
   t.spec = spec;
@@ -96,16 +93,13 @@ inline Tables make_tables_reference(HostView<const float> X, const TableSpec& sp
       if (spec.mode == TableMode::kExact) {
         float amax = 0.0f;
         for (int64_t c = k0; c < k0 + kb; ++c) amax = std::max(amax, std::fabs(x[size_t(c)]));
-        float sx = 0.0f;
+        float inv, sx;
         int32_t qsum = 0;
-        if (amax > 0.0f) {
-          const float inv = 127.0f / amax;
+        if (int8_block_scale(amax, inv, sx)) {  // core/act_quant.hpp: a zero block below kTinyAmax
           for (int64_t c = k0; c < k0 + kb; ++c) {
-            const float v = std::nearbyint(x[size_t(c)] * inv);
-            xq[size_t(c)] = int(std::min(127.0f, std::max(-127.0f, v)));
+            xq[size_t(c)] = quantize_int8(x[size_t(c)], inv);
             qsum += xq[size_t(c)];
           }
-          sx = amax / 127.0f;
         } else {
           for (int64_t c = k0; c < k0 + kb; ++c) xq[size_t(c)] = 0;
         }
@@ -130,12 +124,11 @@ inline Tables make_tables_reference(HostView<const float> X, const TableSpec& sp
               e[size_t(s * 64 + 16 * j + p)] = v;
               tmax = std::max(tmax, std::fabs(v));
             }
-        const float inv = tmax > 0.0f ? 127.0f / tmax : 0.0f;
-        for (size_t i = 0; i < e.size(); ++i) {
-          const float v = std::nearbyint(e[i] * inv);
-          lo[i] = uint8_t(int8_t(std::min(127.0f, std::max(-127.0f, v))));
-        }
-        t.scale[size_t(m * B + b)] = tmax / 127.0f;
+        // The same rule as X blocks (core/act_quant.hpp): all-zero tables below kTinyAmax.
+        float inv, ts;
+        int8_block_scale(tmax, inv, ts);
+        for (size_t i = 0; i < e.size(); ++i) lo[i] = uint8_t(int8_t(quantize_int8(e[i], inv)));
+        t.scale[size_t(m * B + b)] = ts;
         t.xsum[size_t(m * B + b)] = sum;
       }
     }

@@ -154,7 +154,8 @@ HWY_INLINE void segment_entries(const float* HWY_RESTRICT x, float* HWY_RESTRICT
 
 // Tables for row m of X, X blocks [b0, b1). x0: those blocks' activations, zero-padded
 // past K.
-// Returns false if the row has a non-finite value in that range.
+// Returns false if the row has a value outside act_in_range (Inf, NaN, |x| > kMaxAbsX)
+// in that range.
 template <int kG>
 inline bool build_blocks(const float* HWY_RESTRICT x0, const TableSpec& spec, int64_t m, int64_t b0, int64_t b1,
                          Tables& out) {
@@ -177,12 +178,13 @@ inline bool build_blocks(const float* HWY_RESTRICT x0, const TableSpec& spec, in
     }
     if (!std::isfinite(hn::ReduceSum(df, vbad))) return false;
     const float amax = hn::ReduceMax(df, vmax);
+    if (!(amax <= kMaxAbsX)) return false;
     uint8_t* lo = out.lo.data() + m * spec.row_bytes() + b * spb * kSegBytes;
     if (spec.mode == TableMode::kExact) {
       // X block -> int8 (the definition in reference.hpp), kept as exact floats.
-      float sx = 0.0f, qsum = 0.0f;
-      if (amax > 0.0f) {
-        const auto vinv = hn::Set(df, 127.0f / amax);
+      float inv, sx, qsum = 0.0f;
+      if (int8_block_scale(amax, inv, sx)) {  // core/act_quant.hpp: a zero block below kTinyAmax
+        const auto vinv = hn::Set(df, inv);
         const auto lim = hn::Set(df, 127.0f);
         auto vq = hn::Zero(df);
         for (int64_t c = 0; c < kb; c += int64_t(L)) {
@@ -192,7 +194,6 @@ inline bool build_blocks(const float* HWY_RESTRICT x0, const TableSpec& spec, in
           hn::Store(q, df, xb + c);
         }
         qsum = hn::ReduceSum(df, vq);  // integers below 2^24: exact in any order
-        sx = amax / 127.0f;
       } else {
         std::memset(xb, 0, sizeof(float) * size_t(kb));
       }
@@ -214,14 +215,16 @@ inline bool build_blocks(const float* HWY_RESTRICT x0, const TableSpec& spec, in
         for (size_t c = 0; c < 64; c += L) emax = hn::Max(emax, hn::Abs(hn::Load(df, e + s * 64 + c)));
       }
       const float tmax = hn::ReduceMax(df, emax);
-      const auto vinv = hn::Set(df, tmax > 0.0f ? 127.0f / tmax : 0.0f);
+      float inv, ts;
+      int8_block_scale(tmax, inv, ts);  // all-zero tables below kTinyAmax, as X blocks
+      const auto vinv = hn::Set(df, inv);
       const auto lim = hn::Set(di, 127);
       for (int64_t c = 0; c < spb * 64; c += int64_t(L)) {
         auto q = hn::NearestInt(hn::Mul(hn::Load(df, e + c), vinv));
         q = hn::Min(hn::Max(q, hn::Neg(lim)), lim);
         hn::StoreU(hn::TruncateTo(du8q, hn::BitCast(du, q)), du8q, lo + c);
       }
-      out.scale[size_t(m * B + b)] = tmax / 127.0f;
+      out.scale[size_t(m * B + b)] = ts;
       out.xsum[size_t(m * B + b)] = hn::ReduceSum(df, vsum);
     }
   }
@@ -262,7 +265,7 @@ inline void make_tables(HostView<const float> X, const TableSpec& spec, Tables& 
     const bool ok = spec.g == 3 ? build_blocks<3>(x, spec, m, b0, b1, out) : build_blocks<4>(x, spec, m, b0, b1, out);
     if (!ok) bad = true;
   });
-  if (bad) detail::require_finite_x(X, 0, X.rows);
+  if (bad) lsgemm::detail::fail_acts_out_of_range(X, detail::kTablesWhere, detail::kTablesMode);
 }
 
 // ----------------------------------------------------------------------------------
@@ -763,7 +766,8 @@ struct PlanesDecoder {
 template <int kBits>
 void matmul_unpacked(HostView<const float> X, const LutMatrix& w, HostView<float> Y, const Epilogue& epi) {
   thread_local simd::HWY_NAMESPACE::QuantizedX xq;
-  if (!simd::HWY_NAMESPACE::quantize_x_int8(X, w.x_block(), w.kp, {}, xq)) detail::require_finite_x(X, 0, X.rows);
+  if (!simd::HWY_NAMESPACE::quantize_x_int8(X, w.x_block(), w.kp, {}, xq))
+    lsgemm::detail::fail_acts_out_of_range(X, detail::kTablesWhere, detail::kTablesMode);
   simd::HWY_NAMESPACE::gemm_u8s8<kBits>(PlanesDecoder<kBits>{w}, xq, Y, epi);
 }
 

@@ -38,6 +38,7 @@
 
 #include <hwy/highway.h>
 
+#include "lsgemm/core/act_quant.hpp"
 #include "lsgemm/core/buffer.hpp"
 #include "lsgemm/core/epilogue.hpp"
 #include "lsgemm/core/matrix.hpp"
@@ -58,9 +59,10 @@ struct U8Panel {
   int64_t stride;
 };
 
-// X quantized to int8 per scale group (definition: int_quant::quantize_activations):
-// amax over the group, inv = 127/amax, q = nearest-even(x * inv) in [-127, 127],
-// sx = amax/127, xs = sx * sum(q). Columns >= K are zero up to kp.
+// X quantized to int8 per scale group (definition: core/act_quant.hpp and
+// int_quant::quantize_activations): amax over the group, a zero block below kTinyAmax,
+// else inv = 127/amax, q = nearest-even(x * inv) in [-127, 127], sx = amax/127;
+// xs = sx * sum(q). Columns >= K are zero up to kp.
 struct QuantizedX {
   int64_t m = 0, kp = 0, groups = 0;
   AlignedBuffer<int8_t> q;  // m * kp
@@ -78,8 +80,10 @@ T* scratch(AlignedBuffer<T>& b, size_t n) {
   return b.data();
 }
 
-// Returns false when X holds Inf or NaN. `zero_cols` (sorted or not) are quantized as
-// 0: the LLM.int8() outlier columns, which take a float path instead.
+// Returns false when X holds a value outside act_in_range (Inf, NaN, |x| > kMaxAbsX),
+// zero_cols included. `zero_cols` (sorted or not) are quantized as 0: the LLM.int8()
+// outlier columns, which take a float path instead (so their values must be checked
+// here, before they are zeroed: that float path multiplies them raw).
 inline bool quantize_x_int8(HostView<const float> X, int64_t group, int64_t kp,
                             const std::vector<int64_t>& zero_cols, QuantizedX& xq) {
   namespace hn = hwy::HWY_NAMESPACE;
@@ -99,7 +103,13 @@ inline bool quantize_x_int8(HostView<const float> X, int64_t group, int64_t kp,
     const float* x = X.row(m);
     if (!zero_cols.empty()) {
       tmp.assign(x, x + K);
-      for (int64_t c : zero_cols) tmp[size_t(c)] = 0.0f;
+      for (int64_t c : zero_cols) {
+        if (!lsgemm::detail::act_in_range(tmp[size_t(c)])) {
+          bad[size_t(m)] = 1;
+          return;
+        }
+        tmp[size_t(c)] = 0.0f;
+      }
       x = tmp.data();
     }
     int8_t* qrow = xq.q.data() + m * kp;
@@ -120,14 +130,13 @@ inline bool quantize_x_int8(HostView<const float> X, int64_t group, int64_t kp,
         amax = std::max(amax, std::fabs(x[c]));
         finite = finite && std::isfinite(x[c]);
       }
-      if (!finite || !std::isfinite(amax)) {
+      if (!finite || !(amax <= kMaxAbsX)) {
         bad[size_t(m)] = 1;
         return;
       }
-      float sx = 0.0f;
+      float inv, sx;
       int32_t qsum = 0;
-      if (amax > 0.0f) {
-        const float inv = 127.0f / amax;
+      if (int8_block_scale(amax, inv, sx)) {
         const auto vinv = hn::Set(df, inv);
         const auto lo = hn::Set(di, -127), hi = hn::Set(di, 127);
         auto vsum = hn::Zero(di);
@@ -140,12 +149,10 @@ inline bool quantize_x_int8(HostView<const float> X, int64_t group, int64_t kp,
         }
         qsum = hn::ReduceSum(di, vsum);
         for (; c < k1; ++c) {
-          const float v = std::nearbyint(x[c] * inv);
-          const int q = int(std::min(127.0f, std::max(-127.0f, v)));
+          const int q = quantize_int8(x[c], inv);
           qrow[c] = int8_t(q);
           qsum += q;
         }
-        sx = amax / 127.0f;
       } else {
         std::memset(qrow + k0, 0, size_t(k1 - k0));
       }
