@@ -388,4 +388,95 @@ TEST(MalformedPacked, OutlierThresholdField) {
   for (float v : y) ASSERT_EQ(v, kSentinel);
 }
 
+// ---------------------------------------------------------------------------------
+// Regressions on packed objects (the kernel ones are in regress_test.cc, per target).
+
+std::vector<float> normal_vec(int64_t n, float sd, uint64_t seed) {
+  std::vector<float> v = random_matrix(1, n, uint32_t(seed));
+  for (float& x : v) x *= sd;
+  return v;
+}
+
+void expect_mentions(const std::string& msg, std::initializer_list<const char*> parts) {
+  for (const char* p : parts) EXPECT_NE(msg.find(p), std::string::npos) << "message lacks \"" << p << "\": " << msg;
+}
+
+using lsgemm::view;
+using lsgemm::AlignedBuffer;
+using lsgemm::kMaxDim;
+namespace lut = lsgemm::lut;
+namespace reference = lsgemm::reference;
+
+iq::QuantizedMatrix small_int_quant() {
+  const std::vector<float> W = normal_vec(20 * 128, 1.0f, 7);
+  return iq::pack(view<const float>(W.data(), 20, 128), iq::PackOptions().with_group(32));
+}
+
+// Defect 1: dequantize trusted its input: codes 64 bytes short read out of bounds, codes
+// or zeros emptied crashed, bits = 16 or group = 0 divided by zero; the Eigen wrapper
+// sized its matrix first (n = -4: Eigen assertion; lut n = 2^40: std::bad_alloc).
+TEST(Regress, regress_dequantize_trusts_input) {
+  struct Bad {
+    const char* name;
+    void (*apply)(iq::QuantizedMatrix&);
+    const char* mention;
+  };
+  const Bad bads[] = {
+      {"codes 64 bytes short",
+       [](iq::QuantizedMatrix& q) {
+         AlignedBuffer<uint8_t> c(q.codes.size() - 64);
+         std::memcpy(c.data(), q.codes.data(), c.size());
+         q.codes = std::move(c);
+       },
+       "codes hold"},
+      {"codes emptied", [](iq::QuantizedMatrix& q) { q.codes = AlignedBuffer<uint8_t>(); }, "codes hold 0"},
+      {"zeros emptied", [](iq::QuantizedMatrix& q) { q.zeros = AlignedBuffer<uint8_t>(); }, "zero points hold 0"},
+      {"bits = 16", [](iq::QuantizedMatrix& q) { q.bits = 16; }, "bits=16"},
+      {"group = 0", [](iq::QuantizedMatrix& q) { q.group = 0; }, "group=0"},
+      {"n = -4", [](iq::QuantizedMatrix& q) { q.n = -4; }, "shape -4x128"},
+  };
+  for (const Bad& b : bads) {
+    SCOPED_TRACE(b.name);
+    iq::QuantizedMatrix q = small_int_quant();
+    b.apply(q);
+    std::vector<float> out(size_t(20 * 128));
+    expect_mentions(error_of([&] { iq::dequantize_to_vector(q); }), {"int_quant::dequantize", b.mention});
+    expect_mentions(error_of([&] { iq::dequantize(q, view(out.data(), 20, 128)); }), {b.mention});
+    expect_mentions(error_of([&] { lsgemm::dequantize(q); }), {b.mention});
+  }
+  const std::vector<float> W = normal_vec(20 * 100, 1.0f, 8);
+  lut::LutMatrix l = lut::pack(view<const float>(W.data(), 20, 100));
+  l.n = int64_t(1) << 40;
+  expect_mentions(error_of([&] { lsgemm::dequantize(l); }), {"lut::dequantize", "out of range"});
+  l.n = -4;
+  expect_mentions(error_of([&] { lsgemm::dequantize(l); }), {"lut::dequantize", "packed shape -4x100"});
+}
+
+// Defect 5: signed overflow in the size checks: tiles() formed n + 15 with n = INT64_MAX;
+// tile_bytes() / blocks_per_tile() multiplied k = kp ~ 2^60. (UBSan flags the overflow
+// in the sanitizer build; here the checks must reject the object with a clear error.)
+TEST(Regress, regress_size_checks_overflow) {
+  const int64_t huge[] = {std::numeric_limits<int64_t>::max(), int64_t(1) << 60, kMaxDim + 1};
+  for (int64_t v : huge) {
+    SCOPED_TRACE(v);
+    iq::QuantizedMatrix q = small_int_quant();
+    q.n = v;
+    expect_mentions(error_of([&] { iq::validate(q); }), {"n=", "out of range"});
+    q = small_int_quant();
+    q.k = q.kp = v & ~int64_t(255);
+    expect_mentions(error_of([&] { iq::validate(q); }), {"out of range"});
+    std::vector<float> x(4), y(4);
+    expect_mentions(error_of([&] { reference::matmul(view<const float>(x.data(), 0, q.k), q, view(y.data(), 0, 20)); }),
+                    {"int_quant::matmul", "out of range"});
+
+    const std::vector<float> W = normal_vec(20 * 100, 1.0f, 9);
+    lut::LutMatrix l = lut::pack(view<const float>(W.data(), 20, 100));
+    l.n = v;
+    expect_mentions(error_of([&] { lut::validate(l); }), {"lut::validate", "out of range"});
+    l = lut::pack(view<const float>(W.data(), 20, 100));
+    l.k = l.kp = v & ~int64_t(255);
+    expect_mentions(error_of([&] { lut::validate(l); }), {"lut::validate", "out of range"});
+  }
+}
+
 }  // namespace

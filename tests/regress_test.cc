@@ -1,0 +1,197 @@
+// Regression tests of the kernels, one per fixed defect, with the shape and data of its
+// report, on every attainable SIMD target (HWY_EXPORT_AND_TEST_P). The ones on packed
+// objects (target-independent) are at the end of bad_input_test.cc.
+#undef HWY_TARGET_INCLUDE
+#define HWY_TARGET_INCLUDE "regress_test.cc"
+#include <hwy/foreach_target.h>  // IWYU pragma: keep
+
+#include <hwy/highway.h>
+#include <hwy/tests/hwy_gtest.h>
+
+#include "lsgemm/int_quant/simd-inl.h"
+#include "lsgemm/lut/simd-inl.h"
+
+#ifndef LSGEMM_TESTS_REGRESS_ONCE
+#define LSGEMM_TESTS_REGRESS_ONCE
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <limits>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "lsgemm/core/act_quant.hpp"
+#include "lsgemm/int_quant/reference.hpp"
+#include "lsgemm/lut/reference.hpp"
+#include "support/error_of.hpp"
+
+namespace lsgemm {
+namespace test {
+namespace iq = lsgemm::int_quant;
+
+constexpr float kSentinel = -12345.5f;
+
+inline std::vector<float> normal(int64_t n, float sd, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::normal_distribution<float> nd(0.0f, sd);
+  std::vector<float> v(static_cast<size_t>(n));
+  for (float& x : v) x = nd(rng);
+  return v;
+}
+
+inline void expect_mentions(const std::string& msg, std::initializer_list<const char*> parts) {
+  for (const char* p : parts) EXPECT_NE(msg.find(p), std::string::npos) << "message lacks \"" << p << "\": " << msg;
+}
+
+}  // namespace test
+}  // namespace lsgemm
+#endif  // LSGEMM_TESTS_REGRESS_ONCE
+
+HWY_BEFORE_NAMESPACE();
+namespace lsgemm {
+namespace test {
+namespace HWY_NAMESPACE {
+
+// Defect 2: with LLM.int8() outliers, X(0,5) = +Inf made column 5 an outlier column,
+// was zeroed before the finiteness check and multiplied raw into Y (Y = [-inf, inf,
+// nan, ...]); a NaN in a column made an outlier by another row slipped through too.
+void regress_int8_outliers_let_nonfinite_through() {
+  const int64_t M = 3, N = 24, K = 128;
+  const std::vector<float> W = normal(N * K, 1.0f, 1);
+  const iq::QuantizedMatrix w = iq::pack(view<const float>(W.data(), N, K),
+                                         iq::PackOptions().with_group(32).with_act(iq::ActMode::kInt8).with_outliers());
+  for (int variant = 0; variant < 2; ++variant) {
+    std::vector<float> X = normal(M * K, 1.0f, 2);
+    if (variant == 0) {
+      X[5] = std::numeric_limits<float>::infinity();  // X(0,5)
+    } else {
+      X[5] = 20.0f;                                    // X(0,5) makes column 5 an outlier column
+      X[size_t(2 * K + 5)] = std::nanf("");            // X(2,5)
+    }
+    std::vector<float> Y(size_t(M * N), kSentinel);
+    const std::string msg = error_of([&] {
+      int_quant::HWY_NAMESPACE::matmul(view<const float>(X.data(), M, K), w, view(Y.data(), M, N));
+    });
+    expect_mentions(msg, {variant == 0 ? "X(0,5)=inf is not finite" : "X(2,5)=nan is not finite", "int8"});
+    for (float v : Y) ASSERT_EQ(v, kSentinel) << "Y written by a throwing call";
+  }
+}
+
+// Defect 3: the float GEMV (M <= 3) formed s * sum(q x) + (-s z) * sum(x): one +Inf in X
+// gave NaN where the reference gives +-Inf, and |x| ~ 3e35..1e37 (8-bit g128, K = 1024,
+// W ~ 0.01) overflowed to inf/nan where the answer is ~5e34..2e36.
+void regress_float_gemv_extreme_x() {
+  const int64_t N = 40, K = 1024;
+  std::vector<float> W = normal(N * K, 0.01f, 3);
+  for (int64_t n = 0; n < N; ++n) W[size_t(n * K + 7)] = 0.02f;  // non-zero in the Inf column
+  const iq::QuantizedMatrix w = iq::pack(view<const float>(W.data(), N, K), iq::PackOptions().with_bits(8));
+  for (int64_t M : {int64_t(1), int64_t(2), int64_t(3)})
+    for (float scale : {0.0f, 3e35f, 1e37f}) {
+      SCOPED_TRACE("M=" + std::to_string(M) + " scale=" + std::to_string(scale));
+      std::vector<float> X = normal(M * K, 1.0f, 4);
+      if (scale == 0.0f) {
+        X[7] = std::numeric_limits<float>::infinity();
+      } else {
+        for (float& v : X) v = scale * std::fabs(v) / 3.0f;  // max about `scale`
+      }
+      const HostView<const float> Xv(X.data(), M, K, K);
+      std::vector<float> Yk(size_t(M * N)), Yr(size_t(M * N));
+      int_quant::HWY_NAMESPACE::matmul(Xv, w, view(Yk.data(), M, N));
+      reference::matmul(Xv, w, view(Yr.data(), M, N));
+      const std::vector<double> mag = reference::matmul_magnitude(Xv, w);
+      for (size_t i = 0; i < Yr.size(); ++i) {
+        if (scale == 0.0f && i < size_t(N)) {
+          ASSERT_TRUE(std::isinf(Yr[i])) << "reference Y[" << i << "] = " << Yr[i];
+          ASSERT_EQ(Yk[i], Yr[i]) << "Y[" << i << "]";
+        } else {
+          ASSERT_TRUE(std::isfinite(Yr[i]) && std::isfinite(Yk[i])) << "Y[" << i << "]: kernel " << Yk[i]
+                                                                     << " reference " << Yr[i];
+          ASSERT_LE(std::fabs(double(Yk[i]) - double(Yr[i])), double(K + 80) * FLT_EPSILON * mag[i]);
+        }
+      }
+    }
+}
+
+// Defect 4: a block with amax < 127/FLT_MAX made 127/amax = +inf, so its zeros became
+// NaN and quantized to -127 (8-bit g32 int8, X = [1e-38, 0 x 31], W = 1 gave -3.0e-37;
+// the product is 1.0e-38). Now such a block is a zero block (core/act_quant.hpp).
+void regress_tiny_activations_quantized_wrongly() {
+  const int64_t N = 16, K = 32;
+  const std::vector<float> W(size_t(N * K), 1.0f);
+  const iq::QuantizedMatrix w = iq::pack(view<const float>(W.data(), N, K),
+                                         iq::PackOptions().with_bits(8).with_group(32).with_act(iq::ActMode::kInt8));
+  for (int64_t M : {int64_t(1), int64_t(5)}) {
+    std::vector<float> X(size_t(M * K), 0.0f);
+    X[0] = 1e-38f;
+    std::vector<float> Yk(size_t(M * N), kSentinel), Yr = Yk;
+    int_quant::HWY_NAMESPACE::matmul(view<const float>(X.data(), M, K), w, view(Yk.data(), M, N));
+    reference::matmul(view<const float>(X.data(), M, K), w, view(Yr.data(), M, N));
+    for (size_t i = 0; i < Yk.size(); ++i) {
+      ASSERT_EQ(Yk[i], Yr[i]) << "M=" << M << " Y[" << i << "]";
+      ASSERT_LE(std::fabs(Yk[i] - (i < size_t(N) ? 1e-38f : 0.0f)), K * kTinyAmax) << "M=" << M << " Y[" << i << "]";
+    }
+  }
+  // lut: matmul(X) == matmul(make_tables(X)) at M >= 4 (it broke there), both table modes.
+  for (lut::TableMode mode : {lut::TableMode::kExact, lut::TableMode::kFast}) {
+    const lut::LutMatrix lw =
+        lut::pack(view<const float>(W.data(), N, K), lut::PackOptions().with_bits(2).with_group(32).with_tables(mode));
+    const int64_t M = 20;
+    std::vector<float> X(size_t(M * K), 0.0f);
+    for (int64_t m = 0; m < M; ++m) X[size_t(m * K + m % K)] = 1e-38f;
+    std::vector<float> Y1(size_t(M * N)), Y2(size_t(M * N)), Yr(size_t(M * N));
+    const HostView<const float> Xv(X.data(), M, K, K);
+    lut::HWY_NAMESPACE::matmul(Xv, lw, view(Y1.data(), M, N));
+    lut::Tables t;
+    lut::HWY_NAMESPACE::make_tables(Xv, lw.table_spec(), t);
+    lut::HWY_NAMESPACE::matmul(t, lw, view(Y2.data(), M, N));
+    reference::matmul(Xv, lw, view(Yr.data(), M, N));
+    for (size_t i = 0; i < Y1.size(); ++i) {
+      ASSERT_TRUE(std::isfinite(Y1[i])) << lut::table_mode_name(mode) << " Y[" << i << "] = " << Y1[i];
+      ASSERT_EQ(Y1[i], Y2[i]) << lut::table_mode_name(mode) << " Y[" << i << "]";
+      ASSERT_EQ(Y1[i], Yr[i]) << lut::table_mode_name(mode) << " Y[" << i << "]";
+    }
+  }
+}
+
+// Defect 6: the SIMD int8 path said "X holds Inf or NaN"; the reference names the element.
+void regress_int8_error_names_element() {
+  const int64_t M = 3, N = 16, K = 64;
+  const std::vector<float> W = normal(N * K, 1.0f, 5);
+  const iq::QuantizedMatrix w =
+      iq::pack(view<const float>(W.data(), N, K), iq::PackOptions().with_group(32).with_act(iq::ActMode::kInt8));
+  std::vector<float> X = normal(M * K, 1.0f, 6);
+  X[size_t(1 * K + 9)] = std::nanf("");
+  std::vector<float> Y(size_t(M * N));
+  const HostView<const float> Xv(X.data(), M, K, K);
+  const std::string k = error_of([&] { int_quant::HWY_NAMESPACE::matmul(Xv, w, view(Y.data(), M, N)); });
+  const std::string r = error_of([&] { reference::matmul(Xv, w, view(Y.data(), M, N)); });
+  expect_mentions(k, {"X(1,9)=nan", "not finite"});
+  EXPECT_EQ(k, r);
+  X[size_t(1 * K + 9)] = 1e20f;  // beyond kMaxAbsX
+  expect_mentions(error_of([&] { int_quant::HWY_NAMESPACE::matmul(Xv, w, view(Y.data(), M, N)); }),
+                  {"X(1,9)=1e+20", "too large", "2^64"});
+}
+
+}  // namespace HWY_NAMESPACE
+}  // namespace test
+}  // namespace lsgemm
+HWY_AFTER_NAMESPACE();
+
+#if HWY_ONCE
+namespace lsgemm {
+namespace test {
+
+HWY_BEFORE_TEST(Regress);
+HWY_EXPORT_AND_TEST_P(Regress, regress_int8_outliers_let_nonfinite_through);
+HWY_EXPORT_AND_TEST_P(Regress, regress_float_gemv_extreme_x);
+HWY_EXPORT_AND_TEST_P(Regress, regress_tiny_activations_quantized_wrongly);
+HWY_EXPORT_AND_TEST_P(Regress, regress_int8_error_names_element);
+HWY_AFTER_TEST();
+
+}  // namespace test
+}  // namespace lsgemm
+HWY_TEST_MAIN();
+#endif
