@@ -479,4 +479,26 @@ TEST(Regress, regress_size_checks_overflow) {
   }
 }
 
+// Found by fuzz_lut: make_tables trusted a spec's K. With k = kp = 2^62 an empty X made
+// row_bytes() * M overflow (UB); with k = kp near 2^31 the reference allocated two K-long
+// row buffers (12 GB) for an empty X, and beyond that std::bad_alloc escaped.
+TEST(Regress, regress_make_tables_huge_spec) {
+  lut::TableSpec s;
+  s.g = 4;
+  s.block = 128;
+  s.k = s.kp = int64_t(1) << 62;
+  for (int impl = 0; impl < 2; ++impl) {
+    auto build = [&](const lut::TableSpec& sp) {
+      const auto X = view<const float>(nullptr, 0, sp.k);
+      return impl ? reference::make_tables(X, sp) : lsgemm::make_tables(X, sp);
+    };
+    expect_mentions(error_of([&] { build(s); }), {"lut::make_tables", "table spec K", "out of range"});
+    lut::TableSpec big = s;
+    big.k = big.kp = (int64_t(1) << 31) - 128;  // in range: an empty X builds empty tables
+    lut::Tables t = build(big);
+    EXPECT_EQ(t.m, 0);
+    EXPECT_EQ(t.lo.size(), 0u);
+  }
+}
+
 }  // namespace

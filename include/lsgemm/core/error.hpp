@@ -50,6 +50,13 @@ inline void require_dim(int64_t v, const char* where, const char* name) {
   require(v >= 0 && v <= kMaxDim, where, ": ", name, "=", v, " is out of range (allowed: 0..", kMaxDim, ")");
 }
 
+// a * b of two sizes (>= 0), or Error naming `what` where the product overflows int64.
+inline int64_t checked_mul(int64_t a, int64_t b, const char* where, const char* what) {
+  int64_t r = 0;
+  require(!__builtin_mul_overflow(a, b, &r), where, ": ", what, " = ", a, " x ", b, " overflows");
+  return r;
+}
+
 // pack()'s shape check: N <= kMaxDim and K padded by any format (< 256) <= kMaxDim.
 inline void require_pack_shape(int64_t rows, int64_t cols, const char* where) {
   require(rows > 0 && cols > 0, where, ": W must be non-empty, got ", rows, "x", cols);

@@ -27,7 +27,9 @@ inline void check_tables_for(const Tables& t, const LutMatrix& w, int64_t y_rows
           " mode=", table_mode_name(t.spec.mode), " but the weight needs K=", s.k, " g=", s.g,
           " block=", s.block, " mode=", table_mode_name(s.mode), " (build them with w.table_spec())");
   require(t.m == y_rows, where, ": tables hold ", t.m, " rows of X but Y has ", y_rows, " rows");
-  const size_t bytes = size_t(t.m * s.row_bytes()), nb = size_t(t.m * s.blocks());
+  // s equals the checked weight's spec (kp < 2^31); t.m comes from the caller.
+  const size_t bytes = size_t(lsgemm::detail::checked_mul(t.m, s.row_bytes(), where, "table bytes"));
+  const size_t nb = size_t(lsgemm::detail::checked_mul(t.m, s.blocks(), where, "table blocks"));
   require(t.lo.size() == bytes && t.hi.size() == (s.mode == TableMode::kExact ? bytes : 0) &&
               t.scale.size() == nb && t.xsum.size() == nb,
           where, ": tables object is inconsistent with its spec (sizes)");
@@ -38,14 +40,19 @@ inline void check_tables_for(const Tables& t, const LutMatrix& w, int64_t y_rows
 inline constexpr const char* kTablesWhere = "lut::make_tables";
 inline constexpr const char* kTablesMode = "table lookups";
 
-inline void check_spec(const TableSpec& s, int64_t xcols, const char* where) {
+// Checks a table spec against X (rows x cols) before any size is derived from it: K and
+// kp in range, and rows * row_bytes() representable (the table build's buffer size).
+inline void check_spec(const TableSpec& s, int64_t xrows, int64_t xcols, const char* where) {
   using lsgemm::detail::require;
+  lsgemm::detail::require_dim(s.k, where, "table spec K");
+  lsgemm::detail::require_dim(s.kp, where, "table spec kp");
   require((s.g == 4 && (s.block == 32 || s.block == 64 || s.block == 128)) || (s.g == 3 && s.block == 48), where,
           ": table spec g=", s.g, " block=", s.block, " (allowed: g=4 with block 32, 64 or 128, g=3 with block 48)");
   require(s.mode == TableMode::kExact || s.mode == TableMode::kFast, where, ": unknown table mode");
   require(s.k > 0 && s.kp >= s.k && s.kp % s.block == 0 && s.kp - s.k < s.block, where, ": table spec K=",
           s.k, " kp=", s.kp, " (kp must be K rounded up to a multiple of ", s.block, ")");
   require(xcols == s.k, where, ": X has ", xcols, " columns but the table spec has K=", s.k);
+  lsgemm::detail::checked_mul(xrows, s.row_bytes(), where, "table bytes (rows of X x bytes per row)");
 }
 
 // Signed sum selected by the entry index, in the order that defines the float tables:
@@ -71,7 +78,7 @@ inline T table_entry(int g, int p, const T* x) {
 inline Tables make_tables_reference(HostView<const float> X, const TableSpec& spec) {
   using lsgemm::detail::require;
   lsgemm::detail::check_view(X, "X");
-  detail::check_spec(spec, X.cols, "lut::make_tables");
+  detail::check_spec(spec, X.rows, X.cols, "lut::make_tables");
   lsgemm::detail::require_acts_in_range(X, 0, X.rows, detail::kTablesWhere, detail::kTablesMode);
   Tables t;
   t.m = X.rows;
@@ -82,8 +89,9 @@ inline Tables make_tables_reference(HostView<const float> X, const TableSpec& sp
   if (spec.mode == TableMode::kExact) t.hi.resize(size_t(t.m * spec.row_bytes()));
   t.scale.resize(size_t(t.m * B));
   t.xsum.resize(size_t(t.m * B));
-  std::vector<float> x(size_t(spec.kp));
-  std::vector<int> xq(size_t(spec.kp));
+  // Row scratch only when there are rows: an empty X with a large K must not allocate.
+  std::vector<float> x(t.m > 0 ? size_t(spec.kp) : 0);
+  std::vector<int> xq(t.m > 0 ? size_t(spec.kp) : 0);
   for (int64_t m = 0; m < t.m; ++m) {
     std::fill(x.begin(), x.end(), 0.0f);
     for (int64_t c = 0; c < spec.k; ++c) x[size_t(c)] = X(m, c);

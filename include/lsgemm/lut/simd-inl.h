@@ -235,7 +235,7 @@ inline bool build_blocks(const float* HWY_RESTRICT x0, const TableSpec& spec, in
 // non-finite X before anything is written to a caller's Y.
 inline void make_tables(HostView<const float> X, const TableSpec& spec, Tables& out) {
   lsgemm::detail::check_view(X, "X");
-  detail::check_spec(spec, X.cols, "lut::make_tables");
+  detail::check_spec(spec, X.rows, X.cols, "lut::make_tables");
   const int64_t M = X.rows, B = spec.blocks();
   out.m = M;
   out.spec = spec;
