@@ -1,0 +1,404 @@
+// Writes the fuzz targets' seed corpus: weights made by pack() (every bit width, group
+// kind, weight kind, table and activation mode), encoded in the targets' input layout
+// with an X that reaches each kernel path (GEMV and GEMM row counts, edge values, X that
+// must be rejected), plus hand-made hostile headers (huge, negative, unsupported fields,
+// short buffers) that a checker must turn into lsgemm::Error.
+//
+//   make_seeds <dir>    writes <dir>/int_quant/<name> and <dir>/lut/<name>
+//
+// The seeds are committed (tests/fuzz/corpus); rerun this after changing the layout in
+// fuzz_input.hpp or the fuzz targets' read_weight().
+#include <sys/stat.h>
+
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include <lsgemm/int_quant/format.hpp>
+#include <lsgemm/lut/format.hpp>
+
+#include "fuzz_input.hpp"
+
+namespace iq = lsgemm::int_quant;
+namespace lut = lsgemm::lut;
+using namespace lsgemm_fuzz;
+
+namespace {
+
+// The inverse of FuzzInput: appends fields in its encodings.
+class Writer {
+ public:
+  void u8(uint8_t v) { b_.push_back(v); }
+  void u16(uint16_t v) { u8(uint8_t(v)); u8(uint8_t(v >> 8)); }
+  void u32(uint32_t v) { u16(uint16_t(v)); u16(uint16_t(v >> 16)); }
+  void u64(uint64_t v) { u32(uint32_t(v)); u32(uint32_t(v >> 32)); }
+  void raw(const void* p, size_t n) {
+    const auto* s = static_cast<const uint8_t*>(p);
+    b_.insert(b_.end(), s, s + n);
+  }
+
+  void i64(int64_t v) {
+    if (v >= 0 && v <= 65535) {
+      u8(kSmall); u16(uint16_t(v));
+    } else if (v < 0 && v >= -65535) {
+      u8(kNegative); u16(uint16_t(-v));
+    } else {
+      u8(kRaw); u64(uint64_t(v));
+    }
+  }
+  void derived() { u8(kDerived); }
+  void f32(float v) {
+    uint32_t bits;
+    std::memcpy(&bits, &v, 4);
+    u8(kFloatRaw); u32(bits);
+  }
+  // A buffer of the length the header implies, its bytes verbatim.
+  void buffer(const void* p, size_t bytes) {
+    u8(kImplied); u16(0);
+    u8(kBytes); raw(p, bytes);
+  }
+  // A buffer of `length` elements of one repeated pattern.
+  void pattern_buffer(LengthTag tag, uint16_t length, const std::vector<uint8_t>& pat) {
+    u8(tag); u16(length);
+    u8(kPattern); u8(uint8_t(pat.size())); raw(pat.data(), pat.size());
+  }
+  void empty_buffer() { u8(kEmpty); u16(0); u8(kZeros); }
+
+  const std::vector<uint8_t>& bytes() const { return b_; }
+
+ private:
+  std::vector<uint8_t> b_;
+};
+
+// X, Y and the epilogue, in Activations::read / the targets' order.
+struct Call {
+  int rows = 1;
+  bool wrong_k = false;          // X gets a small wrong K (k_small) instead of the weight's
+  int k_small = 0;
+  int ld_pad = 0;                // 0..3
+  int exp = 0;                   // values * 2^exp, -20..20
+  uint8_t seed = 1;
+  bool everywhere = false;       // every X value is `fill`
+  float fill = 0.0f;
+  std::vector<std::pair<uint16_t, float>> edges;  // up to 15 (position mod M*K, value)
+  int wrong_n = -1;              // >= 0: Y gets this many columns (0..15)
+  uint8_t y_seed = 7, bias_seed = 3;
+  bool bias = false, accumulate = false;
+  uint8_t spec_tamper = 0, tables_tamper = 0;  // lut only (see tamper_spec, tamper_tables)
+  int64_t spec_value = 0;                      // the replacement, for spec_tamper 12 or 13
+
+  void write(Writer& o, bool lut_target) const {
+    o.u8(uint8_t(rows));
+    o.u8(uint8_t((wrong_k ? 1 : 0) | (ld_pad << 1)));
+    if (wrong_k) o.u8(uint8_t(k_small));
+    o.u8(uint8_t(exp + 20));
+    o.u8(seed);
+    o.u8(uint8_t((everywhere ? 0x80 : 0) | edges.size()));
+    if (everywhere) o.f32(fill);
+    for (const auto& e : edges) {
+      o.u16(e.first);
+      o.f32(e.second);
+    }
+    o.u8(wrong_n >= 0 ? uint8_t(0xF0 | wrong_n) : 0);
+    o.u8(y_seed);
+    o.u8(uint8_t((bias ? 1 : 0) | (accumulate ? 2 : 0)));
+    o.u8(bias_seed);
+    if (lut_target) {
+      o.u8(spec_tamper);
+      if (spec_tamper % 16 == 12 || spec_tamper % 16 == 13) o.i64(spec_value);
+      o.u8(tables_tamper);
+    }
+  }
+};
+
+// Smooth-ish weights with a few large entries, reproducible.
+std::vector<float> weights(int64_t n, int64_t k, uint32_t seed) {
+  std::vector<float> w(size_t(n * k));
+  Lcg lcg(seed);
+  for (size_t i = 0; i < w.size(); ++i) w[i] = lcg.next() * (i % 37 == 5 ? 8.0f : 0.25f);
+  return w;
+}
+
+std::vector<uint8_t> encode(const iq::QuantizedMatrix& w, const Call& c) {
+  Writer o;
+  o.u8(uint8_t((w.per_channel ? 1 : 0) | (w.symmetric ? 2 : 0) | (w.per_channel ? 4 : 0)));
+  o.i64(w.bits);
+  o.u8(uint8_t(w.act));
+  o.f32(w.outlier_threshold);
+  if (!w.per_channel) o.i64(w.group);
+  o.i64(w.n);
+  o.i64(w.k);
+  o.derived();  // kp follows K, so that a mutated K keeps a consistent header
+  o.buffer(w.codes.data(), w.codes.bytes());
+  o.buffer(w.scales.data(), w.scales.bytes());
+  o.buffer(w.zeros.data(), w.zeros.bytes());
+  c.write(o, false);
+  return o.bytes();
+}
+
+std::vector<uint8_t> encode(const lut::LutMatrix& w, const Call& c) {
+  Writer o;
+  o.u8(uint8_t((w.per_channel ? 1 : 0) | (w.symmetric ? 2 : 0) | (w.per_channel ? 4 : 0)));
+  o.u8(uint8_t(w.kind));
+  o.u8(uint8_t(w.table_mode));
+  o.i64(w.bits);
+  if (!w.per_channel) o.i64(w.group);
+  o.i64(w.n);
+  o.i64(w.k);
+  o.derived();
+  o.buffer(w.codes.data(), w.codes.bytes());
+  o.buffer(w.scales.data(), w.scales.bytes());
+  o.buffer(w.offsets.data(), w.offsets.bytes());
+  c.write(o, true);
+  return o.bytes();
+}
+
+// A hand-made header: every field explicit, buffers as given (patterns, lengths as tagged).
+struct Hostile {
+  uint8_t flags = 0;
+  int64_t bits = 4, group = 128, n = 16, k = 128, kp = 128;
+  uint8_t act_or_kind = 0, table_mode = 0;
+  LengthTag lengths = kImplied;
+  std::vector<uint8_t> code_pattern = {0};
+  std::vector<uint8_t> scale_pattern = {0x00, 0x3C};  // f16 1.0
+
+  std::vector<uint8_t> encode(bool lut_target, const Call& c) const {
+    Writer o;
+    o.u8(flags);
+    if (lut_target) {
+      o.u8(act_or_kind);
+      o.u8(table_mode);
+      o.i64(bits);
+    } else {
+      o.i64(bits);
+      o.u8(act_or_kind);
+      o.f32(0.0f);
+    }
+    if (!(flags & 4)) o.i64(group);
+    o.i64(n);
+    o.i64(k);
+    o.i64(kp);
+    o.pattern_buffer(lengths, 64, code_pattern);
+    o.pattern_buffer(lengths, 16, scale_pattern);
+    o.pattern_buffer(lengths, 16, {0});
+    c.write(o, lut_target);
+    return o.bytes();
+  }
+};
+
+std::string g_dir;
+int g_written = 0;
+
+void save(const char* family, const std::string& name, const std::vector<uint8_t>& bytes) {
+  const std::string path = g_dir + "/" + family + "/" + name;
+  FILE* f = std::fopen(path.c_str(), "wb");
+  if (!f || std::fwrite(bytes.data(), 1, bytes.size(), f) != bytes.size() || std::fclose(f) != 0) {
+    std::fprintf(stderr, "make_seeds: cannot write %s\n", path.c_str());
+    std::exit(1);
+  }
+  ++g_written;
+}
+
+void int_quant_seed(const char* name, int64_t n, int64_t k, const iq::PackOptions& o, const Call& c) {
+  const std::vector<float> w = weights(n, k, uint32_t(n * 131 + k));
+  save("int_quant", name, encode(iq::pack(lsgemm::view<const float>(w.data(), n, k), o), c));
+}
+
+void lut_seed(const char* name, int64_t n, int64_t k, const lut::PackOptions& o, const Call& c) {
+  const std::vector<float> w = weights(n, k, uint32_t(n * 137 + k));
+  save("lut", name, encode(lut::pack(lsgemm::view<const float>(w.data(), n, k), o), c));
+}
+
+Call rows(int m) {
+  Call c;
+  c.rows = m;
+  return c;
+}
+
+void int_quant_seeds() {
+  using iq::ActMode;
+  const auto opt = [] { return iq::PackOptions(); };
+  const float nan = std::numeric_limits<float>::quiet_NaN(), inf = std::numeric_limits<float>::infinity();
+  int_quant_seed("w4_g128_float_gemv", 17, 256, opt().with_bits(4).with_group(128), rows(3));
+  int_quant_seed("w4_g32_sym_int8_m1", 16, 64, opt().with_bits(4).with_group(32).with_symmetric(true)
+                                                   .with_act(ActMode::kInt8), rows(1));
+  int_quant_seed("w8_g64_int8_gemm", 5, 128, opt().with_bits(8).with_group(64).with_act(ActMode::kInt8), rows(4));
+  int_quant_seed("w2_g32_float", 33, 96, opt().with_bits(2).with_group(32), rows(2));
+  int_quant_seed("w8_pc_sym_int8_k45", 7, 45, opt().with_bits(8).with_group(iq::kPerChannel).with_symmetric(true)
+                                                  .with_act(ActMode::kInt8), rows(5));
+  int_quant_seed("w4_pc_float_gemm_m17", 20, 20, opt().with_bits(4).with_group(iq::kPerChannel), rows(17));
+  int_quant_seed("w2_pc_int8_1x1", 1, 1, opt().with_bits(2).with_group(iq::kPerChannel).with_act(ActMode::kInt8),
+                 rows(1));
+  int_quant_seed("w8_g128_float_m0", 3, 128, opt().with_bits(8).with_group(128), rows(0));
+  int_quant_seed("w4_g64_int8_m20", 16, 64, opt().with_bits(4).with_group(64).with_act(ActMode::kInt8), rows(20));
+  int_quant_seed("w2_g256_sym_float_m64", 2, 256, opt().with_bits(2).with_group(256).with_symmetric(true), rows(64));
+
+  Call outl = rows(3);
+  outl.edges = {{5, 10.0f}, {40, -7.5f}, {300, 31.0f}};
+  int_quant_seed("w4_g256_int8_outliers", 9, 256, opt().with_bits(4).with_group(256).with_act(ActMode::kInt8)
+                                                     .with_outliers(6.0f), outl);
+  Call outl_gemm = outl;
+  outl_gemm.rows = 8;
+  int_quant_seed("w8_g32_int8_outliers_gemm", 4, 64, opt().with_bits(8).with_group(32).with_act(ActMode::kInt8)
+                                                        .with_outliers(6.0f), outl_gemm);
+
+  Call bad_x = rows(2);
+  bad_x.edges = {{3, nan}, {70, inf}};
+  int_quant_seed("w4_g32_int8_nan_x", 16, 64, opt().with_bits(4).with_group(32).with_act(ActMode::kInt8), bad_x);
+  Call extreme = rows(5);
+  extreme.edges = {{0, 1e37f}, {9, -1e37f}, {17, 1e-38f}, {33, std::numeric_limits<float>::denorm_min()},
+                   {60, -0.0f}, {100, 3e38f}};
+  int_quant_seed("w4_g32_float_extreme_x", 16, 64, opt().with_bits(4).with_group(32), extreme);
+  extreme.rows = 2;
+  int_quant_seed("w8_g32_float_extreme_x_gemv", 16, 64, opt().with_bits(8).with_group(32), extreme);
+  Call tiny = rows(4);
+  tiny.everywhere = true;
+  tiny.fill = 1e-38f;  // 127 / amax overflows to Inf
+  tiny.edges = {{1, 0.0f}};
+  int_quant_seed("w4_g64_int8_tiny_x", 16, 64, opt().with_bits(4).with_group(64).with_act(ActMode::kInt8), tiny);
+
+  Call epi = rows(3);
+  epi.bias = epi.accumulate = true;
+  epi.ld_pad = 3;
+  epi.exp = 6;
+  int_quant_seed("w4_g128_int8_bias_acc_ld", 24, 128, opt().with_bits(4).with_group(128)
+                                                        .with_act(ActMode::kInt8), epi);
+  Call wrong = rows(2);
+  wrong.wrong_n = 3;
+  int_quant_seed("w4_g32_wrong_n", 16, 64, opt().with_bits(4).with_group(32), wrong);
+  wrong = rows(2);
+  wrong.wrong_k = true;
+  wrong.k_small = 63;
+  int_quant_seed("w4_g32_wrong_k", 16, 64, opt().with_bits(4).with_group(32), wrong);
+
+  // Hostile headers: each must end in lsgemm::Error from every entry point.
+  Hostile h;
+  const int64_t huge = std::numeric_limits<int64_t>::max();
+  h.n = huge; h.k = int64_t(1) << 60; h.kp = int64_t(1) << 60;
+  save("int_quant", "hostile_huge_n_kp", h.encode(false, rows(0)));
+  h = Hostile();
+  h.bits = 16;
+  save("int_quant", "hostile_bits16", h.encode(false, rows(1)));
+  h = Hostile();
+  h.group = 0;
+  save("int_quant", "hostile_group0", h.encode(false, rows(1)));
+  h = Hostile();
+  h.n = -4;
+  save("int_quant", "hostile_negative_n", h.encode(false, rows(0)));
+  h = Hostile();
+  h.n = int64_t(1) << 40; h.k = 16; h.kp = 16; h.group = 16;
+  save("int_quant", "hostile_n_2pow40", h.encode(false, rows(0)));
+  h = Hostile();
+  h.lengths = kEmpty;
+  save("int_quant", "hostile_empty_buffers", h.encode(false, rows(2)));
+  h = Hostile();
+  h.lengths = kImpliedNear;  // the implied lengths plus (p % 5) - 2: codes 2 long, scales 1 short
+  save("int_quant", "hostile_short_buffers", h.encode(false, rows(2)));
+  h = Hostile();
+  h.act_or_kind = 7;
+  save("int_quant", "hostile_act_mode", h.encode(false, rows(1)));
+}
+
+void lut_seeds() {
+  using lut::TableMode;
+  using lut::WeightKind;
+  const auto opt = [] { return lut::PackOptions(); };
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  lut_seed("u2_g128_exact_gemv", 17, 256, opt().with_bits(2).with_group(128), rows(3));
+  lut_seed("u1_g32_sym_exact_m1", 16, 64, opt().with_bits(1).with_group(32).with_symmetric(true), rows(1));
+  lut_seed("u3_g64_fast", 5, 128, opt().with_bits(3).with_group(64).with_tables(TableMode::kFast), rows(4));
+  lut_seed("u4_pc_exact_unpacked_m17", 20, 100, opt().with_bits(4).with_group(lut::kPerChannel), rows(17));
+  lut_seed("u2_g64_exact_unpacked_m16", 18, 64, opt().with_bits(2).with_group(64), rows(16));
+  lut_seed("u1_g128_exact_unpacked_m64", 3, 128, opt().with_bits(1).with_group(128), rows(64));
+  lut_seed("u4_g256_sym_fast", 9, 256, opt().with_bits(4).with_group(256).with_symmetric(true)
+                                            .with_tables(TableMode::kFast), rows(2));
+  lut_seed("tern_planes_g64_exact", 16, 128, lut::PackOptions::ternary(WeightKind::kTernaryPlanes, 64), rows(1));
+  lut_seed("tern_planes_tensor_fast", 3, 200, lut::PackOptions::ternary(WeightKind::kTernaryPlanes)
+                                                  .with_tables(TableMode::kFast), rows(5));
+  lut_seed("tern_triples_tensor_exact", 17, 96, lut::PackOptions::ternary(), rows(1));
+  lut_seed("tern_triples_pc_fast_gemm", 4, 50, lut::PackOptions::ternary(WeightKind::kTernaryTriples,
+                                                                         lut::kPerChannel)
+                                                   .with_tables(TableMode::kFast), rows(6));
+  lut_seed("u2_pc_exact_1x1", 1, 1, opt().with_bits(2).with_group(lut::kPerChannel), rows(1));
+  lut_seed("u2_g32_exact_m0", 2, 32, opt().with_bits(2).with_group(32), rows(0));
+
+  Call bad_x = rows(2);
+  bad_x.edges = {{3, nan}, {70, -std::numeric_limits<float>::infinity()}};
+  lut_seed("u2_g128_nan_x", 16, 128, opt().with_bits(2), bad_x);
+  Call tiny = rows(3);
+  tiny.everywhere = true;
+  tiny.fill = 1e-38f;  // 127 / amax overflows to Inf
+  tiny.edges = {{2, 0.0f}, {9, -1e-38f}};
+  lut_seed("u2_g64_exact_tiny_x", 16, 64, opt().with_bits(2).with_group(64), tiny);
+  Call big = rows(2);
+  big.edges = {{0, 1e37f}, {1, 3e38f}, {2, 3e38f}, {5, std::numeric_limits<float>::denorm_min()}, {6, -0.0f}};
+  lut_seed("u2_g32_fast_huge_x", 16, 64, opt().with_bits(2).with_group(32).with_tables(TableMode::kFast), big);
+  lut_seed("u3_g32_exact_huge_x", 16, 64, opt().with_bits(3).with_group(32), big);
+
+  Call epi = rows(4);
+  epi.bias = epi.accumulate = true;
+  epi.ld_pad = 2;
+  epi.exp = -8;
+  lut_seed("u4_g128_fast_bias_acc_ld", 24, 256, opt().with_bits(4).with_tables(TableMode::kFast), epi);
+  Call spec = rows(2);
+  spec.spec_tamper = 13;  // X block 64 instead of the weight's 128: tables that matmul must refuse
+  spec.spec_value = 64;
+  lut_seed("u2_g128_spec_block", 16, 128, opt().with_bits(2), spec);
+  for (uint8_t how : {4, 5, 6, 7}) {
+    Call t = rows(2);
+    t.tables_tamper = how;
+    const std::string name = "u2_g64_tables_tamper" + std::to_string(how);
+    lut_seed(name.c_str(), 16, 64, opt().with_bits(2).with_group(64), t);
+  }
+  Call wrong = rows(2);
+  wrong.wrong_n = 5;
+  lut_seed("u2_g128_wrong_n", 16, 128, opt().with_bits(2), wrong);
+
+  Hostile h;
+  h.bits = 2;
+  const int64_t huge = std::numeric_limits<int64_t>::max();
+  h.n = huge; h.k = int64_t(1) << 60; h.kp = int64_t(1) << 60;
+  save("lut", "hostile_huge_n_kp", h.encode(true, rows(0)));
+  h = Hostile();
+  h.bits = 2; h.n = 1; h.k = int64_t(1) << 62; h.kp = int64_t(1) << 62;
+  save("lut", "hostile_huge_k_tables", h.encode(true, rows(0)));
+  h = Hostile();
+  h.bits = 16;
+  save("lut", "hostile_bits16", h.encode(true, rows(1)));
+  h = Hostile();
+  h.bits = 2; h.n = -4;
+  save("lut", "hostile_negative_n", h.encode(true, rows(0)));
+  h = Hostile();
+  h.bits = 2; h.n = int64_t(1) << 40; h.k = 128; h.kp = 128;
+  save("lut", "hostile_n_2pow40", h.encode(true, rows(0)));
+  h = Hostile();
+  h.bits = 2; h.lengths = kEmpty;
+  save("lut", "hostile_empty_buffers", h.encode(true, rows(2)));
+  h = Hostile();
+  h.bits = 0; h.act_or_kind = 2; h.flags = 1 | 2 | 4; h.k = 48; h.kp = 48;  // triples
+  h.code_pattern = {0xFF};  // magnitude 15 > 13, and sign bits on zero magnitudes
+  save("lut", "hostile_triples_bad_codes", h.encode(true, rows(1)));
+  h = Hostile();
+  h.act_or_kind = 9; h.table_mode = 5;
+  save("lut", "hostile_enums", h.encode(true, rows(1)));
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc != 2) {
+    std::fprintf(stderr, "usage: %s <corpus dir>  (writes <dir>/int_quant/* and <dir>/lut/*)\n", argv[0]);
+    return 2;
+  }
+  g_dir = argv[1];
+  for (const char* sub : {"", "/int_quant", "/lut"}) mkdir((g_dir + sub).c_str(), 0755);
+  int_quant_seeds();
+  lut_seeds();
+  std::printf("make_seeds: wrote %d seeds under %s\n", g_written, g_dir.c_str());
+  return 0;
+}
