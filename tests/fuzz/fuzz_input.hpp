@@ -194,6 +194,22 @@ bool call(const char* what, F&& f) {
   }
 }
 
+// Both dequantize entry points of a family (flat(): the std::vector one, dense(): the
+// Eigen one): a weight that validate() accepted must pass both, and where both return
+// they must agree bit for bit.
+template <class Flat, class Dense>
+void check_dequantize(const char* flat_name, bool valid, Flat&& flat, Dense&& dense) {
+  std::vector<float> v;
+  decltype(dense()) d;
+  const bool flat_ok = call(flat_name, [&] { v = flat(); });
+  const bool dense_ok = call("lsgemm::dequantize", [&] { d = dense(); });
+  if (valid && !(flat_ok && dense_ok)) fail("validate() accepted a weight that dequantize rejected");
+  if (flat_ok && dense_ok &&
+      (size_t(d.size()) != v.size() ||
+       (!v.empty() && std::memcmp(d.data(), v.data(), v.size() * sizeof(float)) != 0)))
+    fail("lsgemm::dequantize and dequantize_to_vector differ");
+}
+
 // The harness's own arithmetic on header fields must not overflow either (UBSan would
 // blame the harness): these saturate to -1, meaning "unknown / too large".
 inline int64_t mul_or_neg(int64_t a, int64_t b) {

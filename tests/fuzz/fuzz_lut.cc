@@ -70,18 +70,6 @@ lut::LutMatrix read_weight(FuzzInput& in) {
   return w;
 }
 
-void check_dequantize(const lut::LutMatrix& w, bool valid) {
-  std::vector<float> flat;
-  lsgemm::DenseMatrix dense;
-  const bool flat_ok = call("lut::dequantize_to_vector", [&] { flat = lut::dequantize_to_vector(w); });
-  const bool dense_ok = call("lsgemm::dequantize", [&] { dense = lsgemm::dequantize(w); });
-  if (valid && !(flat_ok && dense_ok)) fail("validate() accepted a weight that dequantize rejected");
-  if (flat_ok && dense_ok &&
-      (size_t(dense.size()) != flat.size() ||
-       (!flat.empty() && std::memcmp(dense.data(), flat.data(), flat.size() * sizeof(float)) != 0)))
-    fail("lsgemm::dequantize and dequantize_to_vector differ");
-}
-
 // A spec the caller built by hand: one field replaced (1 time in 4).
 bool tamper_spec(FuzzInput& in, lut::TableSpec& s) {
   switch (in.u8() % 16) {
@@ -168,7 +156,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const uint8_t tables_tamper = in.u8();
 
   const bool valid = call("lut::validate", [&] { lut::validate(w); });
-  check_dequantize(w, valid);
+  check_dequantize("lut::dequantize_to_vector", valid, [&] { return lut::dequantize_to_vector(w); },
+                   [&] { return lsgemm::dequantize(w); });
 
   // The kernels run whenever the work is bounded; the (slow) reference on the smaller
   // inputs, and then both must agree: on validity, on the tables, on the products.
