@@ -123,8 +123,15 @@ int64_t check_case(const Case& c, uint32_t seed) {
   return nonzero;
 }
 
+// The paths lsgemm::matmul takes must be the ones dispatch_table() lists.
+bool listed(lsgemm::Path p) {
+  for (const lsgemm::PathRule& r : lsgemm::dispatch_table())
+    if (r.path == p) return true;
+  return false;
+}
+
 TEST(Dispatch, AgreesWithReference) {
-  int64_t cases = 0;
+  lsgemm::reset_paths_taken();
   uint32_t seed = 100;
   for (int64_t m : {1, 5, 33})
     for (int64_t n : {17, 64})
@@ -136,9 +143,46 @@ TEST(Dispatch, AgreesWithReference) {
               const int64_t nonzero = check_case(c, seed += 10);
               // No vacuous pass: random normal data gives a non-zero product.
               EXPECT_GT(nonzero, m * n / 2) << c.str() << ": reference output is mostly zero";
-              ++cases;
             }
-  EXPECT_EQ(cases, 3 * 2 * 3 * 3 * 2 * 3);
+  // Every int_quant path of this TU's table (outliers aside: no threshold here) ran, and
+  // nothing ran that the table does not list.
+  using lsgemm::Path;
+#if defined(LSGEMM_FORCE_REFERENCE)
+  const Path expected[] = {Path::kIntQuantReference};
+#else
+  const Path expected[] = {Path::kIntQuantGemvFloat, Path::kIntQuantGemmFloat, Path::kIntQuantGemvInt8,
+                           Path::kIntQuantGemmInt8};
+#endif
+  for (Path p : expected) {
+    EXPECT_TRUE(listed(p)) << lsgemm::path_name(p) << " is missing from dispatch_table()";
+    EXPECT_TRUE(lsgemm::path_taken(p)) << lsgemm::path_name(p) << " was not reached by M in {1, 5, 33}";
+  }
+  for (int p = 0; p < int(Path::kCount); ++p)
+    if (lsgemm::path_taken(Path(p))) {
+      EXPECT_TRUE(listed(Path(p))) << lsgemm::path_name(Path(p)) << " ran but dispatch_table() does not list it";
+    }
+}
+
+// The table is well formed and names both families; forced to the reference it holds
+// only the reference paths.
+TEST(Dispatch, TableDescribesThisTarget) {
+  const std::vector<lsgemm::PathRule> t = lsgemm::dispatch_table();
+  bool iq_path = false, lut_path = false;
+  for (const lsgemm::PathRule& r : t) {
+    EXPECT_GE(r.min_rows, 1) << lsgemm::path_name(r.path);
+    EXPECT_LT(r.min_rows, r.max_rows) << lsgemm::path_name(r.path) << ": empty row range";
+    EXPECT_GT(std::string(r.when).size(), 0u) << lsgemm::path_name(r.path);
+    const std::string name = lsgemm::path_name(r.path);
+    iq_path = iq_path || name.rfind("int_quant/", 0) == 0;
+    lut_path = lut_path || name.rfind("lut/", 0) == 0;
+#if defined(LSGEMM_FORCE_REFERENCE)
+    EXPECT_TRUE(r.path == lsgemm::Path::kIntQuantReference || r.path == lsgemm::Path::kLutReference) << name;
+#else
+    EXPECT_FALSE(r.path == lsgemm::Path::kIntQuantReference || r.path == lsgemm::Path::kLutReference)
+        << name << " listed on " << lsgemm::simd_target_name() << ", which has kernels";
+#endif
+  }
+  EXPECT_TRUE(iq_path && lut_path) << "dispatch_table() must list both families";
 }
 
 }  // namespace

@@ -9,9 +9,15 @@
 //                     lsgemm/int_quant/cuda.cuh and lsgemm/lut/cuda.cuh, which this header
 //                     includes then).
 //
-// The choice is made by overload resolution and macros, never by a run-time branch.
-// Under nvcc the host overloads run the reference: Highway's x86 headers do not compile
-// with nvcc, so call host kernels from .cc files and device kernels from .cu files.
+// The choice of implementation is made by overload resolution and macros, never by a
+// run-time branch. Under nvcc the host overloads run the reference: Highway's x86
+// headers do not compile with nvcc, so call host kernels from .cc files and device
+// kernels from .cu files. Targets without SIMD kernels (HWY_SCALAR, every SVE flavour,
+// RVV: core/simd/kernels.hpp) run the reference too.
+//
+// Within an implementation, each call then takes one path by the rows of X and the
+// format's mode: dispatch_table() lists every path this TU can run with its row range,
+// and lsgemm::path_taken() (core/path.hpp) says which ran.
 //
 // ODR safety: two translation units of one program may be compiled for different
 // targets. The wrappers below are inline functions whose bodies differ per target, so
@@ -25,10 +31,17 @@
 #define LSGEMM_HOST_REFERENCE 0
 #include <hwy/highway.h>
 #include <hwy/targets.h>
+
+#include "lsgemm/core/simd/kernels.hpp"
 #endif
+
+#include <string>
+#include <type_traits>
+#include <vector>
 
 #include "lsgemm/core/epilogue.hpp"
 #include "lsgemm/core/matrix.hpp"
+#include "lsgemm/core/path.hpp"
 #include "lsgemm/int_quant/format.hpp"
 #include "lsgemm/int_quant/reference.hpp"
 #include "lsgemm/lut/format.hpp"
@@ -49,15 +62,41 @@
 #endif
 
 namespace lsgemm {
+namespace detail {
+template <class T>
+inline constexpr bool kHostWeights = std::is_same_v<T, int_quant::QuantizedMatrix> || std::is_same_v<T, lut::LutMatrix>;
+template <class T>
+inline constexpr bool kUnsupported = true;  // a dependent false: fires only when instantiated
+}  // namespace detail
+
 inline namespace LSGEMM_DISPATCH_NS {
 
-// Name of the implementation this translation unit's calls run: "AVX3_ZEN4", "AVX2",
-// "EMU128", ... or "reference".
+// Name of the implementation this translation unit's host calls run: "AVX3_ZEN4",
+// "AVX2", "EMU128", ...; "reference" when forced (LSGEMM_FORCE_REFERENCE, nvcc), and
+// e.g. "SVE2 (reference: no kernels for scalable vectors (SVE, RVV) yet)" on a
+// target without kernels.
 inline const char* simd_target_name() {
 #if LSGEMM_HOST_REFERENCE
   return "reference";
-#else
+#elif LSGEMM_SIMD_KERNELS
   return hwy::TargetName(HWY_STATIC_TARGET);
+#else
+  static const std::string name = std::string(hwy::TargetName(HWY_STATIC_TARGET)) + " (" + LSGEMM_NO_KERNELS_REASON + ")";
+  return name.c_str();
+#endif
+}
+
+// Every path the host calls of this translation unit can take, with the rows of X each
+// serves and its condition (core/path.hpp): one table for both families.
+inline std::vector<PathRule> dispatch_table() {
+#if LSGEMM_HOST_REFERENCE
+  return {{Path::kIntQuantReference, 1, kAnyRows, "forced reference (LSGEMM_FORCE_REFERENCE or nvcc)"},
+          {Path::kLutReference, 1, kAnyRows, "forced reference (LSGEMM_FORCE_REFERENCE or nvcc)"}};
+#else
+  std::vector<PathRule> t = int_quant::HWY_NAMESPACE::path_rules();
+  const std::vector<PathRule> l = lut::HWY_NAMESPACE::path_rules();
+  t.insert(t.end(), l.begin(), l.end());
+  return t;
 #endif
 }
 
@@ -65,6 +104,7 @@ inline const char* simd_target_name() {
 inline void matmul(HostView<const float> X, const int_quant::QuantizedMatrix& w, HostView<float> Y,
                    const Epilogue& epi = {}) {
 #if LSGEMM_HOST_REFERENCE
+  lsgemm::detail::note_path(Path::kIntQuantReference);
   reference::matmul(X, w, Y, epi);
 #else
   int_quant::HWY_NAMESPACE::matmul(X, w, Y, epi);
@@ -75,6 +115,7 @@ inline void matmul(HostView<const float> X, const int_quant::QuantizedMatrix& w,
 inline void matmul(HostView<const float> X, const lut::LutMatrix& w, HostView<float> Y,
                    const Epilogue& epi = {}) {
 #if LSGEMM_HOST_REFERENCE
+  lsgemm::detail::note_path(Path::kLutReference);
   reference::matmul(X, w, Y, epi);
 #else
   lut::HWY_NAMESPACE::matmul(X, w, Y, epi);
@@ -97,10 +138,24 @@ inline lut::Tables make_tables(HostView<const float> X, const lut::TableSpec& sp
 inline void matmul(const lut::Tables& t, const lut::LutMatrix& w, HostView<float> Y,
                    const Epilogue& epi = {}) {
 #if LSGEMM_HOST_REFERENCE
+  lsgemm::detail::note_path(Path::kLutReference);
   reference::matmul(t, w, Y, epi);
 #else
   lut::HWY_NAMESPACE::matmul(t, w, Y, epi);
 #endif
+}
+
+// Every other host combination fails here at compile time with the list of what is
+// supported, instead of an overload-resolution dump. (Views of non-const float X
+// convert to the supported overloads above and never reach this template.)
+template <class TX, class W, class TY, class = std::enable_if_t<!(std::is_convertible_v<HostView<TX>, HostView<const float>> &&
+                                                                  std::is_same_v<TY, float> && lsgemm::detail::kHostWeights<W>)>>
+void matmul(HostView<TX>, const W&, HostView<TY>, const Epilogue& = {}) {
+  static_assert(!lsgemm::detail::kUnsupported<TX>,
+                "lsgemm::matmul: unsupported combination. Host calls take X as HostView<const float> (M x K), "
+                "W as int_quant::QuantizedMatrix or lut::LutMatrix, Y as HostView<float> (M x N). "
+                "bf16/f16 host activations are not supported yet; device weights (to_device) take DeviceView "
+                "X and Y of __half or __nv_bfloat16 in a .cu file.");
 }
 
 }  // namespace LSGEMM_DISPATCH_NS

@@ -38,6 +38,7 @@
 #include "lsgemm/core/error.hpp"
 #include "lsgemm/core/matrix.hpp"
 #include "lsgemm/core/parallel.hpp"
+#include "lsgemm/core/path.hpp"
 #include "lsgemm/int_quant/format.hpp"
 #include "lsgemm/int_quant/reference.hpp"
 // Re-included per target together with this file:
@@ -66,7 +67,7 @@ inline constexpr int64_t kPrefetchBlocks = 32;
 using simd::HWY_NAMESPACE::kChunk;
 using simd::HWY_NAMESPACE::QuantizedX;
 
-#if !HWY_HAVE_SCALABLE && HWY_TARGET != HWY_SCALAR
+#if LSGEMM_SIMD_KERNELS
 
 // ----------------------------------------------------------------------------------
 // Addressing: row strip s holds L consecutive padded rows; strip pair (2s, 2s+1) is an
@@ -384,15 +385,24 @@ inline bool gemv_f32_safe(HostView<const float> X) {
   return true;
 }
 
+// The path of a call (the rules: path_rules()).
+inline Path choose_path(HostView<const float> X, const QuantizedX* xq) {
+  if (X.rows < kGemmMinRows) {
+    if (xq) return Path::kIntQuantGemvInt8;
+    if (gemv_f32_safe(X)) return Path::kIntQuantGemvFloat;
+  }
+  return xq ? Path::kIntQuantGemmInt8 : Path::kIntQuantGemmFloat;
+}
+
 template <int kBits>
-void run_bits(HostView<const float> X, const QuantizedMatrix& w, HostView<float> Y, const Epilogue& epi,
+void run_bits(Path path, HostView<const float> X, const QuantizedMatrix& w, HostView<float> Y, const Epilogue& epi,
               const QuantizedX* xq) {
-  if (X.rows < kGemmMinRows && (xq || gemv_f32_safe(X))) return gemv_rows<kBits>(X, w, Y, epi, xq);
   const GemmDecoder<kBits> dec(w);
-  if (xq) {
-    simd::HWY_NAMESPACE::gemm_u8s8<kBits>(dec, *xq, Y, epi);
-  } else {
-    simd::HWY_NAMESPACE::gemm_f32(dec, X, Y, epi);
+  switch (path) {
+    case Path::kIntQuantGemvInt8:
+    case Path::kIntQuantGemvFloat: return gemv_rows<kBits>(X, w, Y, epi, xq);
+    case Path::kIntQuantGemmInt8: return simd::HWY_NAMESPACE::gemm_u8s8<kBits>(dec, *xq, Y, epi);
+    default: return simd::HWY_NAMESPACE::gemm_f32(dec, X, Y, epi);
   }
 }
 
@@ -400,6 +410,7 @@ void run_bits(HostView<const float> X, const QuantizedMatrix& w, HostView<float>
 inline void add_outliers(HostView<const float> X, const QuantizedMatrix& w, HostView<float> Y,
                          const std::vector<int64_t>& outl) {
   if (outl.empty()) return;
+  lsgemm::detail::note_path(Path::kIntQuantOutliers);
   const DF df;
   const int64_t L = int64_t(hn::Lanes(df));
   const int64_t N = w.n, NB = 256;
@@ -422,16 +433,30 @@ inline void add_outliers(HostView<const float> X, const QuantizedMatrix& w, Host
   });
 }
 
-#endif  // !HWY_HAVE_SCALABLE && HWY_TARGET != HWY_SCALAR
+#endif  // LSGEMM_SIMD_KERNELS
+
+// This target's dispatch table (lsgemm::dispatch_table() lists it with lut's).
+inline std::vector<PathRule> path_rules() {
+#if LSGEMM_SIMD_KERNELS
+  return {
+      {Path::kIntQuantGemvFloat, 1, kGemmMinRows, "float X, every row finite with sum |x| <= 2^64"},
+      {Path::kIntQuantGemmFloat, 1, kAnyRows, "float X: from kGemmMinRows rows, or a row that is not GEMV-safe"},
+      {Path::kIntQuantGemvInt8, 1, kGemmMinRows, "int8 X"},
+      {Path::kIntQuantGemmInt8, kGemmMinRows, kAnyRows, "int8 X"},
+      {Path::kIntQuantOutliers, 1, kAnyRows, "int8 X, outlier threshold set and exceeded (added to the int8 path)"},
+  };
+#else
+  return {{Path::kIntQuantReference, 1, kAnyRows, LSGEMM_NO_KERNELS_REASON}};
+#endif
+}
 
 // Y = X * W^T (+ bias), in the weights' activation mode.
 inline void matmul(HostView<const float> X, const QuantizedMatrix& w, HostView<float> Y, const Epilogue& epi = {}) {
   lsgemm::detail::check_matmul_shapes(X, w.n, w.k, Y);
   detail::check_packed(w, "int_quant::matmul");
   if (X.rows == 0) return;
-#if HWY_HAVE_SCALABLE || HWY_TARGET == HWY_SCALAR
-  // Scalable vectors cannot live in the register-tile arrays; SVE/RVV kernels are
-  // future work (they will be tested under qemu-user). Until then: the oracle.
+#if !LSGEMM_SIMD_KERNELS
+  lsgemm::detail::note_path(Path::kIntQuantReference);  // core/simd/kernels.hpp
   reference::matmul(X, w, Y, epi);
 #else
   thread_local QuantizedX xq;  // reused across calls (see simd::scratch)
@@ -442,10 +467,12 @@ inline void matmul(HostView<const float> X, const QuantizedMatrix& w, HostView<f
       lsgemm::detail::fail_acts_out_of_range(X, "int_quant::matmul", "int8 activation mode");
   }
   const QuantizedX* pq = w.act == ActMode::kInt8 ? &xq : nullptr;
+  const Path path = choose_path(X, pq);
+  lsgemm::detail::note_path(path);
   switch (w.bits) {
-    case 2: run_bits<2>(X, w, Y, epi, pq); break;
-    case 4: run_bits<4>(X, w, Y, epi, pq); break;
-    default: run_bits<8>(X, w, Y, epi, pq); break;
+    case 2: run_bits<2>(path, X, w, Y, epi, pq); break;
+    case 4: run_bits<4>(path, X, w, Y, epi, pq); break;
+    default: run_bits<8>(path, X, w, Y, epi, pq); break;
   }
   add_outliers(X, w, Y, outl);
 #endif

@@ -55,6 +55,7 @@
 #include "lsgemm/core/error.hpp"
 #include "lsgemm/core/matrix.hpp"
 #include "lsgemm/core/parallel.hpp"
+#include "lsgemm/core/path.hpp"
 #include "lsgemm/core/prefetch.hpp"
 #include "lsgemm/lut/format.hpp"
 #include "lsgemm/lut/reference.hpp"
@@ -97,13 +98,41 @@ constexpr int64_t min_rows_unpacked(int bits) {
   return bits > 0 ? 4 : 4;
 #endif
 }
+// The path of a call with M rows of X (the rules: path_rules()); `from_x`: matmul(X, w),
+// which may skip the tables, rather than matmul(tables, w).
+inline Path choose_path(const LutMatrix& w, int64_t M, bool from_x) {
+  const bool exact = w.table_mode == TableMode::kExact;
+  if (from_x && exact && !w.triples() && M >= min_rows_unpacked(w.bits)) return Path::kLutUnpacked;
+  if (M < (exact ? kMRExact : kMR)) return exact ? Path::kLutGemvExact : Path::kLutGemvFast;
+  return exact ? Path::kLutGemmExact : Path::kLutGemmFast;
+}
+
+// This target's dispatch table (lsgemm::dispatch_table() lists it with int_quant's).
+inline std::vector<PathRule> path_rules() {
+#if LSGEMM_SIMD_KERNELS
+  return {
+      {Path::kLutGemvFast, 1, kMR, "fast tables"},
+      {Path::kLutGemmFast, kMR, kAnyRows, "fast tables"},
+      {Path::kLutGemvExact, 1, kMRExact, "exact tables"},
+      {Path::kLutGemmExact, kMRExact, kAnyRows,
+       "exact tables: ternary triples, prebuilt tables, or bit planes below the unpacked threshold"},
+      {Path::kLutUnpacked, min_rows_unpacked(1), kAnyRows, "matmul(X), exact tables, 1-bit planes"},
+      {Path::kLutUnpacked, min_rows_unpacked(2), kAnyRows, "matmul(X), exact tables, 2-bit or ternary planes"},
+      {Path::kLutUnpacked, min_rows_unpacked(3), kAnyRows, "matmul(X), exact tables, 3-bit planes"},
+      {Path::kLutUnpacked, min_rows_unpacked(4), kAnyRows, "matmul(X), exact tables, 4-bit planes"},
+  };
+#else
+  return {{Path::kLutReference, 1, kAnyRows, LSGEMM_NO_KERNELS_REASON}};
+#endif
+}
+
 // GEMV prefetch distance per code stream (into L2, core/prefetch.hpp): ~DRAM latency x
 // per-stream rate x slack; 2, 4, 8 and 16 KB measured, 4-8 KB best (lut_bench, M = 1).
 inline constexpr int64_t kPrefetchBytes = 4096;
 // K per table-build task (for M = 1 the build is split along K across threads).
 inline constexpr int64_t kBuildChunk = 1024;
 
-#if !HWY_HAVE_SCALABLE && HWY_TARGET != HWY_SCALAR
+#if LSGEMM_SIMD_KERNELS
 
 // ----------------------------------------------------------------------------------
 // Table build.
@@ -649,7 +678,7 @@ void matmul_kind(const Tables& t, const LutMatrix& w, HostView<float> Y, const E
   const int64_t M = t.m, N = w.n, B = t.spec.blocks();
   const int64_t strips = w.tiles() * kTileRows / L;
   const int64_t pairs = (strips + R - 1) / R;
-  if (M < MR) {
+  if (M < MR) {  // choose_path's GEMV rule
     // GEMV-shaped: one strip pair per task, all of K per call; the M rows' tables
     // (16-32 KB each at K = 4096) stay in L1/L2 while the codes stream from DRAM.
     parallel_for(pairs, [&](int64_t pr) {
@@ -771,7 +800,7 @@ void matmul_unpacked(HostView<const float> X, const LutMatrix& w, HostView<float
   simd::HWY_NAMESPACE::gemm_u8s8<kBits>(PlanesDecoder<kBits>{w}, xq, Y, epi);
 }
 
-#endif  // !HWY_HAVE_SCALABLE && HWY_TARGET != HWY_SCALAR
+#endif  // LSGEMM_SIMD_KERNELS
 
 // Y = X * W^T (+ epilogue) from prebuilt tables.
 inline void matmul(const Tables& t, const LutMatrix& w, HostView<float> Y, const Epilogue& epi = {}) {
@@ -781,9 +810,11 @@ inline void matmul(const Tables& t, const LutMatrix& w, HostView<float> Y, const
                           " (Y must be M x N)");
   detail::check_tables_for(t, w, Y.rows, "lut::matmul");
   if (t.m == 0) return;
-#if HWY_HAVE_SCALABLE || HWY_TARGET == HWY_SCALAR
+#if !LSGEMM_SIMD_KERNELS
+  lsgemm::detail::note_path(Path::kLutReference);  // core/simd/kernels.hpp
   reference::matmul(t, w, Y, epi);
 #else
+  lsgemm::detail::note_path(choose_path(w, t.m, false));  // matmul_kind takes the same branch
   const bool fast = w.table_mode == TableMode::kFast;
   switch (w.kind == WeightKind::kTernaryTriples ? 0 : w.bits) {
     case 0: return fast ? matmul_kind<0, TableMode::kFast>(t, w, Y, epi) : matmul_kind<0, TableMode::kExact>(t, w, Y, epi);
@@ -795,7 +826,7 @@ inline void matmul(const Tables& t, const LutMatrix& w, HostView<float> Y, const
 #endif
 }
 
-#if HWY_HAVE_SCALABLE || HWY_TARGET == HWY_SCALAR
+#if !LSGEMM_SIMD_KERNELS
 inline void make_tables(HostView<const float> X, const TableSpec& spec, Tables& out) {
   out = make_tables_reference(X, spec);
 }
@@ -806,8 +837,9 @@ inline void matmul(HostView<const float> X, const LutMatrix& w, HostView<float> 
   lsgemm::detail::check_matmul_shapes(X, w.n, w.k, Y);
   detail::check_packed(w, "lut::matmul");
   if (X.rows == 0) return;
-#if !HWY_HAVE_SCALABLE && HWY_TARGET != HWY_SCALAR
-  if (w.table_mode == TableMode::kExact && !w.triples() && X.rows >= min_rows_unpacked(w.bits)) {
+#if LSGEMM_SIMD_KERNELS
+  if (choose_path(w, X.rows, true) == Path::kLutUnpacked) {
+    lsgemm::detail::note_path(Path::kLutUnpacked);
     switch (w.bits) {
       case 1: return matmul_unpacked<1>(X, w, Y, epi);
       case 2: return matmul_unpacked<2>(X, w, Y, epi);

@@ -164,7 +164,7 @@ inline bool quantize_x_int8(HostView<const float> X, int64_t group, int64_t kp,
   return std::find(bad.begin(), bad.end(), 1) == bad.end();
 }
 
-#if !HWY_HAVE_SCALABLE && HWY_TARGET != HWY_SCALAR
+#if LSGEMM_SIMD_KERNELS
 
 // Cuts rows [0, M) into register tiles: kTop rows, then 4, then 1 for the remainder
 // (three tile instantiations cover every M); calls fn(m0, integral_constant<h>).
@@ -255,7 +255,7 @@ void gemm_u8s8(const Decoder& dec, const QuantizedX& xq, HostView<float> Y, cons
   });
 }
 
-#endif  // !HWY_HAVE_SCALABLE && HWY_TARGET != HWY_SCALAR
+#endif  // LSGEMM_SIMD_KERNELS
 
 }  // namespace HWY_NAMESPACE
 }  // namespace simd

@@ -13,8 +13,9 @@
 // SSE4 16. 2 * MR independent accumulator chains must also cover latency x ports
 // (FMA: 4 cycles x 2 ports = 8 chains; vpdpbusd: 5 x 1-2).
 //
-// Scalable targets (SVE, RVV) are not served here yet (callers route them elsewhere,
-// HWY_HAVE_SCALABLE); the code itself uses no arrays of vectors, so they can be.
+// Targets without kernels (scalar, every SVE flavour, RVV: core/simd/kernels.hpp) are
+// routed to the reference by the families; the tiles themselves keep no arrays of
+// vectors, so a scalable port can start from them.
 
 #if defined(LSGEMM_CORE_SIMD_GEMM_TILE_INL_H_) == defined(HWY_TARGET_TOGGLE)
 #ifdef LSGEMM_CORE_SIMD_GEMM_TILE_INL_H_
@@ -27,6 +28,8 @@
 #include <cstring>
 
 #include <hwy/highway.h>
+
+#include "lsgemm/core/simd/kernels.hpp"
 
 HWY_BEFORE_NAMESPACE();
 namespace lsgemm {
@@ -54,7 +57,7 @@ using DU = hn::RebindToUnsigned<DF>;
 using DU8 = hn::Repartition<uint8_t, DI>;
 using DI8 = hn::Repartition<int8_t, DI>;
 
-#if !HWY_HAVE_SCALABLE && HWY_TARGET != HWY_SCALAR
+#if LSGEMM_SIMD_KERNELS
 
 // The u8 x s8 quad dot: acc[lane] += sum_{j<4} w[4*lane + j] * x[4*lane + j], exact.
 // AVX-512 VNNI (AVX3_DL and later) and Arm dot-product targets have it as one
@@ -190,7 +193,7 @@ HWY_NOINLINE void tile_u8s8(const int32_t* HWY_RESTRICT xq, const uint8_t* HWY_R
 }
 #undef LSGEMM_ROWS12
 
-#endif  // !HWY_HAVE_SCALABLE && HWY_TARGET != HWY_SCALAR
+#endif  // LSGEMM_SIMD_KERNELS
 
 // Y[m0 + i][n0 + c] = yt[i][c] (+ bias[n0 + c]) (+ old Y) for c < ncols (<= 2L): the
 // tail of N is written with StoreN, never past the view.
