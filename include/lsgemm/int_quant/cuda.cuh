@@ -160,7 +160,7 @@ inline void repack_groups(const QuantizedMatrix& q, int64_t np, int64_t groups_a
   zeros.assign(q.symmetric ? 0 : size_t(groups_alloc * np), 0);
   for (int64_t g = 0; g < G; ++g)
     for (int64_t r = 0; r < q.n; ++r) {
-      const size_t hi = size_t(((r / kTileRows) * G + g) * kTileRows + r % kTileRows);
+      const size_t hi = tile_const_index(r, g, G);
       scales[size_t(g * np + r)] = q.scales[hi];
       if (!q.symmetric) zeros[size_t(g * np + r)] = q.zeros[hi];
     }
@@ -548,6 +548,8 @@ void matmul_device(DeviceView<const T> X, const DeviceQuantizedMatrix& w, Device
   using lsgemm::detail::require;
   const char* fn = std::is_same_v<T, __half> ? "matmul(CUDA, fp16)" : "matmul(CUDA, bf16)";
   require(!w.empty(), fn, ": the weight is empty (default-constructed or moved-from DeviceQuantizedMatrix)");
+  require(epi.alpha == 1.0f, fn, ": Epilogue::alpha=", epi.alpha,
+          " is not supported on the CUDA path yet (only 1; scale the bias and Y instead)");
   require(w.bits == 4 || w.bits == 8, fn, ": weight bits=", w.bits, " (allowed on the CUDA path: 4, 8)");
   require(w.np % kCudaRowBlock == 0 && w.np >= w.n && w.kc * kCudaChunkK >= w.kp && w.group > 0 &&
               w.group % 16 == 0 && w.groups_alloc * w.group >= w.kc * kCudaChunkK + w.group,

@@ -53,11 +53,12 @@
 #include "lsgemm/core/error.hpp"
 #include "lsgemm/core/matrix.hpp"
 #include "lsgemm/core/numeric.hpp"
+#include "lsgemm/core/row_tiles.hpp"
 
 namespace lsgemm {
 namespace int_quant {
 
-inline constexpr int kTileRows = 16;     // rows per tile: one 512-bit vector of int32 lanes
+using lsgemm::kTileRows;  // core/row_tiles.hpp
 inline constexpr int kKUnit = 16;        // K is padded to a multiple of this
 inline constexpr int kBlockBytes = 64;   // one packed block: 16 rows x 4 k x e planes
 inline constexpr int64_t kMaxK = 65536;  // int8 mode: 255 * 127 * 65536 < 2^31
@@ -95,7 +96,7 @@ struct QuantizedMatrix {
   AlignedBuffer<uint16_t> scales;  // tiles() * groups() * 16, f16 bits
   AlignedBuffer<uint8_t> zeros;    // same count, asymmetric only
 
-  int64_t tiles() const { return n / kTileRows + (n % kTileRows != 0); }  // no n + 15 overflow
+  int64_t tiles() const { return row_tiles(n); }
   int64_t groups() const { return group > 0 ? kp / group : 0; }
   int codes_per_byte() const { return 8 / bits; }
   int64_t k_per_block() const { return 4 * codes_per_byte(); }
@@ -116,11 +117,11 @@ struct QuantizedMatrix {
     return (byte >> (p * bits)) & ((1 << bits) - 1);
   }
   float scale(int64_t r, int64_t g) const {
-    return f16_to_f32(scales[size_t(((r / kTileRows) * groups() + g) * kTileRows + r % kTileRows)]);
+    return f16_to_f32(scales[tile_const_index(r, g, groups())]);
   }
   int zero(int64_t r, int64_t g) const {
     if (symmetric) return zero_point_default();
-    return zeros[size_t(((r / kTileRows) * groups() + g) * kTileRows + r % kTileRows)];
+    return zeros[tile_const_index(r, g, groups())];
   }
 
   QuantizedMatrix clone() const {
@@ -211,7 +212,7 @@ inline QuantizedMatrix pack(HostView<const float> W, const PackOptions& opt = {}
         z = sq > 0.0f ? int(std::nearbyint(-lo / sq)) : 0;
         z = std::clamp(z, 0, qmax);
       }
-      const size_t si = size_t(((r / kTileRows) * G + g) * kTileRows + r % kTileRows);
+      const size_t si = tile_const_index(r, g, G);
       q.scales[si] = sh;
       if (!q.symmetric) q.zeros[si] = uint8_t(z);
       for (int64_t c = k0; c < k1; ++c) {

@@ -102,9 +102,7 @@ inline void matmul(HostView<const float> X, const int_quant::QuantizedMatrix& w,
         acc[size_t(n)] = s;
       }
       for (int64_t n = 0; n < N; ++n) {
-        double v = acc[size_t(n)] + (epi.bias ? double(epi.bias[n]) : 0.0);
-        if (epi.accumulate) v += double(Y(m, n));
-        Y(m, n) = float(v);
+        Y(m, n) = float(apply_epilogue(epi, acc[size_t(n)], n, Y(m, n)));
       }
     }
     return;
@@ -129,9 +127,7 @@ inline void matmul(HostView<const float> X, const int_quant::QuantizedMatrix& w,
       acc[size_t(n)] = s;
     }
     for (int64_t n = 0; n < N; ++n) {
-      double v = acc[size_t(n)] + (epi.bias ? double(epi.bias[n]) : 0.0);
-      if (epi.accumulate) v += double(Y(m, n));
-      Y(m, n) = float(v);
+      Y(m, n) = float(apply_epilogue(epi, acc[size_t(n)], n, Y(m, n)));
     }
   }
 }

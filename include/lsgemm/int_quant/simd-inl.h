@@ -68,11 +68,11 @@ using simd::HWY_NAMESPACE::kChunk;
 using simd::HWY_NAMESPACE::QuantizedX;
 
 #if LSGEMM_SIMD_KERNELS
+using simd::HWY_NAMESPACE::flush_group;
 
 // ----------------------------------------------------------------------------------
-// Addressing: row strip s holds L consecutive padded rows; strip pair (2s, 2s+1) is an
-// N-block of 2L outputs. Within a tile (16 rows) strip rows are the contiguous dwords
-// [4v, 4v + 4L) of every 64-byte block.
+// Addressing (core/row_tiles.hpp): strip s holds L consecutive padded rows; strip pair
+// (2s, 2s+1) is an N-block of 2L outputs.
 struct Strip {
   const uint8_t* codes;    // first block of this strip: + blk * 64
   const uint16_t* scales;  // group g: + g * 16
@@ -80,12 +80,11 @@ struct Strip {
 };
 
 inline Strip strip_at(const QuantizedMatrix& w, int64_t s, size_t L) {
-  const int64_t row = s * int64_t(L);
-  const int64_t t = row / kTileRows, v = row % kTileRows;
+  const StripPos p = strip_pos(s, int64_t(L));
   Strip st;
-  st.codes = w.codes.data() + t * w.tile_bytes() + 4 * v;
-  st.scales = w.scales.data() + t * w.groups() * kTileRows + v;
-  st.zeros = w.symmetric ? nullptr : w.zeros.data() + t * w.groups() * kTileRows + v;
+  st.codes = strip_codes(w.codes.data(), p, w.tile_bytes());
+  st.scales = strip_consts(w.scales.data(), p, w.groups());
+  st.zeros = w.symmetric ? nullptr : strip_consts(w.zeros.data(), p, w.groups());
   return st;
 }
 
@@ -170,8 +169,8 @@ HWY_INLINE void gemv_int8_pair(const QuantizedMatrix& w, const Strip& s0, const 
     group_consts(w, s0, g, sc0, off0);
     group_consts(w, s1, g, sc1, off1);
     const auto vsx = hn::Set(df, sx[g]), vxs = hn::Set(df, xs[g]);
-    y0 = hn::MulAdd(hn::ConvertTo(df, a0[0]), hn::Mul(sc0, vsx), hn::MulAdd(off0, vxs, y0));
-    y1 = hn::MulAdd(hn::ConvertTo(df, a1[0]), hn::Mul(sc1, vsx), hn::MulAdd(off1, vxs, y1));
+    y0 = flush_group(y0, hn::Mul(sc0, vsx), hn::ConvertTo(df, a0[0]), off0, vxs);
+    y1 = flush_group(y1, hn::Mul(sc1, vsx), hn::ConvertTo(df, a1[0]), off1, vxs);
   }
   hn::StoreU(y0, df, y);
   hn::StoreU(y1, df, y + L);
@@ -212,8 +211,8 @@ HWY_INLINE void gemv_f32_pair(const QuantizedMatrix& w, const Strip& s0, const S
     group_consts(w, s0, g, sc0, off0);
     group_consts(w, s1, g, sc1, off1);
     const auto vxs = hn::Set(df, xsum[g]);
-    y0 = hn::MulAdd(sc0, d0, hn::MulAdd(off0, vxs, y0));
-    y1 = hn::MulAdd(sc1, d1, hn::MulAdd(off1, vxs, y1));
+    y0 = flush_group(y0, sc0, d0, off0, vxs);
+    y1 = flush_group(y1, sc1, d1, off1, vxs);
   }
   hn::StoreU(y0, df, y);
   hn::StoreU(y1, df, y + L);
@@ -277,12 +276,12 @@ struct GemmDecoder {
   int64_t L, strips;
 
   explicit GemmDecoder(const QuantizedMatrix& wq)
-      : w(wq), L(int64_t(hn::Lanes(DF()))), strips(wq.tiles() * kTileRows / L) {}
+      : w(wq), L(int64_t(hn::Lanes(DF()))), strips(strip_count(wq.tiles(), L)) {}
   int64_t n() const { return w.n; }
   int64_t k() const { return w.k; }
   int64_t kp() const { return w.kp; }
   int64_t group() const { return w.group; }
-  int64_t blocks() const { return (strips + 1) / 2; }
+  int64_t blocks() const { return strip_pairs(w.tiles(), L); }
   // An odd strip count makes the last block's second strip repeat the first; its
   // outputs are beyond N and never stored.
   void strips_of(int64_t nb, Strip st[2]) const {
@@ -324,7 +323,7 @@ void gemv_rows(HostView<const float> X, const QuantizedMatrix& w, HostView<float
                const QuantizedX* xq) {
   const GemmDecoder<kBits> dec(w);
   const DF df;
-  const int64_t L = dec.L, M = X.rows, N = w.n, K = w.k, G = w.groups(), KP = w.kp;
+  const int64_t L = dec.L, M = X.rows, K = w.k, G = w.groups(), KP = w.kp;
   // Float mode: each row of X zero-padded to kp, then its per-group sums, once per call
   // (every strip-pair task reads them). A thread_local is not captured: keep the pointer.
   thread_local AlignedBuffer<float> xpad_buf;
@@ -343,22 +342,15 @@ void gemv_rows(HostView<const float> X, const QuantizedMatrix& w, HostView<float
       }
     }
   }
-  parallel_for(dec.blocks(), [&](int64_t pr) {
+  simd::HWY_NAMESPACE::gemv_pairs(dec.blocks(), M, Y, epi, [&](int64_t m, int64_t pr, float* yt) {
     Strip st[2];
     dec.strips_of(pr, st);
-    const int64_t n0 = 2 * pr * L, ncols = std::min<int64_t>(2 * L, N - n0);
-    if (ncols <= 0) return;
-    HWY_ALIGN float yt[2 * 16];
-    for (int64_t m = 0; m < M; ++m) {
-      if (xq) {
-        gemv_int8_pair<kBits>(w, st[0], st[1], xq->q.data() + m * KP, xq->sx.data() + m * G,
-                              xq->xs.data() + m * G, yt, typename GemmDecoder<kBits>::Planes());
-      } else {
-        const float* xp = xpad + m * (KP + G);
-        gemv_f32_pair<kBits>(w, st[0], st[1], xp, xp + KP, yt);
-      }
-      simd::HWY_NAMESPACE::store_rows(yt, 2 * L, 1, Y.row(m) + n0, Y.ld, ncols,
-                                      epi.bias ? epi.bias + n0 : nullptr, epi.accumulate);
+    if (xq) {
+      gemv_int8_pair<kBits>(w, st[0], st[1], xq->q.data() + m * KP, xq->sx.data() + m * G, xq->xs.data() + m * G,
+                            yt, typename GemmDecoder<kBits>::Planes());
+    } else {
+      const float* xp = xpad + m * (KP + G);
+      gemv_f32_pair<kBits>(w, st[0], st[1], xp, xp + KP, yt);
     }
   });
 }
@@ -408,7 +400,7 @@ void run_bits(Path path, HostView<const float> X, const QuantizedMatrix& w, Host
 
 // LLM.int8() outliers: Y[m][n] += sum over outlier columns c of X[m][c] * w[n][c].
 inline void add_outliers(HostView<const float> X, const QuantizedMatrix& w, HostView<float> Y,
-                         const std::vector<int64_t>& outl) {
+                         const std::vector<int64_t>& outl, float epi_alpha) {
   if (outl.empty()) return;
   lsgemm::detail::note_path(Path::kIntQuantOutliers);
   const DF df;
@@ -421,7 +413,7 @@ inline void add_outliers(HostView<const float> X, const QuantizedMatrix& w, Host
       const int64_t g = c / w.group;
       for (int64_t n = n0; n < n1; ++n) col[size_t(n - n0)] = w.scale(n, g) * float(w.code(n, c) - w.zero(n, g));
       for (int64_t m = 0; m < X.rows; ++m) {
-        const auto xv = hn::Set(df, X(m, c));
+        const auto xv = hn::Set(df, epi_alpha * X(m, c));  // the epilogue's alpha scales the product
         float* y = Y.row(m);
         for (int64_t n = n0; n < n1; n += L) {
           const size_t cnt = size_t(std::min(L, n1 - n));
@@ -474,7 +466,7 @@ inline void matmul(HostView<const float> X, const QuantizedMatrix& w, HostView<f
     case 4: run_bits<4>(path, X, w, Y, epi, pq); break;
     default: run_bits<8>(path, X, w, Y, epi, pq); break;
   }
-  add_outliers(X, w, Y, outl);
+  add_outliers(X, w, Y, outl, epi.alpha);
 #endif
 }
 

@@ -711,6 +711,8 @@ void matmul_device(DeviceView<const T> X, const DeviceLutMatrix& w, DeviceView<T
               (w.offsets.size() == 0 || w.offsets.size() == w.scales.size()),
           fn, ": the DeviceLutMatrix's buffers do not match its shape; build it with lut::to_device()");
   lsgemm::detail::check_matmul_shapes(X, w.n, w.k, Y);
+  require(epi.alpha == 1.0f, fn, ": Epilogue::alpha=", epi.alpha,
+          " is not supported on the CUDA path yet (only 1; scale the bias and Y instead)");
   const int64_t M = X.rows;
   require(workspace != nullptr || workspace_size == 0, fn, ": workspace is null but workspace_bytes=",
           workspace_size, " (pass nullptr and 0 to run without split-K)");

@@ -78,11 +78,12 @@
 #include "lsgemm/core/error.hpp"
 #include "lsgemm/core/matrix.hpp"
 #include "lsgemm/core/numeric.hpp"
+#include "lsgemm/core/row_tiles.hpp"
 
 namespace lsgemm {
 namespace lut {
 
-inline constexpr int kTileRows = 16;    // rows per tile: one 512-bit vector of int32 lanes
+using lsgemm::kTileRows;  // core/row_tiles.hpp
 inline constexpr int kSegBytes = 64;    // one segment of tables / one vector of indices
 inline constexpr int kPerChannel = 0;   // group value: one scale per row
 inline constexpr int kPerTensor = -1;   // pack option: one scale for W (stored per row)
@@ -172,7 +173,7 @@ struct LutMatrix {
     if (triples()) return 48;
     return group == 32 || group == 64 ? group : 128;
   }
-  int64_t tiles() const { return n / kTileRows + (n % kTileRows != 0); }  // no n + 15 overflow
+  int64_t tiles() const { return row_tiles(n); }
   int64_t groups() const { return (kp + group - 1) / group; }
   int64_t block_bytes() const { return triples() ? 80 : 64; }
   int64_t blocks_per_tile() const { return triples() ? kp / 24 : kp * bits / 32; }
@@ -234,9 +235,7 @@ struct LutMatrix {
     if (kind == WeightKind::kTernaryPlanes) return s * float(q - 1);
     return s * float(q);
   }
-  size_t const_index(int64_t r, int64_t g) const {
-    return size_t(((r / kTileRows) * groups() + g) * kTileRows + r % kTileRows);
-  }
+  size_t const_index(int64_t r, int64_t g) const { return tile_const_index(r, g, groups()); }
 
   // Balanced-ternary digits (d0, d1, d2) of v in [0, 13]: v = 9 d0 + 3 d1 + d2.
   static void triple_digits(int v, int d[3]) {

@@ -202,9 +202,7 @@ inline void matmul(const lut::Tables& t, const lut::LutMatrix& w, HostView<float
         y += double(S) * double(t.scale[size_t(m * B + b)]) * double(lut::block_sum(t, w, m, n, b)) +
              double(C) * double(t.xsum[size_t(m * B + b)]);
       }
-      if (epi.bias) y += double(epi.bias[n]);
-      if (epi.accumulate) y += double(Y(m, n));
-      Y(m, n) = float(y);
+      Y(m, n) = float(apply_epilogue(epi, y, n, Y(m, n)));
     }
   }
 }

@@ -133,6 +133,7 @@ inline constexpr int64_t kPrefetchBytes = 4096;
 inline constexpr int64_t kBuildChunk = 1024;
 
 #if LSGEMM_SIMD_KERNELS
+using simd::HWY_NAMESPACE::flush_group;
 
 // ----------------------------------------------------------------------------------
 // Table build.
@@ -351,15 +352,14 @@ struct Strip {
 };
 
 inline Strip strip_at(const LutMatrix& w, int64_t s, size_t L) {
-  const int64_t row = s * int64_t(L);
-  const int64_t t = row / kTileRows, v = row % kTileRows;
+  const StripPos p = strip_pos(s, int64_t(L));  // core/row_tiles.hpp
   Strip st;
-  st.codes = w.codes.data() + t * w.tile_bytes() + 4 * v;
-  st.scales = w.scales.data() + t * w.groups() * kTileRows + v;
-  st.offsets = w.offsets.size() ? w.offsets.data() + t * w.groups() * kTileRows + v : nullptr;
+  st.codes = strip_codes(w.codes.data(), p, w.tile_bytes());
+  st.scales = strip_consts(w.scales.data(), p, w.groups());
+  st.offsets = w.offsets.size() ? strip_consts(w.offsets.data(), p, w.groups()) : nullptr;
   // Sign bits 4v.. of a block's word are byte v/2 of it (v is a multiple of 4); codes
   // already point 4v bytes into the block.
-  st.sign_off = 64 - 4 * v + v / 2;
+  st.sign_off = 64 - 4 * p.row + p.row / 2;
   return st;
 }
 
@@ -406,7 +406,7 @@ HWY_NOINLINE void lut_tile(const LutMatrix& w, const Tables& t, int64_t m0, int6
 
   // A strip past the last tile (odd tile count) re-reads the last strip; the caller
   // drops its outputs (they are beyond N).
-  const int64_t strips = w.tiles() * kTileRows / int64_t(L);
+  const int64_t strips = strip_count(w.tiles(), int64_t(L));
   Strip st[R];
   for (int r = 0; r < R; ++r) st[r] = strip_at(w, std::min(s0 + r, strips - 1), L);
   const uint8_t* tlo[MR];
@@ -583,7 +583,7 @@ HWY_NOINLINE void gemv_pair(const LutMatrix& w, const Tables& t, int64_t m, int6
   const TableSpec& sp = t.spec;
   const int64_t B = sp.blocks();
   const int64_t spb = sp.block / (kTriples ? 24 : 32);  // steps per X block
-  const int64_t strips = w.tiles() * kTileRows / int64_t(L);
+  const int64_t strips = strip_count(w.tiles(), int64_t(L));
   // A strip past the last tile (odd tile count) re-reads the last one; the caller drops
   // its outputs.
   const Strip st0 = strip_at(w, std::min(s0, strips - 1), L);
@@ -607,11 +607,11 @@ HWY_NOINLINE void gemv_pair(const LutMatrix& w, const Tables& t, int64_t m, int6
   group_consts(w, st0, 0, S0, C0);
   group_consts(w, st1, 0, S1, C1);
   // (A lambda for the two flushes below, capturing the vectors by reference, measured
-  // 30 % slower at 4-bit exact: keep them spelled out.)
+  // 30 % slower at 4-bit exact: flush_group takes and returns values.)
   for (int64_t b = 0; b < B; ++b) {
     if (b == (gcur + 1) * bpg) {  // a new weight group: y += S * g + C * sum_b xsum_b
-      y0 = hn::MulAdd(C0, hn::Set(df, xs_group), hn::MulAdd(g0, S0, y0));
-      y1 = hn::MulAdd(C1, hn::Set(df, xs_group), hn::MulAdd(g1, S1, y1));
+      y0 = flush_group(y0, S0, g0, C0, hn::Set(df, xs_group));
+      y1 = flush_group(y1, S1, g1, C1, hn::Set(df, xs_group));
       g0 = g1 = hn::Zero(df);
       xs_group = 0.0f;
       ++gcur;
@@ -657,17 +657,10 @@ HWY_NOINLINE void gemv_pair(const LutMatrix& w, const Tables& t, int64_t m, int6
     g1 = hn::MulAdd(hn::ConvertTo(df, i1), sc, g1);
     xs_group += xsum[b];
   }
-  y0 = hn::MulAdd(C0, hn::Set(df, xs_group), hn::MulAdd(g0, S0, y0));
-  y1 = hn::MulAdd(C1, hn::Set(df, xs_group), hn::MulAdd(g1, S1, y1));
+  y0 = flush_group(y0, S0, g0, C0, hn::Set(df, xs_group));
+  y1 = flush_group(y1, S1, g1, C1, hn::Set(df, xs_group));
   hn::StoreU(y0, df, y);
   hn::StoreU(y1, df, y + L);
-}
-
-// Writes rows [m0, m0 + rows) of a task's sums (row stride ldy) to Y with the epilogue.
-inline void emit_rows(const float* y, int64_t ldy, int64_t m0, int64_t rows, int64_t n0, int64_t ncols,
-                      HostView<float> Y, const Epilogue& epi) {
-  simd::HWY_NAMESPACE::store_rows(y, ldy, rows, Y.row(m0) + n0, Y.ld, ncols, epi.bias ? epi.bias + n0 : nullptr,
-                                  epi.accumulate);
 }
 
 template <int kBits, TableMode kMode>
@@ -676,20 +669,13 @@ void matmul_kind(const Tables& t, const LutMatrix& w, HostView<float> Y, const E
   constexpr int MR = kMode == TableMode::kExact ? kMRExact : kMR;
   const int64_t L = int64_t(hn::Lanes(DF()));
   const int64_t M = t.m, N = w.n, B = t.spec.blocks();
-  const int64_t strips = w.tiles() * kTileRows / L;
+  const int64_t strips = strip_count(w.tiles(), L);
   const int64_t pairs = (strips + R - 1) / R;
   if (M < MR) {  // choose_path's GEMV rule
-    // GEMV-shaped: one strip pair per task, all of K per call; the M rows' tables
-    // (16-32 KB each at K = 4096) stay in L1/L2 while the codes stream from DRAM.
-    parallel_for(pairs, [&](int64_t pr) {
-      const int64_t n0 = pr * R * L;
-      if (n0 >= N) return;
-      alignas(64) float y[R * 16];
-      for (int64_t m = 0; m < M; ++m) {
-        gemv_pair<kBits, kMode>(w, t, m, pr * R, y);
-        emit_rows(y, R * L, m, 1, n0, std::min(R * L, N - n0), Y, epi);
-      }
-    });
+    // GEMV-shaped (core/simd/gemm_driver-inl.h): the M rows' tables (16-32 KB each at
+    // K = 4096) stay in L1/L2 while the codes stream from DRAM.
+    simd::HWY_NAMESPACE::gemv_pairs(pairs, M, Y, epi,
+                                    [&](int64_t m, int64_t pr, float* y) { gemv_pair<kBits, kMode>(w, t, m, pr * R, y); });
     return;
   }
   // GEMM-shaped: every table entry is read once per strip pair, so the M x K tables
@@ -717,7 +703,7 @@ void matmul_kind(const Tables& t, const LutMatrix& w, HostView<float> Y, const E
     }
     for (int64_t pr = p0; pr < p1; ++pr) {
       const int64_t n0 = pr * R * L;
-      if (n0 < N) emit_rows(yb + (pr - p0) * M * R * L, R * L, 0, M, n0, std::min(R * L, N - n0), Y, epi);
+      if (n0 < N) simd::HWY_NAMESPACE::store_tile(yb + (pr - p0) * M * R * L, R * L, 0, M, n0, std::min(R * L, N - n0), Y, epi);
     }
   });
 }
@@ -738,7 +724,7 @@ struct PlanesDecoder {
   int64_t kp() const { return w.kp; }
   int64_t blocks() const {
     const int64_t L = int64_t(hn::Lanes(DF()));
-    return (w.tiles() * kTileRows / L + 1) / 2;
+    return strip_pairs(w.tiles(), L);
   }
   int64_t group() const { return w.x_block(); }
 
@@ -747,7 +733,7 @@ struct PlanesDecoder {
   simd::HWY_NAMESPACE::U8Panel decode_u8(int64_t nb, int64_t k0, int64_t kc, uint8_t* HWY_RESTRICT out) const {
     const DU8 du8;
     const size_t L = hn::Lanes(DF());
-    const int64_t strips = w.tiles() * kTileRows / int64_t(L);
+    const int64_t strips = strip_count(w.tiles(), int64_t(L));
     const int64_t nq = kc / 4;
     alignas(64) static constexpr uint8_t kSpread[16] = {0, 0, 0, 0, 4, 4, 4, 4, 8, 8, 8, 8, 12, 12, 12, 12};
     alignas(64) static constexpr uint8_t kBit[16] = {1, 2, 4, 8, 1, 2, 4, 8, 1, 2, 4, 8, 1, 2, 4, 8};
@@ -780,7 +766,7 @@ struct PlanesDecoder {
   void group_consts(int64_t nb, int64_t g, float* S, float* C) const {
     const DF df;
     const size_t L = hn::Lanes(df);
-    const int64_t strips = w.tiles() * kTileRows / int64_t(L);
+    const int64_t strips = strip_count(w.tiles(), int64_t(L));
     const int64_t wg = g * w.x_block() / w.group;
     for (int h = 0; h < 2; ++h) {
       hn::Vec<DF> vs, vc;

@@ -216,7 +216,7 @@ void gemm_f32(const Decoder& dec, HostView<const float> X, HostView<float> Y, co
         tile_f32<h>(xp + m * K + k0 * h, panel, kx, yt + m * 2 * L, 2 * L, k0 > 0);
       });
     }
-    store_rows(yt, 2 * L, M, Y.row(0) + n0, Y.ld, ncols, epi.bias ? epi.bias + n0 : nullptr, epi.accumulate);
+    store_tile(yt, 2 * L, 0, M, n0, ncols, Y, epi);
   });
 }
 
@@ -251,8 +251,37 @@ void gemm_u8s8(const Decoder& dec, const QuantizedX& xq, HostView<float> Y, cons
                                 2 * L, k0 > 0);
       });
     }
-    store_rows(yt, 2 * L, M, Y.row(0) + n0, Y.ld, ncols, epi.bias ? epi.bias + n0 : nullptr, epi.accumulate);
+    store_tile(yt, 2 * L, 0, M, n0, ncols, Y, epi);
   });
+}
+
+// ----------------------------------------------------------------------------------
+// The GEMV skeleton (few rows of X: no panel, codes decoded or looked up in registers).
+// One task per strip pair (2L outputs, core/row_tiles.hpp), all of K, so each task
+// streams its codes from DRAM once and further rows of X re-read them from L2. The
+// family's pair kernel computes, for row m of X and strip pair pr, the pair's 2L sums
+// into y (outputs past N included: the last pair may read its last strip twice); the
+// skeleton stores them through the epilogue. Families: int_quant gemv_rows, lut GEMV.
+template <class PairKernel>
+void gemv_pairs(int64_t pairs, int64_t M, HostView<float> Y, const Epilogue& epi, const PairKernel& pair) {
+  const int64_t L = int64_t(hwy::HWY_NAMESPACE::Lanes(DF())), N = Y.cols;
+  parallel_for(pairs, [&](int64_t pr) {
+    const int64_t n0 = pr * 2 * L;
+    if (n0 >= N) return;
+    HWY_ALIGN float y[2 * 16];
+    for (int64_t m = 0; m < M; ++m) {
+      pair(m, pr, y);
+      store_tile(y, 2 * L, m, 1, n0, std::min<int64_t>(2 * L, N - n0), Y, epi);
+    }
+  });
+}
+
+// The per-group flush of a GEMV accumulator: y += S * d + C * xs, where d is the
+// group's dot product of codes and X (scaled to X's units) and xs the group's sum of X
+// (S, C: the weights' w = S * code + C within the group). One rounding order for all.
+template <class V>
+HWY_INLINE V flush_group(V y, V S, V d, V C, V xs) {
+  return hwy::HWY_NAMESPACE::MulAdd(d, S, hwy::HWY_NAMESPACE::MulAdd(C, xs, y));
 }
 
 #endif  // LSGEMM_SIMD_KERNELS

@@ -29,6 +29,8 @@
 
 #include <hwy/highway.h>
 
+#include "lsgemm/core/epilogue.hpp"
+#include "lsgemm/core/matrix.hpp"
 #include "lsgemm/core/simd/kernels.hpp"
 
 HWY_BEFORE_NAMESPACE();
@@ -198,18 +200,28 @@ HWY_NOINLINE void tile_u8s8(const int32_t* HWY_RESTRICT xq, const uint8_t* HWY_R
 // Y[m0 + i][n0 + c] = yt[i][c] (+ bias[n0 + c]) (+ old Y) for c < ncols (<= 2L): the
 // tail of N is written with StoreN, never past the view.
 HWY_INLINE void store_rows(const float* HWY_RESTRICT yt, int64_t ldyt, int64_t rows, float* y,
-                           int64_t ldy, int64_t ncols, const float* bias, bool accumulate) {
+                           int64_t ldy, int64_t ncols, const float* bias, bool accumulate, float alpha) {
   const DF df;
   const int64_t L = int64_t(hn::Lanes(df));
+  const auto va = hn::Set(df, alpha);
   for (int64_t i = 0; i < rows; ++i) {
     for (int64_t c = 0; c < ncols; c += L) {
       const size_t cnt = size_t(ncols - c < L ? ncols - c : L);
       auto v = hn::LoadU(df, yt + i * ldyt + c);
+      if (alpha != 1.0f) v = hn::Mul(v, va);
       if (bias) v = hn::Add(v, hn::LoadN(df, bias + c, cnt));
       if (accumulate) v = hn::Add(v, hn::LoadN(df, y + i * ldy + c, cnt));
       hn::StoreN(v, df, y + i * ldy + c, cnt);
     }
   }
+}
+
+// Rows [m0, m0 + rows) x columns [n0, n0 + ncols) of Y from a task's sums yt (row
+// stride ldyt), through the epilogue (core/epilogue.hpp).
+HWY_INLINE void store_tile(const float* HWY_RESTRICT yt, int64_t ldyt, int64_t m0, int64_t rows, int64_t n0,
+                           int64_t ncols, HostView<float> Y, const Epilogue& epi) {
+  store_rows(yt, ldyt, rows, Y.row(m0) + n0, Y.ld, ncols, epi.bias ? epi.bias + n0 : nullptr, epi.accumulate,
+             epi.alpha);
 }
 
 }  // namespace HWY_NAMESPACE
