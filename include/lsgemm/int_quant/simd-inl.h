@@ -288,10 +288,11 @@ struct GemmDecoder {
     st[0] = strip_at(w, 2 * nb, size_t(L));
     st[1] = strip_at(w, std::min(2 * nb + 1, strips - 1), size_t(L));
   }
-  void decode_f32(int64_t nb, int64_t k0, int64_t kc, float* panel) const {
+  bool decode_f32(int64_t nb, int64_t k0, int64_t kc, float* panel) const {
     Strip st[2];
     strips_of(nb, st);
     decode_panel_f32<kBits>(w, st, k0, kc, panel);
+    return true;  // dense: never skipped
   }
   simd::HWY_NAMESPACE::U8Panel decode_u8(int64_t nb, int64_t k0, int64_t kc, uint8_t* scratch) const {
     Strip st[2];

@@ -775,7 +775,6 @@ struct PlanesDecoder {
       hn::StoreU(vc, df, C + h * L);
     }
   }
-  void decode_f32(int64_t, int64_t, int64_t, float*) const {}  // float activations: not used
 };
 
 template <int kBits>

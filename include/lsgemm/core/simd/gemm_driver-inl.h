@@ -7,16 +7,24 @@
 //       for each kMR rows of X: register tile (gemm_tile-inl.h) -- reuses the panel
 //   epilogue: bias / accumulate, N tail
 //
-// Decoder interface (all const):
+// Decoder interface (all const), one trait per kernel kind, checked by static_assert
+// (F32Decoder, U8Decoder below) so a family that misses a method is told which:
+//   every kind:
 //   int64_t n(), k(), kp()          logical N, K; kp = K padded to a multiple of 4
 //   int64_t blocks()                N-blocks of 2L outputs
-//   int64_t group()                 scale-group length along K (u8s8 chunks never
-//                                   straddle one: the int32 sums are per group)
-//   void decode_f32(nb, k0, kc, float* panel)
-//        panel[(k - k0) * 2L + c] = weight of output nb*2L + c at k, for k < k0 + kc
+//   f32 panels (gemm_f32):
+//   bool decode_f32(nb, k0, kc, float* panel)
+//        panel[(k - k0) * 2L + c] = weight of output nb*2L + c at k, for k < k0 + kc;
+//        returns false instead when every one of those weights is 0 (a sparse chunk):
+//        the driver then skips its tiles
+//   u8 panels (gemm_u8s8):
+//   int64_t group()                 scale-group length along K (the int32 sums are
+//                                   flushed per group; a K chunk may span groups)
 //   U8Panel decode_u8(nb, k0, kc, uint8_t* scratch)
 //        u8 codes in quads (4 consecutive k of one output per 32-bit lane), either
-//        decoded into scratch (>= kc/4 * 8L bytes) or pointing into the packed data
+//        decoded into scratch (>= kc/4 * 8L bytes) or pointing into the packed data;
+//        .zero = true instead when every code of the chunk is 0 and Z (below) is 0 for
+//        its groups: the chunk adds nothing and its tiles are skipped
 //   void group_consts(nb, g, float* S, float* Z)
 //        per output c < 2L: w = S[c] * code + Z[c] within scale group g
 //
@@ -57,7 +65,32 @@ struct U8Panel {
   const uint8_t* p0;  // outputs [0, L) of the block, quad q at p0 + q * stride
   const uint8_t* p1;  // outputs [L, 2L)
   int64_t stride;
+  bool zero = false;  // the chunk contributes nothing: skip it (see the interface)
 };
+
+// The decoder traits of the interface above.
+template <class D, class = void>
+struct HasShape : std::false_type {};
+template <class D>
+struct HasShape<D, std::void_t<decltype(int64_t(std::declval<const D&>().n())), decltype(int64_t(std::declval<const D&>().k())),
+                               decltype(int64_t(std::declval<const D&>().kp())),
+                               decltype(int64_t(std::declval<const D&>().blocks()))>> : std::true_type {};
+template <class D, class = void>
+struct F32Decoder : std::false_type {};
+template <class D>
+struct F32Decoder<D, std::enable_if_t<std::is_same_v<decltype(std::declval<const D&>().decode_f32(
+                                                         int64_t(), int64_t(), int64_t(), static_cast<float*>(nullptr))),
+                                                     bool>>> : HasShape<D> {};
+template <class D, class = void>
+struct U8Decoder : std::false_type {};
+template <class D>
+struct U8Decoder<D, std::enable_if_t<std::is_same_v<decltype(std::declval<const D&>().decode_u8(
+                                                        int64_t(), int64_t(), int64_t(), static_cast<uint8_t*>(nullptr))),
+                                                    U8Panel> &&
+                                     std::is_void_v<decltype(std::declval<const D&>().group_consts(
+                                         int64_t(), int64_t(), static_cast<float*>(nullptr), static_cast<float*>(nullptr)))> &&
+                                     std::is_convertible_v<decltype(std::declval<const D&>().group()), int64_t>>>
+    : HasShape<D> {};
 
 // X quantized to int8 per scale group (definition: core/act_quant.hpp and
 // int_quant::quantize_activations): amax over the group, a zero block below kTinyAmax,
@@ -196,6 +229,8 @@ void pack_rows(const T* src, int64_t ld, int64_t M, int64_t cols, AlignedBuffer<
 // Y = X * W^T (+ epilogue) with fp32 activations, W decoded to f32 panels.
 template <class Decoder>
 void gemm_f32(const Decoder& dec, HostView<const float> X, HostView<float> Y, const Epilogue& epi) {
+  static_assert(F32Decoder<Decoder>::value,
+                "gemm_f32: the decoder needs n(), k(), kp(), blocks() and bool decode_f32(nb, k0, kc, float* panel)");
   const int64_t L = int64_t(hwy::HWY_NAMESPACE::Lanes(DF()));
   const int64_t M = X.rows, N = dec.n(), K = dec.k(), KP = dec.kp();
   thread_local AlignedBuffer<float> xp_buf;  // X packed per row tile
@@ -207,15 +242,18 @@ void gemm_f32(const Decoder& dec, HostView<const float> X, HostView<float> Y, co
     thread_local AlignedBuffer<float> yt_buf, panel_buf;
     float* yt = scratch(yt_buf, size_t(M * 2 * L));  // (M, 2L): all rows, across K chunks
     float* panel = scratch(panel_buf, size_t(kChunk * 2 * L));
+    bool have = false;  // yt holds sums (a skipped first chunk leaves nothing to add to)
     for (int64_t k0 = 0; k0 < K; k0 += kChunk) {
       const int64_t kc = std::min(kChunk, KP - k0);
-      dec.decode_f32(nb, k0, kc, panel);
+      if (!dec.decode_f32(nb, k0, kc, panel)) continue;
       const int64_t kx = std::min(kc, K - k0);  // X has only K columns
       for_row_tiles<kMRF32>(M, [&](int64_t m, auto mr) {
         constexpr int h = decltype(mr)::value;
-        tile_f32<h>(xp + m * K + k0 * h, panel, kx, yt + m * 2 * L, 2 * L, k0 > 0);
+        tile_f32<h>(xp + m * K + k0 * h, panel, kx, yt + m * 2 * L, 2 * L, have);
       });
+      have = true;
     }
+    if (!have) std::fill(yt, yt + M * 2 * L, 0.0f);
     store_tile(yt, 2 * L, 0, M, n0, ncols, Y, epi);
   });
 }
@@ -224,9 +262,14 @@ void gemm_f32(const Decoder& dec, HostView<const float> X, HostView<float> Y, co
 // scale group, then y += isum * S * sx + Z * xs once per group and row.
 template <int kCodeBits, class Decoder>
 void gemm_u8s8(const Decoder& dec, const QuantizedX& xq, HostView<float> Y, const Epilogue& epi) {
+  static_assert(U8Decoder<Decoder>::value,
+                "gemm_u8s8: the decoder needs n(), k(), kp(), blocks(), group(), U8Panel decode_u8(nb, k0, kc, "
+                "uint8_t* scratch) and void group_consts(nb, g, float* S, float* Z)");
   const int64_t L = int64_t(hwy::HWY_NAMESPACE::Lanes(DF()));
   const int64_t M = xq.m, N = dec.n(), KP = dec.kp(), G = xq.groups, group = dec.group();
-  const int64_t chunk = std::min<int64_t>(kChunk, group);
+  // A chunk spans whole groups when they are short (16, 32, 64): one decode per chunk,
+  // the int32 sums still flushed per group inside it. Longer groups split into chunks.
+  const int64_t chunk = group >= kChunk ? kChunk : kChunk / group * group;
   const int64_t KQ = KP / 4;  // quads per row
   thread_local AlignedBuffer<int32_t> xp_buf;  // X quads, packed per row tile
   pack_rows<kMRU8S8>(reinterpret_cast<const int32_t*>(xq.q.data()), KQ, M, KQ, xp_buf);
@@ -239,18 +282,27 @@ void gemm_u8s8(const Decoder& dec, const QuantizedX& xq, HostView<float> Y, cons
     float* yt = scratch(yt_buf, size_t(M * 2 * L));
     uint8_t* panel = scratch(panel_buf, size_t(kChunk / 4 * 8 * L));
     float S[2 * 16], Z[2 * 16];  // per-output group constants, 2L <= 32
+    bool have = false;  // as in gemm_f32
     for (int64_t k0 = 0; k0 < KP; k0 += chunk) {
-      const int64_t kc = std::min(chunk, KP - k0), g = k0 / group;
+      const int64_t kc = std::min(chunk, KP - k0);
       const U8Panel p = dec.decode_u8(nb, k0, kc, panel);
-      dec.group_consts(nb, g, S, Z);
-      const bool first = k0 % group == 0;  // the zero-point term, once per group
-      for_row_tiles<kMRU8S8>(M, [&](int64_t m, auto mr) {
-        constexpr int h = decltype(mr)::value;
-        tile_u8s8<h, kCodeBits>(xp + m * KQ + (k0 / 4) * h, p.p0, p.p1, p.stride, kc / 4, S, Z,
-                                xq.sx.data() + m * G + g, xq.xs.data() + m * G + g, G, first, yt + m * 2 * L,
-                                2 * L, k0 > 0);
-      });
+      if (p.zero) continue;
+      // Segments of the chunk within one scale group each.
+      for (int64_t ks = k0; ks < k0 + kc;) {
+        const int64_t g = ks / group, ke = std::min(k0 + kc, (g + 1) * group), q0 = (ks - k0) / 4;
+        dec.group_consts(nb, g, S, Z);
+        const bool first = ks % group == 0;  // the zero-point term, once per group
+        for_row_tiles<kMRU8S8>(M, [&](int64_t m, auto mr) {
+          constexpr int h = decltype(mr)::value;
+          tile_u8s8<h, kCodeBits>(xp + m * KQ + (ks / 4) * h, p.p0 + q0 * p.stride, p.p1 + q0 * p.stride, p.stride,
+                                  (ke - ks) / 4, S, Z, xq.sx.data() + m * G + g, xq.xs.data() + m * G + g, G, first,
+                                  yt + m * 2 * L, 2 * L, have);
+        });
+        have = true;
+        ks = ke;
+      }
     }
+    if (!have) std::fill(yt, yt + M * 2 * L, 0.0f);
     store_tile(yt, 2 * L, 0, M, n0, ncols, Y, epi);
   });
 }
