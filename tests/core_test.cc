@@ -577,4 +577,28 @@ TEST(ParallelFor, UserExecutor) {
   EXPECT_EQ(executor_calls.load(), 7);
 }
 
+// max_threads() tells the truth with a user executor: the width it was installed with
+// (the hardware's thread count when not said), capped by set_num_threads.
+TEST(ParallelFor, MaxThreadsWithUserExecutor) {
+  ParallelDefaults restore;
+  const lsgemm::Executor serial = [](int64_t n, const std::function<void(int64_t)>& fn) {
+    for (int64_t i = 0; i < n; ++i) fn(i);
+  };
+  lsgemm::set_executor(serial, 3);
+  EXPECT_EQ(lsgemm::max_threads(), 3);
+  lsgemm::set_num_threads(2);
+  EXPECT_EQ(lsgemm::max_threads(), 2);
+  lsgemm::set_num_threads(0);
+  lsgemm::set_executor(serial);
+  EXPECT_EQ(lsgemm::max_threads(), std::max(1, int(std::thread::hardware_concurrency())));
+  lsgemm::set_executor(serial, 1);
+  EXPECT_EQ(lsgemm::max_threads(), 1);
+  lsgemm::set_executor({});
+#if defined(_OPENMP)
+  EXPECT_EQ(lsgemm::max_threads(), omp_get_max_threads());
+#else
+  EXPECT_EQ(lsgemm::max_threads(), 1);
+#endif
+}
+
 }  // namespace

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <functional>
+#include <thread>
 
 #if defined(_OPENMP)
 #include <omp.h>
@@ -25,23 +26,39 @@ inline int& thread_limit() {
   static int t = 0;  // 0: the runtime's default
   return t;
 }
+inline int& executor_width() {
+  static int t = 0;  // threads the user executor runs at once (0: not said)
+  return t;
+}
 }  // namespace detail
 
 // Replaces the threading back end for all later calls (empty restores the default).
-// Not thread-safe with respect to concurrent matmul calls: set it once at start-up.
-inline void set_executor(Executor e) { detail::user_executor() = std::move(e); }
+// `threads`: how many work items the executor runs at once (its pool size), which the
+// kernels use to size their tasks and max_threads() reports; 0 = not said, taken as the
+// hardware's thread count. Not thread-safe with respect to concurrent matmul calls: set
+// it once at start-up.
+inline void set_executor(Executor e, int threads = 0) {
+  detail::user_executor() = std::move(e);
+  detail::executor_width() = threads < 0 ? 0 : threads;
+}
 
 // Caps the threads lsgemm uses (0 = runtime default). Also set once at start-up.
 inline void set_num_threads(int t) { detail::thread_limit() = t < 0 ? 0 : t; }
 
+// The threads a call runs on: the user executor's width when one is installed, else
+// OpenMP's (1 without OpenMP), capped by set_num_threads. (With a user executor the cap
+// only sizes the kernels' tasks: the executor decides where they run.)
 inline int max_threads() {
+  int t = 1;
+  if (detail::user_executor()) {
+    t = detail::executor_width() > 0 ? detail::executor_width() : int(std::thread::hardware_concurrency());
+  } else {
 #if defined(_OPENMP)
-  int t = omp_get_max_threads();
-  if (detail::thread_limit() > 0 && detail::thread_limit() < t) t = detail::thread_limit();
-  return t;
-#else
-  return 1;
+    t = omp_get_max_threads();
 #endif
+  }
+  if (detail::thread_limit() > 0 && detail::thread_limit() < t) t = detail::thread_limit();
+  return t < 1 ? 1 : t;
 }
 
 template <class Fn>
