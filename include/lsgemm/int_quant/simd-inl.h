@@ -399,6 +399,24 @@ void run_bits(Path path, HostView<const float> X, const QuantizedMatrix& w, Host
   }
 }
 
+// LLM.int8(): the rows of X for the int8 quantizer with the outlier columns zeroed
+// (they take add_outliers' float path instead, which multiplies them raw, so their
+// values are range-checked here, before they are zeroed).
+struct RowsWithoutOutliers {
+  HostView<const float> X;
+  const std::vector<int64_t>& outl;
+  const float* operator()(int64_t m, std::vector<float>& tmp) const {
+    const float* x = X.row(m);
+    if (outl.empty()) return x;
+    tmp.assign(x, x + X.cols);
+    for (int64_t c : outl) {
+      if (!lsgemm::detail::act_in_range(tmp[size_t(c)])) return nullptr;
+      tmp[size_t(c)] = 0.0f;
+    }
+    return tmp.data();
+  }
+};
+
 // LLM.int8() outliers: Y[m][n] += sum over outlier columns c of X[m][c] * w[n][c].
 inline void add_outliers(HostView<const float> X, const QuantizedMatrix& w, HostView<float> Y,
                          const std::vector<int64_t>& outl, float epi_alpha) {
@@ -456,7 +474,7 @@ inline void matmul(HostView<const float> X, const QuantizedMatrix& w, HostView<f
   std::vector<int64_t> outl;
   if (w.act == ActMode::kInt8) {
     outl = outlier_columns(X, w.outlier_threshold);
-    if (!simd::HWY_NAMESPACE::quantize_x_int8(X, w.group, w.kp, outl, xq))
+    if (!simd::HWY_NAMESPACE::quantize_x(X.rows, X.cols, w.group, w.kp, RowsWithoutOutliers{X, outl}, xq))
       lsgemm::detail::fail_acts_out_of_range(X, "int_quant::matmul", "int8 activation mode");
   }
   const QuantizedX* pq = w.act == ActMode::kInt8 ? &xq : nullptr;

@@ -780,7 +780,7 @@ struct PlanesDecoder {
 template <int kBits>
 void matmul_unpacked(HostView<const float> X, const LutMatrix& w, HostView<float> Y, const Epilogue& epi) {
   thread_local simd::HWY_NAMESPACE::QuantizedX xq;
-  if (!simd::HWY_NAMESPACE::quantize_x_int8(X, w.x_block(), w.kp, {}, xq))
+  if (!simd::HWY_NAMESPACE::quantize_x_int8(X, w.x_block(), w.kp, xq))
     lsgemm::detail::fail_acts_out_of_range(X, detail::kTablesWhere, detail::kTablesMode);
   simd::HWY_NAMESPACE::gemm_u8s8<kBits>(PlanesDecoder<kBits>{w}, xq, Y, epi);
 }

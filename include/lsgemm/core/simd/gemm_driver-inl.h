@@ -28,7 +28,8 @@
 //   void group_consts(nb, g, float* S, float* Z)
 //        per output c < 2L: w = S[c] * code + Z[c] within scale group g
 //
-// The int8 activations (QuantizedX) are made once per call by quantize_x_int8.
+// The int8 activations (QuantizedX) are made once per call by quantize_x (a Scale
+// policy, a row source).
 
 #if defined(LSGEMM_CORE_SIMD_GEMM_DRIVER_INL_H_) == defined(HWY_TARGET_TOGGLE)
 #ifdef LSGEMM_CORE_SIMD_GEMM_DRIVER_INL_H_
@@ -113,17 +114,32 @@ T* scratch(AlignedBuffer<T>& b, size_t n) {
   return b.data();
 }
 
-// Returns false when X holds a value outside act_in_range (Inf, NaN, |x| > kMaxAbsX),
-// zero_cols included. `zero_cols` (sorted or not) are quantized as 0: the LLM.int8()
-// outlier columns, which take a float path instead (so their values must be checked
-// here, before they are zeroed: that float path multiplies them raw).
-inline bool quantize_x_int8(HostView<const float> X, int64_t group, int64_t kp,
-                            const std::vector<int64_t>& zero_cols, QuantizedX& xq) {
+// X-quantizer policies: how a group's amax becomes the multiplier inv and the scale sx
+// (q = nearest-even(x * inv) clamped to [-127, 127], x ~ sx * q); false for a zero
+// group. Int8AbsMax is the library's int8 definition (core/act_quant.hpp); a family with
+// another scale rule (e.g. power-of-two scales for MX W+A) supplies its own.
+struct Int8AbsMax {
+  static bool scale(float amax, float& inv, float& sx) { return int8_block_scale(amax, inv, sx); }
+};
+
+// The rows of X as they are (a family may pass a row source that edits them, e.g.
+// int_quant zeroes its LLM.int8() outlier columns).
+struct XRows {
+  HostView<const float> X;
+  // Row m, or null to reject the call (a value the family cannot take). tmp: scratch.
+  const float* operator()(int64_t m, std::vector<float>& /*tmp*/) const { return X.row(m); }
+};
+
+// X quantized per scale group by a Scale policy, once per call (every N-block task
+// reads it). Returns false when a row holds a value outside act_in_range (Inf, NaN,
+// |x| > kMaxAbsX) or the row source rejects it.
+template <class Scale = Int8AbsMax, class RowSource>
+bool quantize_x(int64_t M, int64_t K, int64_t group, int64_t kp, const RowSource& rows, QuantizedX& xq) {
   namespace hn = hwy::HWY_NAMESPACE;
   const DF df;
   const DI di;
   const int64_t L = int64_t(hn::Lanes(df));
-  const int64_t M = X.rows, K = X.cols, G = kp / group;
+  const int64_t G = kp / group;
   xq.m = M;
   xq.kp = kp;
   xq.groups = G;
@@ -133,17 +149,10 @@ inline bool quantize_x_int8(HostView<const float> X, int64_t group, int64_t kp,
   std::vector<char> bad(size_t(M), 0);
   parallel_for(M, [&](int64_t m) {
     std::vector<float> tmp;
-    const float* x = X.row(m);
-    if (!zero_cols.empty()) {
-      tmp.assign(x, x + K);
-      for (int64_t c : zero_cols) {
-        if (!lsgemm::detail::act_in_range(tmp[size_t(c)])) {
-          bad[size_t(m)] = 1;
-          return;
-        }
-        tmp[size_t(c)] = 0.0f;
-      }
-      x = tmp.data();
+    const float* x = rows(m, tmp);
+    if (!x) {
+      bad[size_t(m)] = 1;
+      return;
     }
     int8_t* qrow = xq.q.data() + m * kp;
     for (int64_t g = 0; g < G; ++g) {
@@ -169,7 +178,7 @@ inline bool quantize_x_int8(HostView<const float> X, int64_t group, int64_t kp,
       }
       float inv, sx;
       int32_t qsum = 0;
-      if (int8_block_scale(amax, inv, sx)) {
+      if (Scale::scale(amax, inv, sx)) {
         const auto vinv = hn::Set(df, inv);
         const auto lo = hn::Set(di, -127), hi = hn::Set(di, 127);
         auto vsum = hn::Zero(di);
@@ -195,6 +204,11 @@ inline bool quantize_x_int8(HostView<const float> X, int64_t group, int64_t kp,
     std::memset(qrow + K, 0, size_t(kp - K));
   });
   return std::find(bad.begin(), bad.end(), 1) == bad.end();
+}
+
+// The library's int8 X (Int8AbsMax) of every row of X as it is.
+inline bool quantize_x_int8(HostView<const float> X, int64_t group, int64_t kp, QuantizedX& xq) {
+  return quantize_x(X.rows, X.cols, group, kp, XRows{X}, xq);
 }
 
 #if LSGEMM_SIMD_KERNELS
