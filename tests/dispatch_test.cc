@@ -133,7 +133,8 @@ bool listed(lsgemm::Path p) {
 TEST(Dispatch, AgreesWithReference) {
   lsgemm::reset_paths_taken();
   uint32_t seed = 100;
-  for (int64_t m : {1, 5, 33})
+  // 487 rows: two M blocks of the GEMM skeleton (kMBlock = 240) and a remainder tile.
+  for (int64_t m : {1, 5, 33, 487})
     for (int64_t n : {17, 64})
       for (auto kg : {std::pair<int64_t, int>{128, 32}, {128, 128}, {96, iq::kPerChannel}})
         for (int bits : {2, 4, 8})
@@ -155,7 +156,7 @@ TEST(Dispatch, AgreesWithReference) {
 #endif
   for (Path p : expected) {
     EXPECT_TRUE(listed(p)) << lsgemm::path_name(p) << " is missing from dispatch_table()";
-    EXPECT_TRUE(lsgemm::path_taken(p)) << lsgemm::path_name(p) << " was not reached by M in {1, 5, 33}";
+    EXPECT_TRUE(lsgemm::path_taken(p)) << lsgemm::path_name(p) << " was not reached by M in {1, 5, 33, 487}";
   }
   for (int p = 0; p < int(Path::kCount); ++p)
     if (lsgemm::path_taken(Path(p))) {
