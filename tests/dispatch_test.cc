@@ -4,7 +4,9 @@
 // Either way its results must agree with lsgemm::reference::matmul.
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <cfloat>
+#include <functional>
 #include <cmath>
 #include <cstdint>
 #include <random>
@@ -239,4 +241,48 @@ TEST(Dispatch, EpilogueAlpha) {
     check(lx, "lut 2-bit exact");
     check(lf, "lut 4-bit fast");
   }
+}
+
+// A per-call Context routes that call's work to its executor (and only that call's),
+// and its cap is what max_threads() reports inside the call.
+TEST(Dispatch, PerCallContext) {
+  const int64_t M = 33, N = 70, K = 256;
+  const std::vector<float> w = random_normal(size_t(N * K), 11), x = random_normal(size_t(M * K), 12);
+  const iq::QuantizedMatrix q = iq::pack(lsgemm::view<const float>(w.data(), N, K), iq::PackOptions().with_group(64));
+  const lsgemm::lut::LutMatrix l = lsgemm::lut::pack(lsgemm::view<const float>(w.data(), N, K),
+                                                    lsgemm::lut::PackOptions().with_bits(2).with_group(64));
+  std::atomic<int64_t> items{0};
+  std::atomic<int> widest{0};
+  lsgemm::Context ctx;
+  ctx.with_executor(
+      [&](int64_t n, const std::function<void(int64_t)>& fn) {
+        widest = std::max(widest.load(), lsgemm::max_threads());  // on the calling thread: the call's view
+        for (int64_t i = 0; i < n; ++i) {
+          fn(i);
+          ++items;
+        }
+      },
+      3);
+  const auto X = lsgemm::view<const float>(x.data(), M, K);
+  std::vector<float> y0(size_t(M * N)), y1(size_t(M * N)), y2(size_t(M * N)), y3(size_t(M * N));
+  lsgemm::matmul(X, q, lsgemm::view(y0.data(), M, N));
+  EXPECT_EQ(items.load(), 0) << "a call without the Context used its executor";
+  lsgemm::matmul(X, q, lsgemm::view(y1.data(), M, N), {}, ctx);
+#if defined(LSGEMM_FORCE_REFERENCE)
+  EXPECT_EQ(items.load(), 0) << "the reference is serial";
+#else
+  EXPECT_GT(items.load(), 0) << "the Context's executor did not run the call";
+  EXPECT_EQ(widest.load(), 3) << "max_threads() inside the call must be the Context's executor width";
+#endif
+  EXPECT_EQ(y0, y1) << "the executor changed the result";
+  const int64_t after_iq = items.load();
+  lsgemm::matmul(X, l, lsgemm::view(y2.data(), M, N));
+  EXPECT_EQ(items.load(), after_iq);
+  lsgemm::matmul(X, l, lsgemm::view(y3.data(), M, N), {}, ctx);
+  EXPECT_EQ(y2, y3);
+#if !defined(LSGEMM_FORCE_REFERENCE)
+  EXPECT_GT(items.load(), after_iq);
+#endif
+  EXPECT_EQ(lsgemm::max_threads(ctx), 3);
+  EXPECT_EQ(lsgemm::max_threads(lsgemm::Context().with_threads(1)), 1);
 }

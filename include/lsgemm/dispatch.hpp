@@ -41,6 +41,7 @@
 
 #include "lsgemm/core/epilogue.hpp"
 #include "lsgemm/core/matrix.hpp"
+#include "lsgemm/core/parallel.hpp"
 #include "lsgemm/core/path.hpp"
 #include "lsgemm/int_quant/format.hpp"
 #include "lsgemm/int_quant/reference.hpp"
@@ -143,6 +144,28 @@ inline void matmul(const lut::Tables& t, const lut::LutMatrix& w, HostView<float
 #else
   lut::HWY_NAMESPACE::matmul(t, w, Y, epi);
 #endif
+}
+
+// The same calls with a per-call threading Context (core/parallel.hpp): its executor
+// and thread cap apply to this call only, on this thread.
+inline void matmul(HostView<const float> X, const int_quant::QuantizedMatrix& w, HostView<float> Y, const Epilogue& epi,
+                   const Context& ctx) {
+  const lsgemm::detail::ContextScope scope(ctx);
+  matmul(X, w, Y, epi);
+}
+inline void matmul(HostView<const float> X, const lut::LutMatrix& w, HostView<float> Y, const Epilogue& epi,
+                   const Context& ctx) {
+  const lsgemm::detail::ContextScope scope(ctx);
+  matmul(X, w, Y, epi);
+}
+inline void matmul(const lut::Tables& t, const lut::LutMatrix& w, HostView<float> Y, const Epilogue& epi,
+                   const Context& ctx) {
+  const lsgemm::detail::ContextScope scope(ctx);
+  matmul(t, w, Y, epi);
+}
+inline lut::Tables make_tables(HostView<const float> X, const lut::TableSpec& spec, const Context& ctx) {
+  const lsgemm::detail::ContextScope scope(ctx);
+  return make_tables(X, spec);
 }
 
 // Every other host combination fails here at compile time with the list of what is
