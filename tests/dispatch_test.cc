@@ -286,3 +286,86 @@ TEST(Dispatch, PerCallContext) {
   EXPECT_EQ(lsgemm::max_threads(ctx), 3);
   EXPECT_EQ(lsgemm::max_threads(lsgemm::Context().with_threads(1)), 1);
 }
+
+#if !defined(LSGEMM_FORCE_REFERENCE)
+namespace sd = lsgemm::simd::HWY_NAMESPACE;
+
+// A toy family for the GEMM skeleton: plain f32 weights (N x K, row-major), whose
+// decoder reports chunks without a non-zero weight as empty (what a sparse family does).
+struct DenseDecoder {
+  const std::vector<float>& w;
+  int64_t N, K;
+  int64_t L = int64_t(hwy::HWY_NAMESPACE::Lanes(sd::DF()));
+  int64_t n() const { return N; }
+  int64_t k() const { return K; }
+  int64_t kp() const { return (K + 3) / 4 * 4; }
+  int64_t blocks() const { return (N + 2 * L - 1) / (2 * L); }
+  float at(int64_t r, int64_t c) const { return r < N && c < K ? w[size_t(r * K + c)] : 0.0f; }
+  bool decode_f32(int64_t nb, int64_t k0, int64_t kc, float* panel) const {
+    bool any = false;
+    for (int64_t k = k0; k < k0 + kc; ++k)
+      for (int64_t c = 0; c < 2 * L; ++c) {
+        panel[(k - k0) * 2 * L + c] = at(nb * 2 * L + c, k);
+        any = any || at(nb * 2 * L + c, k) != 0.0f;
+      }
+    return any;
+  }
+};
+
+// A tile policy of its own (scalar, straight from the decoder's weights), to show the
+// skeleton's hook: the result must equal the default tiles' within float rounding.
+struct ScalarTiles {
+  static bool chunk(const DenseDecoder& dec, int64_t nb, int64_t k0, int64_t, int64_t kx, const float* xp, int64_t K,
+                    int64_t mc, float*, float* yt, int64_t ldyt, bool have) {
+    sd::for_row_tiles<sd::kMRF32>(mc, [&](int64_t m, auto mr) {
+      constexpr int h = decltype(mr)::value;
+      for (int i = 0; i < h; ++i)
+        for (int64_t c = 0; c < ldyt; ++c) {
+          float acc = have ? yt[(m + i) * ldyt + c] : 0.0f;
+          for (int64_t k = k0; k < k0 + kx; ++k) acc += xp[m * K + k * h + i] * dec.at(nb * ldyt + c, k);
+          yt[(m + i) * ldyt + c] = acc;
+        }
+    });
+    return true;
+  }
+};
+
+// Chunks a decoder reports empty are skipped, also the first one of a block and all of
+// them (that block's outputs are then exactly 0 + epilogue), and a Tiles policy plugs in.
+TEST(Dispatch, GemmSkeletonSkipsEmptyChunksAndTakesTilePolicies) {
+  const int64_t K = 4 * sd::kChunk + 37;
+  const int64_t L = int64_t(hwy::HWY_NAMESPACE::Lanes(sd::DF()));
+  const int64_t N = 6 * L + 5;  // N-blocks of 2L: block 1 all zero, the last one partial
+  for (int64_t M : {1, 7, 29}) {
+    std::vector<float> w = random_normal(size_t(N * K), 21), x = random_normal(size_t(M * K), 22);
+    for (int64_t r = 0; r < N; ++r)
+      for (int64_t c = 0; c < K; ++c) {
+        const int64_t chunk = c / sd::kChunk;
+        if (chunk == 0 || chunk == 2 || (r >= 2 * L && r < 4 * L)) w[size_t(r * K + c)] = 0.0f;
+      }
+    const DenseDecoder dec{w, N, K};
+    std::vector<float> y(size_t(M * N), 7.0f), ys(size_t(M * N), 7.0f);
+    const std::vector<float> bias = random_normal(size_t(N), 23);
+    const lsgemm::Epilogue epi = lsgemm::Epilogue().with_bias(bias.data());
+    sd::gemm_f32(dec, lsgemm::view<const float>(x.data(), M, K), lsgemm::view(y.data(), M, N), epi);
+    sd::gemm_f32<DenseDecoder, ScalarTiles>(dec, lsgemm::view<const float>(x.data(), M, K), lsgemm::view(ys.data(), M, N),
+                                            epi);
+    for (int64_t m = 0; m < M; ++m)
+      for (int64_t n = 0; n < N; ++n) {
+        double want = bias[size_t(n)], mag = std::fabs(bias[size_t(n)]);
+        for (int64_t k = 0; k < K; ++k) {
+          want += double(x[size_t(m * K + k)]) * double(w[size_t(n * K + k)]);
+          mag += std::fabs(double(x[size_t(m * K + k)]) * double(w[size_t(n * K + k)]));
+        }
+        const size_t i = size_t(m * N + n);
+        const double tol = double(K + 2) * FLT_EPSILON * mag;
+        if (n >= 2 * L && n < 4 * L) {
+          ASSERT_EQ(y[i], bias[size_t(n)]) << "an all-empty N-block must give exactly the bias, M=" << M << " n=" << n;
+          ASSERT_EQ(ys[i], bias[size_t(n)]) << "(scalar tiles) M=" << M << " n=" << n;
+        }
+        ASSERT_NEAR(y[i], want, tol) << "panel tiles, M=" << M << " Y(" << m << "," << n << ")";
+        ASSERT_NEAR(ys[i], want, tol) << "scalar tiles, M=" << M << " Y(" << m << "," << n << ")";
+      }
+  }
+}
+#endif

@@ -255,11 +255,34 @@ void for_m_blocks(int64_t M, const Fn& fn) {
   for (int64_t mb = 0; mb < M; mb += kMBlock) fn(mb, std::min(kMBlock, M - mb));
 }
 
-// Y = X * W^T (+ epilogue) with fp32 activations, W decoded to f32 panels.
-template <class Decoder>
+// Tile policy of gemm_f32: what one task does with one K chunk of its N-block, for the
+// mc rows of an M block. The dense default decodes the chunk into a panel and sweeps
+// register tiles over it; a sparse family can supply its own (a gather or outer-product
+// tile over its compressed chunk, XNNPACK-SpMM style) with the same signature:
+//   bool chunk(dec, nb, k0, kc, kx, xp, K, mc, panel, yt, have)
+//     xp: the block's packed X (pack_rows<kMRF32> layout, row tile m at xp + m * K),
+//     kx = columns of X in the chunk, yt: (mc, 2L) sums, have: yt holds sums to add to;
+//     returns false when the chunk added nothing (yt untouched).
+struct PanelTilesF32 {
+  template <class Decoder>
+  static bool chunk(const Decoder& dec, int64_t nb, int64_t k0, int64_t kc, int64_t kx, const float* xp, int64_t K,
+                    int64_t mc, float* panel, float* yt, int64_t ldyt, bool have) {
+    if (!dec.decode_f32(nb, k0, kc, panel)) return false;
+    for_row_tiles<kMRF32>(mc, [&](int64_t m, auto mr) {
+      constexpr int h = decltype(mr)::value;
+      tile_f32<h>(xp + m * K + k0 * h, panel, kx, yt + m * ldyt, ldyt, have);
+    });
+    return true;
+  }
+};
+
+// Y = X * W^T (+ epilogue) with fp32 activations, W decoded to f32 panels (or chunks
+// handled by another Tiles policy).
+template <class Decoder, class Tiles = PanelTilesF32>
 void gemm_f32(const Decoder& dec, HostView<const float> X, HostView<float> Y, const Epilogue& epi) {
-  static_assert(F32Decoder<Decoder>::value,
-                "gemm_f32: the decoder needs n(), k(), kp(), blocks() and bool decode_f32(nb, k0, kc, float* panel)");
+  static_assert(HasShape<Decoder>::value, "gemm_f32: the decoder needs n(), k(), kp() and blocks()");
+  static_assert(!std::is_same_v<Tiles, PanelTilesF32> || F32Decoder<Decoder>::value,
+                "gemm_f32 with panel tiles: the decoder needs bool decode_f32(nb, k0, kc, float* panel)");
   const int64_t L = int64_t(hwy::HWY_NAMESPACE::Lanes(DF()));
   const int64_t M = X.rows, N = dec.n(), K = dec.k(), KP = dec.kp();
   thread_local AlignedBuffer<float> xp_buf;  // X packed per row tile
@@ -276,13 +299,8 @@ void gemm_f32(const Decoder& dec, HostView<const float> X, HostView<float> Y, co
       bool have = false;  // yt holds sums (a skipped first chunk leaves nothing to add to)
       for (int64_t k0 = 0; k0 < K; k0 += kChunk) {
         const int64_t kc = std::min(kChunk, KP - k0);
-        if (!dec.decode_f32(nb, k0, kc, panel)) continue;
         const int64_t kx = std::min(kc, K - k0);  // X has only K columns
-        for_row_tiles<kMRF32>(mc, [&](int64_t m, auto mr) {
-          constexpr int h = decltype(mr)::value;
-          tile_f32<h>(xp + m * K + k0 * h, panel, kx, yt + m * 2 * L, 2 * L, have);
-        });
-        have = true;
+        if (Tiles::chunk(dec, nb, k0, kc, kx, xp, K, mc, panel, yt, 2 * L, have)) have = true;
       }
       if (!have) std::fill(yt, yt + mc * 2 * L, 0.0f);
       store_tile(yt, 2 * L, mb, mc, n0, ncols, Y, epi);
