@@ -50,6 +50,15 @@ inline void require_dim(int64_t v, const char* where, const char* name) {
   require(v >= 0 && v <= kMaxDim, where, ": ", name, "=", v, " is out of range (allowed: 0..", kMaxDim, ")");
 }
 
+// A packed object's shape: n, k > 0 and n, k, kp within kMaxDim, before any of them
+// enters a product (kp: K padded; the family checks its rounding).
+inline void require_packed_shape(int64_t n, int64_t k, int64_t kp, const char* where) {
+  require(n > 0 && k > 0, where, ": packed shape ", n, "x", k, " must be positive");
+  require_dim(n, where, "packed n");
+  require_dim(k, where, "packed k");
+  require_dim(kp, where, "packed kp");
+}
+
 // a * b of two sizes (>= 0), or Error naming `what` where the product overflows int64.
 inline int64_t checked_mul(int64_t a, int64_t b, const char* where, const char* what) {
   int64_t r = 0;

@@ -236,10 +236,7 @@ namespace detail {
 // validate() adds the O(size) checks of the contents.
 inline void check_packed(const QuantizedMatrix& w, const char* where) {
   using lsgemm::detail::require;
-  require(w.n > 0 && w.k > 0, where, ": shape ", w.n, "x", w.k, " must be positive");
-  lsgemm::detail::require_dim(w.n, where, "n");
-  lsgemm::detail::require_dim(w.k, where, "k");
-  lsgemm::detail::require_dim(w.kp, where, "kp");
+  lsgemm::detail::require_packed_shape(w.n, w.k, w.kp, where);
   require(w.bits == 2 || w.bits == 4 || w.bits == 8, where, ": bits=", w.bits, " (allowed: 2, 4, 8)");
   require(w.kp >= w.k && w.kp % kKUnit == 0 && w.kp - w.k < kKUnit, where, ": kp=", w.kp, " must be K=", w.k,
           " rounded up to a multiple of ", kKUnit);

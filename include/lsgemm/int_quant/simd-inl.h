@@ -50,11 +50,7 @@ namespace lsgemm {
 namespace int_quant {
 namespace HWY_NAMESPACE {
 namespace hn = hwy::HWY_NAMESPACE;
-using simd::HWY_NAMESPACE::DF;
-using simd::HWY_NAMESPACE::DI;
-using simd::HWY_NAMESPACE::DU;
-using simd::HWY_NAMESPACE::DU8;
-using simd::HWY_NAMESPACE::DI8;
+using namespace simd::HWY_NAMESPACE::tags;  // NOLINT: DF, DI, DU, DU8, DI8 (core/simd)
 using simd::HWY_NAMESPACE::kMRF32;
 using simd::HWY_NAMESPACE::kMRU8S8;
 
@@ -142,7 +138,7 @@ HWY_INLINE void gemv_int8_pair(const QuantizedMatrix& w, const Strip& s0, const 
   const DI8 di8;
   const size_t L = hn::Lanes(df);
   const int32_t* xq32 = reinterpret_cast<const int32_t*>(xq);
-  const int64_t blocks_per_group = w.group / (4 * kE);
+  const int64_t blocks_per_group = w.group / (4 * kE), tile_bytes = w.tile_bytes();
   auto y0 = hn::Zero(df), y1 = hn::Zero(df);
   for (int64_t g = 0; g < w.groups(); ++g) {
     hn::Vec<DI> a0[kE], a1[kE];  // (2 strips, kE planes) int32 accumulators: 2*kE chains
@@ -150,9 +146,11 @@ HWY_INLINE void gemv_int8_pair(const QuantizedMatrix& w, const Strip& s0, const 
     const int64_t b0 = g * blocks_per_group;
     for (int64_t b = b0; b < b0 + blocks_per_group; ++b) {
       // Two sequential streams per task are too few for the hardware prefetcher to
-      // cover DRAM latency; ask for the block kPrefetchBlocks ahead in each.
-      hwy::Prefetch(s0.codes + (b + kPrefetchBlocks) * kBlockBytes);
-      hwy::Prefetch(s1.codes + (b + kPrefetchBlocks) * kBlockBytes);
+      // cover DRAM latency; ask for the block kPrefetchBlocks ahead in each (and past the
+      // tile's end, the next pair's: core/row_tiles.hpp).
+      const int64_t ahead = pair_stream_ahead(b * kBlockBytes, kPrefetchBlocks * kBlockBytes, tile_bytes, int64_t(L));
+      hwy::Prefetch(s0.codes + ahead);
+      hwy::Prefetch(s1.codes + ahead);
       const auto v0 = hn::LoadU(du8, s0.codes + b * kBlockBytes);
       const auto v1 = hn::LoadU(du8, s1.codes + b * kBlockBytes);
       ((a0[P] = simd::HWY_NAMESPACE::quad_dot<kBits>(di, plane_u8<kBits, int(P)>(v0),
@@ -184,7 +182,7 @@ HWY_INLINE void gemv_f32_pair(const QuantizedMatrix& w, const Strip& s0, const S
   const DF df;
   const DU du;
   const size_t L = hn::Lanes(df);
-  const int64_t blocks_per_group = w.group / (4 * kE);
+  const int64_t blocks_per_group = w.group / (4 * kE), tile_bytes = w.tile_bytes();
   auto y0 = hn::Zero(df), y1 = hn::Zero(df);
   for (int64_t g = 0; g < w.groups(); ++g) {
     // (2 strips, 4 bytes j) f32 accumulators: 8 FMA chains cover latency 4 x 2 ports.
@@ -192,8 +190,9 @@ HWY_INLINE void gemv_f32_pair(const QuantizedMatrix& w, const Strip& s0, const S
     for (int j = 0; j < 4; ++j) a0[j] = a1[j] = hn::Zero(df);
     const int64_t b0 = g * blocks_per_group;
     for (int64_t b = b0; b < b0 + blocks_per_group; ++b) {
-      hwy::Prefetch(s0.codes + (b + kPrefetchBlocks) * kBlockBytes);  // as in gemv_int8_pair
-      hwy::Prefetch(s1.codes + (b + kPrefetchBlocks) * kBlockBytes);
+      const int64_t ahead = pair_stream_ahead(b * kBlockBytes, kPrefetchBlocks * kBlockBytes, tile_bytes, int64_t(L));
+      hwy::Prefetch(s0.codes + ahead);  // as in gemv_int8_pair
+      hwy::Prefetch(s1.codes + ahead);
       const auto v0 = hn::LoadU(du, reinterpret_cast<const uint32_t*>(s0.codes + b * kBlockBytes));
       const auto v1 = hn::LoadU(du, reinterpret_cast<const uint32_t*>(s1.codes + b * kBlockBytes));
       const float* xb = x + b * 4 * kE;
@@ -323,26 +322,10 @@ template <int kBits>
 void gemv_rows(HostView<const float> X, const QuantizedMatrix& w, HostView<float> Y, const Epilogue& epi,
                const QuantizedX* xq) {
   const GemmDecoder<kBits> dec(w);
-  const DF df;
-  const int64_t L = dec.L, M = X.rows, K = w.k, G = w.groups(), KP = w.kp;
-  // Float mode: each row of X zero-padded to kp, then its per-group sums, once per call
-  // (every strip-pair task reads them). A thread_local is not captured: keep the pointer.
+  const int64_t M = X.rows, G = w.groups(), KP = w.kp;
+  // Float mode: X padded, with its group sums, once per call (core/simd/gemm_driver-inl.h).
   thread_local AlignedBuffer<float> xpad_buf;
-  float* xpad = nullptr;
-  if (!xq) {
-    xpad = simd::HWY_NAMESPACE::scratch(xpad_buf, size_t(M * (KP + G)));
-    for (int64_t m = 0; m < M; ++m) {
-      float* xp = xpad + m * (KP + G);
-      float* xsum = xp + KP;
-      std::memcpy(xp, X.row(m), size_t(K) * sizeof(float));
-      std::fill(xp + K, xp + KP, 0.0f);
-      for (int64_t g = 0; g < G; ++g) {
-        auto acc = hn::Zero(df);
-        for (int64_t c = g * w.group; c < (g + 1) * w.group; c += L) acc = hn::Add(acc, hn::LoadU(df, xp + c));
-        xsum[g] = hn::ReduceSum(df, acc);
-      }
-    }
-  }
+  const float* xpad = xq ? nullptr : simd::HWY_NAMESPACE::pad_x_with_group_sums(X, KP, w.group, xpad_buf);
   simd::HWY_NAMESPACE::gemv_pairs(dec.blocks(), M, Y, epi, [&](int64_t m, int64_t pr, float* yt) {
     Strip st[2];
     dec.strips_of(pr, st);

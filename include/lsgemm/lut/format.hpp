@@ -423,10 +423,7 @@ namespace detail {
 // O(size) check for untrusted data).
 inline void check_packed(const LutMatrix& w, const char* where) {
   using lsgemm::detail::require;
-  require(w.n > 0 && w.k > 0, where, ": packed shape ", w.n, "x", w.k, " must be positive");
-  lsgemm::detail::require_dim(w.n, where, "packed n");
-  lsgemm::detail::require_dim(w.k, where, "packed k");
-  lsgemm::detail::require_dim(w.kp, where, "packed kp");
+  lsgemm::detail::require_packed_shape(w.n, w.k, w.kp, where);
   require(w.kind == WeightKind::kUniform || w.kind == WeightKind::kTernaryPlanes ||
               w.kind == WeightKind::kTernaryTriples,
           where, ": packed weight kind is invalid");

@@ -68,11 +68,7 @@ namespace lsgemm {
 namespace lut {
 namespace HWY_NAMESPACE {
 namespace hn = hwy::HWY_NAMESPACE;
-using simd::HWY_NAMESPACE::DF;
-using simd::HWY_NAMESPACE::DI;
-using simd::HWY_NAMESPACE::DU;
-using simd::HWY_NAMESPACE::DU8;
-using simd::HWY_NAMESPACE::DI8;
+using namespace simd::HWY_NAMESPACE::tags;  // NOLINT: DF, DI, DU, DU8, DI8 (core/simd)
 
 // Rows of X sharing one load of each index vector (the GEMM reuse): fast tables need one
 // int32 accumulator per (row of X, strip), 4 x 2 = 8 vectors; exact ones two, so 2 rows.
@@ -593,8 +589,7 @@ HWY_NOINLINE void gemv_pair(const LutMatrix& w, const Tables& t, int64_t m, int6
   const float* scale = t.scale.data() + m * B;
   const float* xsum = t.xsum.data() + m * B;
   const int64_t tile_bytes = w.tile_bytes();
-  const int64_t pf_skip_tiles = std::max<int64_t>(0, 2 * int64_t(L) / kTileRows - 1);
-  const int64_t pf_skip = pf_skip_tiles * tile_bytes;
+  const int64_t pf_skip_tiles = std::max<int64_t>(0, 2 * int64_t(L) / kTileRows - 1);  // as pair_stream_ahead
   const int64_t G = w.groups();
   constexpr int64_t kConstAhead = 16;  // groups: 512 bytes of each constant stream
 
@@ -637,7 +632,7 @@ HWY_NOINLINE void gemv_pair(const LutMatrix& w, const Tables& t, int64_t m, int6
     auto b10 = hn::Zero(di8), b11 = hn::Zero(di8), b12 = hn::Zero(di8), b13 = hn::Zero(di8);
     for (int64_t stp = b * spb; stp < (b + 1) * spb; ++stp) {
       const int64_t pos = stp * kStepBytes;
-      const int64_t ahead = pos + kPrefetchBytes + (pos + kPrefetchBytes >= tile_bytes ? pf_skip : 0);
+      const int64_t ahead = pair_stream_ahead(pos, kPrefetchBytes, tile_bytes, int64_t(L));  // core/row_tiles.hpp
       for (int64_t c = 0; c < kStepBytes; c += 64) {
         lsgemm::detail::prefetch_l2(st0.codes + ahead + c);
         lsgemm::detail::prefetch_l2(st1.codes + ahead + c);

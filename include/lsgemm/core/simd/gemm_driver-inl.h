@@ -383,6 +383,29 @@ void gemv_pairs(int64_t pairs, int64_t M, HostView<float> Y, const Epilogue& epi
   });
 }
 
+// Float activations for a GEMV: each row of X zero-padded to kp and followed by its G =
+// kp / group per-group sums (row m at out + m * (kp + G)), made once per call since
+// every strip-pair task reads them. kp and group: multiples of the f32 lanes.
+inline const float* pad_x_with_group_sums(HostView<const float> X, int64_t kp, int64_t group,
+                                          AlignedBuffer<float>& buf) {
+  namespace hn = hwy::HWY_NAMESPACE;
+  const DF df;
+  const int64_t L = int64_t(hn::Lanes(df)), M = X.rows, K = X.cols, G = kp / group;
+  float* out = scratch(buf, size_t(M * (kp + G)));
+  for (int64_t m = 0; m < M; ++m) {
+    float* xp = out + m * (kp + G);
+    float* xsum = xp + kp;
+    std::memcpy(xp, X.row(m), size_t(K) * sizeof(float));
+    std::fill(xp + K, xp + kp, 0.0f);
+    for (int64_t g = 0; g < G; ++g) {
+      auto acc = hn::Zero(df);
+      for (int64_t c = g * group; c < (g + 1) * group; c += L) acc = hn::Add(acc, hn::LoadU(df, xp + c));
+      xsum[g] = hn::ReduceSum(df, acc);
+    }
+  }
+  return out;
+}
+
 // The per-group flush of a GEMV accumulator: y += S * d + C * xs, where d is the
 // group's dot product of codes and X (scaled to X's units) and xs the group's sum of X
 // (S, C: the weights' w = S * code + C within the group). One rounding order for all.

@@ -53,11 +53,15 @@ inline constexpr int kMR = kMRF32 > kMRU8S8 ? kMRF32 : kMRU8S8;  // largest tile
 
 // At most 16 lanes of 32 bits: one int_quant tile row-block (16 rows) per vector on
 // AVX-512, two on AVX2, four on 128-bit targets.
+// The families take them with `using namespace simd::HWY_NAMESPACE::tags;`.
+namespace tags {
 using DF = hn::CappedTag<float, 16>;
 using DI = hn::RebindToSigned<DF>;
 using DU = hn::RebindToUnsigned<DF>;
 using DU8 = hn::Repartition<uint8_t, DI>;
 using DI8 = hn::Repartition<int8_t, DI>;
+}  // namespace tags
+using namespace tags;  // NOLINT: the skeleton's own spelling
 
 #if LSGEMM_SIMD_KERNELS
 
