@@ -27,6 +27,7 @@
 #include "lsgemm/int_quant/reference.hpp"
 #include "lsgemm/lut/reference.hpp"
 #include "support/error_of.hpp"
+#include "support/lut_tester.hpp"
 
 namespace lsgemm {
 namespace test {
@@ -42,9 +43,13 @@ inline std::vector<float> normal(int64_t n, float sd, uint64_t seed) {
   return v;
 }
 
-inline void expect_mentions(const std::string& msg, std::initializer_list<const char*> parts) {
-  for (const char* p : parts) EXPECT_NE(msg.find(p), std::string::npos) << "message lacks \"" << p << "\": " << msg;
+inline void expect_mentions(const std::string& msg, std::initializer_list<std::string> parts) {
+  for (const std::string& p : parts)
+    EXPECT_NE(msg.find(p), std::string::npos) << "message lacks \"" << p << "\": " << msg;
 }
+
+// "X(r,c)=": how every activation check names the element.
+inline std::string element(int64_t r, int64_t c) { return "X(" + std::to_string(r) + "," + std::to_string(c) + ")="; }
 
 }  // namespace test
 }  // namespace lsgemm
@@ -175,12 +180,86 @@ void regress_int8_error_names_element() {
                   {"X(1,9)=1e+20", "too large", "2^64"});
 }
 
+
+// Defect 7: the lut reference formed a plane's weight as `entry << plane`, a left shift
+// of a negative table entry (undefined; UBSan: "left shift of negative value"), now a
+// multiplication. Exact tables of X <= 0 hold a negative entry at every non-empty
+// subset, and 4-bit planes shift by up to 3. On exact data (power-of-two scales,
+// integer X with block amax 127) the reference and the kernels agree bit for bit, at
+// M = 1 (GEMV), on the GEMM and on the unpacked path. The UBSan stage runs this test.
+void regress_lut_reference_shift_of_negative() {
+  namespace lk = lut::HWY_NAMESPACE;
+  for (int64_t M : merge_rows({{1, lk::kMRExact, lk::min_rows_unpacked(4)}})) {
+    LutCase c;
+    c.m = M;
+    c.n = 24;
+    c.k = 256;
+    c.opt = lut::PackOptions().with_bits(4).with_group(64).with_tables(lut::TableMode::kExact);
+    c.data = Data::kExact;
+    c.seed = 7;
+    LutProblem p = make_problem<LutFamily>(c);
+    for (float& x : p.X) x = -std::fabs(x);  // the ld gap stays NaN
+    const lut::LutMatrix w = lut::pack(view<const float>(p.W.data(), c.n, c.k), c.opt);
+    const HostView<const float> Xv = p.Xv();
+    const lut::Tables t = lut::make_tables_reference(Xv, w.table_spec());
+    ASSERT_LT(lut::table_value(t, 0, 0, 0, 15), 0) << "precondition: a negative exact-table entry";
+    std::vector<float> Yr(size_t(M * c.n)), Yk(Yr.size()), Yt(Yr.size());
+    reference::matmul(Xv, w, view(Yr.data(), M, c.n));
+    lk::matmul(Xv, w, view(Yk.data(), M, c.n));
+    lk::matmul(t, w, view(Yt.data(), M, c.n));
+    int64_t nonzero = 0;
+    for (size_t i = 0; i < Yr.size(); ++i) {
+      nonzero += Yr[i] != 0.0f;
+      ASSERT_EQ(0, std::memcmp(&Yr[i], &Yk[i], 4)) << "M=" << M << " Y[" << i << "]: reference " << Yr[i]
+                                                   << " matmul(X) " << Yk[i] << " (exact data: bit-exact)";
+      ASSERT_EQ(0, std::memcmp(&Yr[i], &Yt[i], 4)) << "M=" << M << " Y[" << i << "]: reference " << Yr[i]
+                                                   << " matmul(tables) " << Yt[i] << " (exact data: bit-exact)";
+    }
+    ASSERT_GT(nonzero, 0) << "M=" << M << ": all-zero output";
+  }
+}
+
+// Defect 8: non-finite X in int8 / table modes was reported without its place ("X holds
+// Inf or NaN"). The message names the element (row and column) and the mode, on the
+// GEMV and GEMM paths of int_quant int8 and of lut exact and fast tables (and the
+// unpacked exact path), and the rejected call leaves Y as it was.
+void regress_nonfinite_x_message() {
+  namespace lk = lut::HWY_NAMESPACE;
+  const int64_t N = 24, K = 128;
+  const std::vector<float> W = normal(N * K, 1.0f, 8);
+  const iq::QuantizedMatrix wq =
+      iq::pack(view<const float>(W.data(), N, K), iq::PackOptions().with_group(32).with_act(iq::ActMode::kInt8));
+  const int64_t gemm_m = std::max<int64_t>({int_quant::HWY_NAMESPACE::kGemmMinRows, lk::kMR, lk::kMRExact}) + 1;
+  for (int64_t M : merge_rows({{1, gemm_m, lk::min_rows_unpacked(2) + 1}}))
+    for (float bad : {std::nanf(""), -std::numeric_limits<float>::infinity()}) {
+      std::vector<float> X = normal(M * K, 1.0f, 9);
+      const int64_t r = M - 1, col = 37;
+      X[size_t(r * K + col)] = bad;
+      const HostView<const float> Xv(X.data(), M, K, K);
+      std::vector<float> Y(size_t(M * N), kSentinel);
+      SCOPED_TRACE("M=" + std::to_string(M) + " X(" + std::to_string(r) + "," + std::to_string(col) +
+                   ")=" + std::to_string(bad));
+      expect_mentions(error_keeping_y(Y, [&] { int_quant::HWY_NAMESPACE::matmul(Xv, wq, view(Y.data(), M, N)); }),
+                      {element(r, col), "not finite", "int8 activation mode"});
+      for (lut::TableMode mode : {lut::TableMode::kExact, lut::TableMode::kFast}) {
+        SCOPED_TRACE(lut::table_mode_name(mode));
+        const lut::LutMatrix wl =
+            lut::pack(view<const float>(W.data(), N, K), lut::PackOptions().with_bits(2).with_group(64).with_tables(mode));
+        expect_mentions(
+            error_keeping_y(Y, [&] { lk::matmul(Xv, wl, view(Y.data(), M, N), Epilogue().with_accumulate()); }),
+            {element(r, col), "not finite", "table lookups"});
+      }
+    }
+}
+
 }  // namespace HWY_NAMESPACE
 }  // namespace test
 }  // namespace lsgemm
 HWY_AFTER_NAMESPACE();
 
 #if HWY_ONCE
+#include "lsgemm/dispatch.hpp"
+
 namespace lsgemm {
 namespace test {
 
@@ -189,7 +268,48 @@ HWY_EXPORT_AND_TEST_P(Regress, regress_int8_outliers_let_nonfinite_through);
 HWY_EXPORT_AND_TEST_P(Regress, regress_float_gemv_extreme_x);
 HWY_EXPORT_AND_TEST_P(Regress, regress_tiny_activations_quantized_wrongly);
 HWY_EXPORT_AND_TEST_P(Regress, regress_int8_error_names_element);
+HWY_EXPORT_AND_TEST_P(Regress, regress_lut_reference_shift_of_negative);
+HWY_EXPORT_AND_TEST_P(Regress, regress_nonfinite_x_message);
 HWY_AFTER_TEST();
+
+// Defect 9: `&lsgemm::matmul` named the int_quant overload until lut added its own; the
+// ODR test's wrapper address then stopped compiling (ambiguous overload). Each overload
+// is reachable through its explicit function-pointer type, and a call through the
+// pointer gives the same bits as the direct call. (The static target's wrappers: one
+// test, not per target.)
+TEST(RegressOnce, regress_odr_matmul_overload) {
+  using IntQuantMatmul = void (*)(HostView<const float>, const int_quant::QuantizedMatrix&, HostView<float>,
+                                  const Epilogue&);
+  using LutMatmul = void (*)(HostView<const float>, const lut::LutMatrix&, HostView<float>, const Epilogue&);
+  using TablesMatmul = void (*)(const lut::Tables&, const lut::LutMatrix&, HostView<float>, const Epilogue&);
+  const IntQuantMatmul iq_mm = &lsgemm::matmul;
+  const LutMatmul lut_mm = &lsgemm::matmul;
+  const TablesMatmul tab_mm = &lsgemm::matmul;
+  EXPECT_NE(reinterpret_cast<const void*>(iq_mm), reinterpret_cast<const void*>(lut_mm));
+  EXPECT_NE(reinterpret_cast<const void*>(lut_mm), reinterpret_cast<const void*>(tab_mm));
+  const int64_t M = 5, N = 24, K = 128;
+  const std::vector<float> W = normal(N * K, 1.0f, 10), X = normal(M * K, 1.0f, 11);
+  const HostView<const float> Xv(X.data(), M, K, K);
+  const int_quant::QuantizedMatrix wq = int_quant::pack(view<const float>(W.data(), N, K));
+  const lut::LutMatrix wl = lut::pack(view<const float>(W.data(), N, K));
+  const lut::Tables t = lsgemm::make_tables(Xv, wl.table_spec());
+  std::vector<float> a(size_t(M * N)), b(a.size());
+  auto same = [&](const char* what) {
+    EXPECT_EQ(0, std::memcmp(a.data(), b.data(), a.size() * 4)) << what << ": call through the pointer differs";
+    int64_t nz = 0;
+    for (float v : a) nz += v != 0.0f;
+    EXPECT_GT(nz, 0) << what << ": all-zero output";
+  };
+  iq_mm(Xv, wq, view(a.data(), M, N), {});
+  lsgemm::matmul(Xv, wq, view(b.data(), M, N));
+  same("int_quant X, w, Y");
+  lut_mm(Xv, wl, view(a.data(), M, N), {});
+  lsgemm::matmul(Xv, wl, view(b.data(), M, N));
+  same("lut X, w, Y");
+  tab_mm(t, wl, view(a.data(), M, N), {});
+  lsgemm::matmul(t, wl, view(b.data(), M, N));
+  same("lut tables, w, Y");
+}
 
 }  // namespace test
 }  // namespace lsgemm

@@ -1,21 +1,27 @@
 #pragma once
-// The int_quant tester: shape classes derived from a kernel's tile constants, data
-// generators, the derived tolerance, and the comparison against both oracles.
-// Plain header: the per-target test files pass their kernel in as a callable.
+// The int_quant family of the matmul tester (support/matmul_tester.hpp): its data
+// generators, its tolerances and the shape classes derived from its kernels' constants.
+// Plain header: the per-target test files pass their kernel and constants in.
 #include <gtest/gtest.h>
 
 #include <Eigen/Core>
+#include <algorithm>
 #include <cfloat>
 #include <cmath>
 #include <cstdint>
 #include <functional>
+#include <limits>
+#include <memory>
 #include <random>
 #include <sstream>
 #include <string>
+#include <utility>
 #include <vector>
 
+#include "lsgemm/core/path.hpp"
 #include "lsgemm/int_quant/format.hpp"
 #include "lsgemm/int_quant/reference.hpp"
+#include "support/matmul_tester.hpp"
 
 namespace lsgemm {
 namespace test {
@@ -23,197 +29,180 @@ namespace test {
 using int_quant::ActMode;
 using int_quant::PackOptions;
 using int_quant::QuantizedMatrix;
-using Kernel = std::function<void(HostView<const float>, const QuantizedMatrix&, HostView<float>, const Epilogue&)>;
 
-// The kernel's tile constants, from which the shape classes are derived.
-struct TileInfo {
-  const char* target;
-  int64_t lanes;       // f32 lanes (an N-block is 2 * lanes outputs)
-  int64_t mr;          // rows of X per register tile
-  int64_t gemm_min_m;  // first M on the GEMM-shaped path
-  int64_t chunk;       // K chunk of the GEMM path
+// The kernel of one SIMD target and the constants its shape classes derive from.
+struct IntQuantKernels {
+  const char* target = "";
+  int64_t lanes = 16;       // f32 lanes (an N-block is 2 * lanes outputs)
+  int64_t mr = 12;          // rows of X per register tile of the mode under test
+  int64_t gemm_min_m = 4;   // first M on the GEMM-shaped path
+  int64_t chunk = 256;      // K chunk of the GEMM path
+  int64_t m_block = 240;    // rows per M block of the GEMM skeleton (simd::kMBlock)
+  std::vector<PathRule> rules;  // this target's path_rules()
+  std::function<void(HostView<const float>, const QuantizedMatrix&, HostView<float>, const Epilogue&)> matmul;
 };
 
-enum class Data { kNormal, kExact, kZeroX, kZeroW, kConstant, kOutliers };
-inline const char* data_name(Data d) {
-  switch (d) {
-    case Data::kNormal: return "normal";
-    case Data::kExact: return "exact";
-    case Data::kZeroX: return "zero-X";
-    case Data::kZeroW: return "zero-W";
-    case Data::kConstant: return "constant";
-    default: return "outliers";
-  }
-}
+struct IntQuantFamily {
+  using Options = PackOptions;
+  using Weights = QuantizedMatrix;
+  using Kernels = IntQuantKernels;
+  using Case = MatmulCase<Options>;
+  struct Extra {
+    std::vector<double> mag;  // reference::matmul_magnitude
+    double terms = 0.0;       // rounded terms per output (see check_reference)
+  };
+  using Checked = test::Checked<Extra>;
+  // The exact class is checked bit for bit against the reference; against the second
+  // oracle it keeps the derived bound.
+  static constexpr bool kExactSecondOracle = false;
 
-struct Case {
-  const char* cls = "";
-  int64_t m = 1, n = 16, k = 128;
-  PackOptions opt;
-  int64_t ldx_pad = 0, ldy_pad = 0;
-  bool bias = false, accumulate = false;
-  Data data = Data::kNormal;
-  uint64_t seed = 1;
-
-  std::string describe(const TileInfo& t) const {
+  static std::string describe_options(const Options& o) {
     std::ostringstream os;
-    os << "[" << t.target << "] class=" << cls << " M=" << m << " N=" << n << " K=" << k << " bits=" << opt.bits
-       << " group=" << (opt.group ? std::to_string(opt.group) : std::string("per-channel"))
-       << (opt.symmetric ? " sym" : " asym") << " act=" << int_quant::act_mode_name(opt.act)
-       << " outliers=" << opt.outlier_threshold << " ldx+" << ldx_pad << " ldy+" << ldy_pad
-       << (bias ? " bias" : "") << (accumulate ? " accumulate" : "") << " data=" << data_name(data)
-       << " seed=" << seed << " tile(lanes=" << t.lanes << ", mr=" << t.mr << ")";
+    os << "bits=" << o.bits << " group=" << (o.group ? std::to_string(o.group) : std::string("per-channel"))
+       << (o.symmetric ? " sym" : " asym") << " act=" << int_quant::act_mode_name(o.act)
+       << " outliers=" << o.outlier_threshold;
     return os.str();
   }
-};
-
-// W whose values are exactly representable in the format: per (row, group) a
-// power-of-two scale, codes spanning 0..qmax, and an integer zero point, so pack()
-// reproduces them exactly (see the exact data class).
-inline std::vector<float> make_weights(const Case& c, std::mt19937_64& rng) {
-  std::vector<float> W(size_t(c.n * c.k));
-  std::normal_distribution<float> nd(0.0f, 1.0f);
-  switch (c.data) {
-    case Data::kZeroW: break;
-    case Data::kConstant:
-      for (auto& v : W) v = 0.25f;
-      break;
-    case Data::kExact: {
-      const int qmax = (1 << c.opt.bits) - 1;
-      const int64_t g = c.opt.group ? c.opt.group : c.k;
-      std::uniform_int_distribution<int> qd(0, qmax);
-      for (int64_t r = 0; r < c.n; ++r)
-        for (int64_t g0 = 0; g0 < c.k; g0 += g) {
-          const int z = c.opt.symmetric ? (1 << (c.opt.bits - 1)) : qd(rng);
-          const float s = c.opt.symmetric ? 1.0f / 8 : 1.0f / 16;
-          for (int64_t k = g0; k < std::min(c.k, g0 + g); ++k) {
-            int q = qd(rng);
-            if (c.opt.symmetric) q = std::max(q, 1);  // symmetric codes span 1..qmax
-            if (k == g0) q = c.opt.symmetric ? 1 : 0;
-            if (k == g0 + 1) q = qmax;
-            W[size_t(r * c.k + k)] = s * float(q - z);
-          }
-        }
-      break;
-    }
-    default:
-      for (auto& v : W) v = nd(rng);
+  static std::string describe_tile(const Kernels& t) {
+    return "tile(lanes=" + std::to_string(t.lanes) + ", mr=" + std::to_string(t.mr) +
+           ", gemm from M=" + std::to_string(t.gemm_min_m) + ")";
   }
-  return W;
-}
 
-inline std::vector<float> make_activations(const Case& c, int64_t ldx, std::mt19937_64& rng) {
-  std::vector<float> X(size_t(std::max<int64_t>(c.m, 1) * ldx), 1e30f);  // padding poisoned
-  std::normal_distribution<float> nd(0.0f, 1.0f);
-  std::uniform_int_distribution<int> id(-127, 127);
-  const int64_t g = c.opt.group ? c.opt.group : c.k;
-  for (int64_t r = 0; r < c.m; ++r)
-    for (int64_t k = 0; k < c.k; ++k) {
-      float v;
-      switch (c.data) {
-        case Data::kZeroX: v = 0.0f; break;
-        case Data::kConstant: v = 0.5f; break;
-        case Data::kExact: v = (k % g == 0) ? 127.0f : float(id(rng)); break;  // amax 127: sx = 1
-        case Data::kOutliers: v = (k % 37 == 5) ? 20.0f * nd(rng) + 10.0f : nd(rng); break;
-        default: v = nd(rng);
+  // W whose values are exactly representable in the format: per (row, group) a
+  // power-of-two scale, codes spanning 0..qmax, and an integer zero point, so pack()
+  // reproduces them exactly (see the exact data class).
+  static std::vector<float> make_weights(const Case& c, std::mt19937_64& rng) {
+    std::vector<float> W(size_t(c.n * c.k));
+    std::normal_distribution<float> nd(0.0f, 1.0f);
+    switch (c.data) {
+      case Data::kZeroW: break;
+      case Data::kConstant:
+        for (auto& v : W) v = 0.25f;
+        break;
+      case Data::kExact: {
+        const int qmax = (1 << c.opt.bits) - 1;
+        const int64_t g = c.opt.group ? c.opt.group : c.k;
+        std::uniform_int_distribution<int> qd(0, qmax);
+        for (int64_t r = 0; r < c.n; ++r)
+          for (int64_t g0 = 0; g0 < c.k; g0 += g) {
+            const int z = c.opt.symmetric ? (1 << (c.opt.bits - 1)) : qd(rng);
+            const float s = c.opt.symmetric ? 1.0f / 8 : 1.0f / 16;
+            for (int64_t k = g0; k < std::min(c.k, g0 + g); ++k) {
+              int q = qd(rng);
+              if (c.opt.symmetric) q = std::max(q, 1);  // symmetric codes span 1..qmax
+              if (k == g0) q = c.opt.symmetric ? 1 : 0;
+              if (k == g0 + 1) q = qmax;
+              W[size_t(r * c.k + k)] = s * float(q - z);
+            }
+          }
+        break;
       }
-      X[size_t(r * ldx + k)] = v;
+      default:
+        for (auto& v : W) v = nd(rng);
     }
-  return X;
-}
+    return W;
+  }
 
-// Runs one case: kernel vs reference (derived bound, or bit-exact for exact data) and
-// vs the second oracle (dequantize, then an Eigen product in double).
-inline void run_case(const Case& c, const TileInfo& t, const Kernel& kernel) {
-  SCOPED_TRACE(c.describe(t));
-  std::mt19937_64 rng(c.seed);
-  const std::vector<float> W = make_weights(c, rng);
-  const QuantizedMatrix w = int_quant::pack(view(W.data(), c.n, c.k), c.opt);
-  const int64_t ldx = c.k + c.ldx_pad, ldy = c.n + c.ldy_pad;
-  const std::vector<float> X = make_activations(c, ldx, rng);
-  std::vector<float> bias(size_t(c.n));
-  for (auto& b : bias) b = std::normal_distribution<float>(0.0f, 1.0f)(rng);
-  std::vector<float> Y0(size_t(std::max<int64_t>(c.m, 1) * ldy));
-  for (auto& v : Y0) v = std::normal_distribution<float>(0.0f, 1.0f)(rng);
-  std::vector<float> Yk = Y0, Yr = Y0;
-  const HostView<const float> Xv(X.data(), c.m, c.k, ldx);
-  Epilogue epi;
-  epi.bias = c.bias ? bias.data() : nullptr;
-  epi.accumulate = c.accumulate;
-  kernel(Xv, w, HostView<float>(Yk.data(), c.m, c.n, ldy), epi);
-  reference::matmul(Xv, w, HostView<float>(Yr.data(), c.m, c.n, ldy), epi);
+  // X, M x ldx; the ld gap is poisoned with NaN (a kernel that reads it shows).
+  static std::vector<float> make_activations(const Case& c, int64_t ldx, std::mt19937_64& rng) {
+    std::vector<float> X(size_t(std::max<int64_t>(c.m, 1) * ldx), std::numeric_limits<float>::quiet_NaN());
+    std::normal_distribution<float> nd(0.0f, 1.0f);
+    std::uniform_int_distribution<int> id(-127, 127);
+    const int64_t g = c.opt.group ? c.opt.group : c.k;
+    for (int64_t r = 0; r < c.m; ++r)
+      for (int64_t k = 0; k < c.k; ++k) {
+        float v;
+        switch (c.data) {
+          case Data::kZeroX: v = 0.0f; break;
+          case Data::kConstant: v = 0.5f; break;
+          case Data::kExact: v = (k % g == 0) ? 127.0f : float(id(rng)); break;  // amax 127: sx = 1
+          case Data::kOutliers: v = (k % 37 == 5) ? 20.0f * nd(rng) + 10.0f : nd(rng); break;
+          default: v = nd(rng);
+        }
+        X[size_t(r * ldx + k)] = v;
+      }
+    return X;
+  }
+
+  static Weights pack(const Problem<IntQuantFamily>& p) {
+    return int_quant::pack(view<const float>(p.W.data(), p.c.n, p.c.k), p.c.opt);
+  }
+  static std::vector<float> dequantize(const Weights& w) { return int_quant::dequantize_to_vector(w); }
 
   // Tolerance: every output is a sum of float terms whose absolute sum is `mag`;
   // recursive summation of T terms errs by at most T * eps * mag (Higham's gamma_T,
   // first order). Float mode sums Kp products plus 2 per group; int8 mode has exact
   // integer group sums, so only its 2 float terms per group round; +8 covers bias,
-  // accumulate and the scale products.
-  const std::vector<double> mag = reference::matmul_magnitude(Xv, w);
-  const double terms = (c.opt.act == ActMode::kFloat ? double(w.kp) : 0.0) + 2.0 * double(w.groups()) + 8.0 +
-                       (c.opt.outlier_threshold > 0 ? double(c.k) : 0.0);
-  const bool exact = c.data == Data::kExact;
-  int64_t nonzero = 0;
-  for (int64_t r = 0; r < c.m; ++r)
-    for (int64_t n = 0; n < ldy; ++n) {
-      const size_t i = size_t(r * ldy + n);
-      if (n >= c.n) {  // columns past N belong to the caller: untouched
-        ASSERT_EQ(Yk[i], Y0[i]) << "wrote past N at row " << r << " col " << n;
-        continue;
-      }
-      const double extra = std::fabs(c.bias ? bias[size_t(n)] : 0.0) + std::fabs(c.accumulate ? Y0[i] : 0.0);
-      const double tol = exact ? 0.0 : terms * double(FLT_EPSILON) * (mag[size_t(r * c.n + n)] + extra) + 1e-30;
-      if (Yr[i] != 0.0f) ++nonzero;
-      ASSERT_NEAR(Yk[i], Yr[i], tol) << "Y(" << r << "," << n << "): kernel " << Yk[i] << " reference " << Yr[i]
-                                     << "; bound = " << terms << " terms * FLT_EPSILON * magnitude "
-                                     << mag[size_t(r * c.n + n)] << (exact ? " (exact data: bit-exact)" : "");
-    }
-  for (size_t i = size_t(c.m * ldy); i < Yk.size(); ++i) ASSERT_EQ(Yk[i], Y0[i]);
-  // Guard against vacuous passes: non-zero data must give a non-zero answer.
-  if (c.m > 0 && c.data != Data::kZeroX && c.data != Data::kZeroW)
-    ASSERT_GT(nonzero, 0) << "reference output is all zero for non-zero data";
+  // accumulate and the scale products; outlier columns add up to K float products.
+  static bool check_reference(const Problem<IntQuantFamily>& p, const Weights& w, const Kernels& kern,
+                              const Epilogue& epi, Checked& chk) {
+    const Case& c = p.c;
+    chk.Y = p.Y0;
+    chk.Yr = p.Y0;
+    kern.matmul(p.Xv(), w, p.Yv(chk.Y), epi);
+    reference::matmul(p.Xv(), w, p.Yv(chk.Yr), epi);
+    chk.extra.mag = reference::matmul_magnitude(p.Xv(), w);
+    chk.extra.terms = (c.opt.act == ActMode::kFloat ? double(w.kp) : 0.0) + 2.0 * double(w.groups()) + 8.0 +
+                      (c.opt.outlier_threshold > 0 ? double(c.k) : 0.0);
+    const Extra& e = chk.extra;
+    return compare_outputs(
+        "kernel vs reference::matmul", chk.Y, chk.Yr, p.Y0, c.m, c.n, p.ldy, c.data == Data::kExact,
+        [&](int64_t m, int64_t n) {
+          return e.terms * double(FLT_EPSILON) * (e.mag[size_t(m * c.n + n)] + p.extra(m, n)) + 1e-30;
+        },
+        [&](int64_t m, int64_t n) {
+          return std::to_string(e.terms) + " terms * FLT_EPSILON * magnitude " +
+                 std::to_string(e.mag[size_t(m * c.n + n)] + p.extra(m, n));
+        });
+  }
 
-  // Second oracle: dequantize, then an Eigen product in double. Float mode differs from
-  // it only by rounding; int8 mode also by X's quantization, at most sx/2 per element:
-  // |err| <= sum_k (sx_g / 2) * |w_k| (+ the rounding bound).
-  if (c.m == 0) return;
-  const std::vector<float> Wd = int_quant::dequantize_to_vector(w);
-  Eigen::MatrixXd Xd(c.m, c.k), Wdd(c.n, c.k);
-  for (int64_t r = 0; r < c.m; ++r)
-    for (int64_t k = 0; k < c.k; ++k) Xd(r, k) = X[size_t(r * ldx + k)];
-  for (int64_t r = 0; r < c.n; ++r)
-    for (int64_t k = 0; k < c.k; ++k) Wdd(r, k) = Wd[size_t(r * c.k + k)];
-  const Eigen::MatrixXd Yd = Xd * Wdd.transpose();
-  const int64_t G = w.groups();
-  for (int64_t r = 0; r < c.m; ++r)
-    for (int64_t n = 0; n < c.n; ++n) {
-      double qerr = 0.0;
-      if (c.opt.act == ActMode::kInt8)
-        for (int64_t g = 0; g < G; ++g) {
-          double amax = 0.0, wsum = 0.0;
-          for (int64_t k = g * w.group; k < std::min(c.k, (g + 1) * w.group); ++k) {
-            if (c.opt.outlier_threshold > 0 && c.data == Data::kOutliers && k % 37 == 5) continue;
-            amax = std::max(amax, std::fabs(Xd(r, k)));
-            wsum += std::fabs(Wdd(n, k));
+  // Second oracle: float mode differs from the double product only by rounding; int8
+  // mode also by X's quantization, at most sx/2 per element:
+  // |err| <= sum_k (sx_g / 2) * |w_k| (+ the rounding bound). Outlier columns are
+  // computed in float, not quantized.
+  static OracleBound oracle_bounds(const Problem<IntQuantFamily>& p, const Weights& w, const Checked& chk,
+                                   const Eigen::MatrixXd& Xd, const Eigen::MatrixXd& Wd) {
+    const Case& c = p.c;
+    const int64_t G = w.groups();
+    auto qerr = std::make_shared<std::vector<double>>(size_t(c.m * c.n), 0.0);
+    OracleBound b;
+    b.tol.assign(size_t(c.m * c.n), 0.0);
+    for (int64_t r = 0; r < c.m; ++r)
+      for (int64_t n = 0; n < c.n; ++n) {
+        double q = 0.0;
+        if (c.opt.act == ActMode::kInt8)
+          for (int64_t g = 0; g < G; ++g) {
+            double amax = 0.0, wsum = 0.0;
+            for (int64_t k = g * w.group; k < std::min(c.k, (g + 1) * w.group); ++k) {
+              if (c.opt.outlier_threshold > 0 && c.data == Data::kOutliers && k % 37 == 5) continue;
+              amax = std::max(amax, std::fabs(Xd(r, k)));
+              wsum += std::fabs(Wd(n, k));
+            }
+            q += amax / 127.0 / 2.0 * wsum * (1.0 + 1e-5);
           }
-          qerr += amax / 127.0 / 2.0 * wsum * (1.0 + 1e-5);
-        }
-      const size_t i = size_t(r * ldy + n);
-      double expect = Yd(r, n) + (c.bias ? bias[size_t(n)] : 0.0) + (c.accumulate ? Y0[i] : 0.0);
-      const double extra = std::fabs(c.bias ? bias[size_t(n)] : 0.0) + std::fabs(c.accumulate ? Y0[i] : 0.0);
-      const double tol = qerr + terms * double(FLT_EPSILON) * (mag[size_t(r * c.n + n)] + extra) + 1e-30;
-      ASSERT_NEAR(Yk[i], expect, tol) << "second oracle (dequantize + Eigen double) at Y(" << r << "," << n
-                                      << "); X-quantization bound " << qerr;
-    }
-}
+        const size_t o = size_t(r * c.n + n);
+        (*qerr)[o] = q;
+        b.tol[o] = q + chk.extra.terms * double(FLT_EPSILON) * (chk.extra.mag[o] + p.extra(r, n)) + 1e-30;
+      }
+    const int64_t N = c.n;
+    b.explain = [qerr, N](int64_t m, int64_t n) {
+      return "X-quantization " + std::to_string((*qerr)[size_t(m * N + n)]) + " + rounding (terms * FLT_EPSILON * magnitude)";
+    };
+    return b;
+  }
+};
 
-// Shape classes from the tile constants: M around 1, the GEMV/GEMM switch and the
-// register tile (mr, then the 4- and 1-row remainders); N tails around a tile (16) and
-// an N-block (2 * lanes); K = one group, several groups, chunk tails, per-channel K
-// that is not a multiple of 16.
-inline std::vector<Case> shape_classes(const TileInfo& t, ActMode act, int bits) {
-  std::vector<Case> cs;
-  auto add = [&](const char* cls, int64_t m, int64_t n, int64_t k, int group) {
-    Case c;
+using IqCase = IntQuantFamily::Case;
+
+// Shape classes from the kernel's constants: M around 1, the GEMV/GEMM switch, the
+// register tile of the mode under test (mr, then the 4- and 1-row remainders) and the
+// edges of every path rule's row range; N tails around a tile (16) and an N-block
+// (2 * lanes); K = one group, several groups, chunk tails, per-channel K that is not a
+// multiple of 16. Int8 mode adds outlier columns on both sides of the GEMV/GEMM switch.
+inline std::vector<IqCase> int_quant_shape_classes(const IntQuantKernels& t, ActMode act, int bits) {
+  std::vector<IqCase> cs;
+  auto add = [&](const std::string& cls, int64_t m, int64_t n, int64_t k, int group) {
+    IqCase c;
     c.cls = cls;
     c.m = m;
     c.n = n;
@@ -224,14 +213,26 @@ inline std::vector<Case> shape_classes(const TileInfo& t, ActMode act, int bits)
     c.seed = 1000 + cs.size();
     cs.push_back(c);
   };
-  const int64_t nb = 2 * t.lanes;
-  add("M=1", 1, 64, 256, 128);
-  add("M=gemm_min-1", t.gemm_min_m - 1, 33, 128, 64);
-  add("M=gemm_min", t.gemm_min_m, 33, 128, 64);
-  add("M=mr-1", t.mr - 1, nb + 1, 256, 32);
-  add("M=mr", t.mr, nb, 256, 128);
-  add("M=mr+1", t.mr + 1, nb - 1, 128, 128);
-  add("M=2mr+4+3", 2 * t.mr + 7, 3 * 16 + 5, 512, 256);
+  const int64_t nb = 2 * t.lanes, gm = t.gemm_min_m, mr = t.mr;
+  // Rows, each named by where it comes from (the first name of a repeated M wins).
+  std::vector<std::pair<int64_t, std::string>> rows = {
+      {1, "M=1"},           {gm - 1, "M=gemm_min-1"}, {gm, "M=gemm_min"},       {gm + 1, "M=gemm_min+1"},
+      {mr - 1, "M=mr-1"},   {mr, "M=mr"},             {mr + 1, "M=mr+1"},       {2 * mr + 7, "M=2mr+4+3"},
+      {t.m_block + mr + 5, "M=m_block+mr+5"}};  // two M blocks, the second with remainder tiles
+  for (int64_t m : rule_edge_rows(t.rules)) rows.push_back({m, "M=rule-edge"});
+  struct Shape {
+    int64_t n, k;
+    int group;
+  };
+  const Shape shapes[] = {{64, 256, 128}, {33, 128, 64}, {nb + 1, 256, 32}, {nb, 256, 128}, {nb - 1, 128, 128},
+                          {3 * 16 + 5, 512, 256}};
+  std::vector<int64_t> seen;
+  for (const auto& r : rows) {
+    if (r.first < 1 || std::find(seen.begin(), seen.end(), r.first) != seen.end()) continue;
+    const Shape& s = shapes[seen.size() % (sizeof(shapes) / sizeof(shapes[0]))];
+    seen.push_back(r.first);
+    add(r.second, r.first, s.n, s.k, s.group);
+  }
   add("N=1", 5, 1, 64, 32);
   add("N=15", 1, 15, 64, 32);
   add("N=17", 9, 17, 64, 32);
@@ -242,6 +243,12 @@ inline std::vector<Case> shape_classes(const TileInfo& t, ActMode act, int bits)
   add("K=per-channel-odd", 7, 31, t.chunk + 16 + 3, 0);
   add("K=per-channel-1", 1, 5, 1, 0);
   add("M=0", 0, 16, 64, 32);
+  if (act == ActMode::kInt8)
+    for (int64_t m : {int64_t(1), gm + 1}) {
+      add("outliers", m, 37, 384, 64);
+      cs.back().opt.outlier_threshold = 6.0f;
+      cs.back().data = Data::kOutliers;
+    }
   return cs;
 }
 

@@ -1,10 +1,10 @@
 #pragma once
-// The lut tester: data generators, shape classes derived from the kernels' tile
-// constants, the derived tolerances, and the checks against both oracles.
-// Plain header (compiled once per test binary): the per-target test bodies
-// (tests/lut_test-inl.h) pass their kernels in as callables.
+// The lut family of the matmul tester (support/matmul_tester.hpp): data generators,
+// the table checks, the derived tolerances, and the shape classes derived from the
+// kernels' constants. Plain header (compiled once per test binary): the per-target test
+// bodies (tests/lut_test-inl.h) pass their kernels and constants in.
 //
-// Checks of one case (check_problem):
+// Checks of one case (check_problem; 1-3 here, LutFamily::check_reference, the rest shared):
 //  1. tables: the kernel's make_tables against lut::make_tables_reference, lo / hi /
 //     scale bit for bit, xsum within the float-summation bound kb * eps * sum|x| (bit for
 //     bit in the exact data class, where every xsum is an integer);
@@ -37,7 +37,7 @@
 //     plus the weights' float rounding in dequantize, eps * sum_k (|S c_k| + |C|) |x_k|,
 //     plus bound 2. The exact data class must equal float(double product) bit for bit.
 //  Y outside the M x N view (ldy padding, rows past M) must be untouched, and the
-//  reference output of non-zero data must not be all zero.
+//  reference output of non-zero data must not be all zero (both shared).
 #include <gtest/gtest.h>
 
 #include <Eigen/Core>
@@ -48,7 +48,7 @@
 #include <cstring>
 #include <functional>
 #include <limits>
-#include <map>
+#include <memory>
 #include <random>
 #include <sstream>
 #include <string>
@@ -57,34 +57,31 @@
 #include "lsgemm/core/act_quant.hpp"
 #include "lsgemm/core/epilogue.hpp"
 #include "lsgemm/core/matrix.hpp"
+#include "lsgemm/core/path.hpp"
 #include "lsgemm/lut/format.hpp"
 #include "lsgemm/lut/reference.hpp"
+#include "support/matmul_tester.hpp"
 
 namespace lsgemm {
 namespace test {
 
-// The kernels under test (one SIMD target) and the tile constants that shape classes
-// are derived from.
+// The kernels of one SIMD target and the constants their shape classes derive from.
 struct LutKernels {
   const char* target = "";
   int64_t lanes = 16;  // L = min(16, f32 lanes): rows per strip; tasks own 2L rows
+  int64_t mr = 4;      // kMR: fast-table row tile, and the GEMV/GEMM switch
+  int64_t mr_exact = 2;                  // kMRExact: the same for exact tables
+  int64_t unpacked_rows[5] = {0, 4, 4, 4, 4};  // min_rows_unpacked(bits), bits 1..4
+  int64_t table_chunk_bytes = 512 * 1024;      // kTableChunkBytes: GEMM K chunk of tables
+  int64_t m_block = 240;                       // rows per M block of the u8 GEMM skeleton (simd::kMBlock)
+  std::vector<PathRule> rules;                 // this target's path_rules()
   std::function<void(HostView<const float>, const lut::TableSpec&, lut::Tables&)> make_tables;
   std::function<void(const lut::Tables&, const lut::LutMatrix&, HostView<float>, const Epilogue&)> matmul_tables;
   std::function<void(HostView<const float>, const lut::LutMatrix&, HostView<float>, const Epilogue&)> matmul;
 };
 
-enum class LutData { kNormal, kExact, kZeroX, kZeroW, kConstant, kOutliers };
-inline const char* lut_data_name(LutData d) {
-  switch (d) {
-    case LutData::kNormal: return "normal";
-    case LutData::kExact: return "exact";
-    case LutData::kZeroX: return "zero-X";
-    case LutData::kZeroW: return "zero-W";
-    case LutData::kConstant: return "constant";
-    case LutData::kOutliers: return "outliers";
-  }
-  return "?";
-}
+using LutData = Data;
+using LutCase = MatmulCase<lut::PackOptions>;
 
 inline std::string lut_group_name(int g) {
   if (g == lut::kPerChannel) return "per-channel";
@@ -99,25 +96,6 @@ inline std::string describe_options(const lut::PackOptions& o) {
   os << " group=" << lut_group_name(o.group) << " tables=" << lut::table_mode_name(o.tables);
   return os.str();
 }
-
-struct LutCase {
-  std::string cls = "";
-  int64_t m = 1, n = 16, k = 128;
-  lut::PackOptions opt;
-  int64_t ldx_pad = 0, ldy_pad = 0;
-  bool bias = false, accumulate = false;
-  LutData data = LutData::kNormal;
-  uint64_t seed = 1;
-
-  std::string describe(const LutKernels& kern) const {
-    std::ostringstream os;
-    os << "[" << kern.target << "] class=" << cls << " M=" << m << " N=" << n << " K=" << k << " "
-       << describe_options(opt) << " ldx=K+" << ldx_pad << " ldy=N+" << ldy_pad << (bias ? " bias" : "")
-       << (accumulate ? " accumulate" : "") << " data=" << lut_data_name(data) << " seed=" << seed
-       << " tile(L=" << kern.lanes << ", strip pair=" << 2 * kern.lanes << " rows, X rows 4 then 1)";
-    return os.str();
-  }
-};
 
 // Every weight kind the format has, with each of its groups.
 inline std::vector<lut::PackOptions> all_weight_kinds(lut::TableMode mode) {
@@ -236,37 +214,6 @@ inline std::vector<float> make_lut_activations(const LutCase& c, int64_t ldx, st
       X[size_t(r * ldx + k)] = v;
     }
   return X;
-}
-
-// One case's inputs.
-struct LutProblem {
-  LutCase c;
-  int64_t ldx = 0, ldy = 0;
-  std::vector<float> W, X, bias, Y0;
-  HostView<const float> Xv() const { return HostView<const float>(X.data(), c.m, c.k, ldx); }
-};
-
-inline LutProblem make_problem(const LutCase& c) {
-  LutProblem p;
-  p.c = c;
-  p.ldx = c.k + c.ldx_pad;
-  p.ldy = c.n + c.ldy_pad;
-  // Separate streams: X, bias and Y do not depend on the weight kind (so layouts can be
-  // compared on the same X).
-  std::mt19937_64 rng(c.seed), rng_x(c.seed * 0x9E3779B97F4A7C15ull + 1), rng_e(c.seed + 0x5851F42D4C957F2Dull);
-  p.W = make_lut_weights(c, rng);
-  p.X = make_lut_activations(c, p.ldx, rng_x);
-  // Bias and the initial Y (kept by accumulate; a sentinel otherwise). Exact class:
-  // multiples of 1/8, so the epilogue stays exact.
-  rng = rng_e;
-  std::normal_distribution<float> nd(0.0f, 1.0f);
-  std::uniform_int_distribution<int> id(-64, 64);
-  auto gen = [&] { return c.data == LutData::kExact ? float(id(rng)) / 8.0f : nd(rng); };
-  p.bias.resize(size_t(c.n));
-  for (auto& b : p.bias) b = gen();
-  p.Y0.resize(size_t((c.m + 1) * p.ldy));  // one row past M: must stay untouched
-  for (auto& v : p.Y0) v = gen();
-  return p;
 }
 
 // ---------------------------------------------------------------------------------
@@ -388,187 +335,164 @@ inline std::vector<double> rounding_bound(const lut::Tables& t, const lut::LutMa
 }
 
 // ---------------------------------------------------------------------------------
-// One case.
+// The family's traits for the matmul tester.
 
-struct LutResult {
-  std::vector<float> Y;         // the kernel's one-call output (ldy layout, M + 1 rows)
-  std::vector<double> expect;   // the second oracle per (m, n): dequantized product in double + epilogue
-  std::vector<double> bound;    // |Y - expect| bound per (m, n)
-};
-
-// Runs `p` against the packed `w` (which must pack p.W with p.c.opt); see the header.
-inline LutResult check_problem(const LutProblem& p, const lut::LutMatrix& w, const LutKernels& kern) {
-  const LutCase& c = p.c;
-  LutResult res;
-  const HostView<const float> Xv = p.Xv();
-  const bool exact = c.data == LutData::kExact;
-  const double eps = double(FLT_EPSILON);
-  const lut::TableSpec spec = w.table_spec();
-  const int64_t B = spec.blocks(), ldy = p.ldy;
-  Epilogue epi;
-  epi.bias = c.bias ? p.bias.data() : nullptr;
-  epi.accumulate = c.accumulate;
-  auto Yview = [&](std::vector<float>& y) { return HostView<float>(y.data(), c.m, c.n, ldy); };
-
-  // 1. Tables.
-  const lut::Tables tr = lut::make_tables_reference(Xv, spec);
-  lut::Tables tk;
-  kern.make_tables(Xv, spec, tk);
-  EXPECT_TRUE(tables_match(tk, tr, Xv, exact));
-  if (::testing::Test::HasFailure()) return res;
-
-  // 2. Same (reference) tables: only the float epilogue differs.
-  std::vector<float> Yt = p.Y0, Yr = p.Y0, Yx = p.Y0, Ykt = p.Y0;
-  kern.matmul_tables(tr, w, Yview(Yt), epi);
-  reference::matmul(tr, w, Yview(Yr), epi);
-  const std::vector<double> mag = reference::matmul_magnitude(tr, w);
-  const double terms = 2.0 * (double(B) + 4.0);
-  auto extra = [&](int64_t m, int64_t n) {
-    return (c.bias ? std::fabs(double(p.bias[size_t(n)])) : 0.0) +
-           (c.accumulate ? std::fabs(double(p.Y0[size_t(m * ldy + n)])) : 0.0);
+struct LutFamily {
+  using Options = lut::PackOptions;
+  using Weights = lut::LutMatrix;
+  using Kernels = LutKernels;
+  using Case = LutCase;
+  struct Extra {
+    lut::Tables tr;            // the reference's tables
+    std::vector<double> mag;   // reference::matmul_magnitude on them
+    double terms = 0.0;        // 2 * (blocks + 4)
   };
-  auto epi_tol = [&](int64_t m, int64_t n) { return terms * eps * (mag[size_t(m * c.n + n)] + extra(m, n)); };
-  if (exact)  // precondition of the exact class (a tester bug if it fails)
-    for (int64_t m = 0; m < c.m; ++m)
-      for (int64_t n = 0; n < c.n; ++n)
-        if (!((mag[size_t(m * c.n + n)] + extra(m, n)) / kExactUnit < 16777216.0)) {
-          ADD_FAILURE() << "exact-class precondition violated at Y(" << m << "," << n << "): magnitude "
-                        << mag[size_t(m * c.n + n)] << " is not below 2^24 units of " << kExactUnit;
-          return res;
-        }
-  int64_t nonzero = 0, nonzero_mag = 0;
-  for (double v : mag) nonzero_mag += v != 0.0;
-  for (int64_t m = 0; m <= c.m; ++m)
-    for (int64_t n = 0; n < ldy; ++n) {
-      const size_t i = size_t(m * ldy + n);
-      if (m == c.m || n >= c.n) {
-        if (std::memcmp(&Yt[i], &p.Y0[i], 4) != 0) {
-          ADD_FAILURE() << "matmul(tables) wrote outside Y (M x N) at row " << m << " col " << n;
-          return res;
-        }
-        continue;
-      }
-      if (Yr[i] != 0.0f) ++nonzero;
-      const double tol = exact ? 0.0 : epi_tol(m, n);
-      if (!(std::fabs(double(Yt[i]) - double(Yr[i])) <= tol) || (exact && std::memcmp(&Yt[i], &Yr[i], 4) != 0)) {
-        ADD_FAILURE() << "matmul(reference tables) vs reference::matmul at Y(" << m << "," << n << "): kernel "
-                      << Yt[i] << " reference " << Yr[i] << " diff " << double(Yt[i]) - double(Yr[i]) << "; bound "
-                      << (exact ? std::string("0 (exact data class: bit-exact)")
-                                : std::to_string(tol) + " = 2*(blocks " + std::to_string(B) +
-                                      " + 4) * FLT_EPSILON * magnitude " +
-                                      std::to_string(mag[size_t(m * c.n + n)] + extra(m, n)));
-        return res;
-      }
-    }
-  // No vacuous passes: non-zero data gives a non-zero reference answer.
-  if (c.m > 0 && c.data != LutData::kZeroX && c.data != LutData::kZeroW) {
-    EXPECT_GT(nonzero_mag, 0) << "the product's terms are all zero for non-zero data";
-    if (!c.bias && !c.accumulate) EXPECT_GT(nonzero, 0) << "reference output is all zero for non-zero data";
-  }
+  using Checked = test::Checked<Extra>;
+  static constexpr bool kExactSecondOracle = true;
 
-  // 3. One call, and the kernel's own tables.
-  kern.matmul(Xv, w, Yview(Yx), epi);
-  kern.matmul_tables(tk, w, Yview(Ykt), epi);
-  for (size_t i = 0; i < Yx.size(); ++i)
-    if (std::memcmp(&Yx[i], &Ykt[i], 4) != 0) {
-      ADD_FAILURE() << "matmul(X) and matmul(make_tables(X)) differ at Y(" << int64_t(i) / ldy << ","
-                    << int64_t(i) % ldy << "): " << Yx[i] << " vs " << Ykt[i] << " (must be bit-identical)";
-      return res;
-    }
-  for (int64_t m = 0; m <= c.m; ++m)
-    for (int64_t n = 0; n < ldy; ++n) {
-      const size_t i = size_t(m * ldy + n);
-      if (m == c.m || n >= c.n) {
-        if (std::memcmp(&Yx[i], &p.Y0[i], 4) != 0) {
-          ADD_FAILURE() << "matmul(X) wrote outside Y (M x N) at row " << m << " col " << n;
-          return res;
-        }
-        continue;
+  static std::string describe_options(const Options& o) { return test::describe_options(o); }
+  static std::string describe_tile(const Kernels& k) {
+    return "tile(L=" + std::to_string(k.lanes) + ", strip pair=" + std::to_string(2 * k.lanes) + " rows, X rows " +
+           std::to_string(k.mr) + " (exact " + std::to_string(k.mr_exact) + ") then 1)";
+  }
+  static std::vector<float> make_weights(const Case& c, std::mt19937_64& rng) { return make_lut_weights(c, rng); }
+  static std::vector<float> make_activations(const Case& c, int64_t ldx, std::mt19937_64& rng) {
+    return make_lut_activations(c, ldx, rng);
+  }
+  static Weights pack(const Problem<LutFamily>& p) {
+    return lut::pack(view<const float>(p.W.data(), p.c.n, p.c.k), p.c.opt);
+  }
+  static std::vector<float> dequantize(const Weights& w) { return lut::dequantize_to_vector(w); }
+
+  // Checks 1-3 of the header: tables, the same tables through the float epilogue, one
+  // call against the kernel's own tables and the reference.
+  static bool check_reference(const Problem<LutFamily>& p, const Weights& w, const Kernels& kern,
+                              const Epilogue& epi, Checked& chk) {
+    const LutCase& c = p.c;
+    const HostView<const float> Xv = p.Xv();
+    const bool exact = c.data == LutData::kExact;
+    const double eps = double(FLT_EPSILON);
+    const lut::TableSpec spec = w.table_spec();
+    const int64_t B = spec.blocks();
+    Extra& e = chk.extra;
+
+    // 1. Tables.
+    e.tr = lut::make_tables_reference(Xv, spec);
+    lut::Tables tk;
+    kern.make_tables(Xv, spec, tk);
+    EXPECT_TRUE(tables_match(tk, e.tr, Xv, exact));
+    if (::testing::Test::HasFailure()) return false;
+
+    // 2. Same (reference) tables: only the float epilogue differs.
+    std::vector<float> Yt = p.Y0, Ykt = p.Y0;
+    chk.Yr = p.Y0;
+    chk.Y = p.Y0;
+    kern.matmul_tables(e.tr, w, p.Yv(Yt), epi);
+    reference::matmul(e.tr, w, p.Yv(chk.Yr), epi);
+    e.mag = reference::matmul_magnitude(e.tr, w);
+    e.terms = 2.0 * (double(B) + 4.0);
+    auto epi_tol = [&](int64_t m, int64_t n) { return e.terms * eps * (e.mag[size_t(m * c.n + n)] + p.extra(m, n)); };
+    if (exact)  // precondition of the exact class (a tester bug if it fails)
+      for (int64_t m = 0; m < c.m; ++m)
+        for (int64_t n = 0; n < c.n; ++n)
+          if (!((e.mag[size_t(m * c.n + n)] + p.extra(m, n)) / kExactUnit < 16777216.0)) {
+            ADD_FAILURE() << "exact-class precondition violated at Y(" << m << "," << n << "): magnitude "
+                          << e.mag[size_t(m * c.n + n)] << " is not below 2^24 units of " << kExactUnit;
+            return false;
+          }
+    if (!compare_outputs("matmul(reference tables) vs reference::matmul", Yt, chk.Yr, p.Y0, c.m, c.n, p.ldy, exact,
+                         epi_tol, [&](int64_t m, int64_t n) {
+                           return "2*(blocks " + std::to_string(B) + " + 4) * FLT_EPSILON * magnitude " +
+                                  std::to_string(e.mag[size_t(m * c.n + n)] + p.extra(m, n));
+                         }))
+      return false;
+
+    // 3. One call, and the kernel's own tables: bit-identical to each other; against
+    // the reference within bound 2 plus 2 * sum_b |C| * |xsum_kernel - xsum_ref| (the
+    // kernel's xsum may differ by summation order).
+    kern.matmul(Xv, w, p.Yv(chk.Y), epi);
+    kern.matmul_tables(tk, w, p.Yv(Ykt), epi);
+    for (size_t i = 0; i < chk.Y.size(); ++i)
+      if (std::memcmp(&chk.Y[i], &Ykt[i], 4) != 0) {
+        ADD_FAILURE() << "matmul(X) and matmul(make_tables(X)) differ at Y(" << int64_t(i) / p.ldy << ","
+                      << int64_t(i) % p.ldy << "): " << chk.Y[i] << " vs " << Ykt[i] << " (must be bit-identical)";
+        return false;
       }
-      double xdiff = 0.0;  // the kernel's xsum may differ by summation order
+    auto xdiff = [&](int64_t m, int64_t n) {
+      double d = 0.0;
       for (int64_t b = 0; b < B; ++b) {
         float S, C;
         w.group_consts(n, b * spec.block / w.group, S, C);
-        xdiff += std::fabs(double(C)) * std::fabs(double(tk.xsum[size_t(m * B + b)]) - double(tr.xsum[size_t(m * B + b)]));
+        d += std::fabs(double(C)) * std::fabs(double(tk.xsum[size_t(m * B + b)]) - double(e.tr.xsum[size_t(m * B + b)]));
       }
-      const double tol = exact ? 0.0 : epi_tol(m, n) + 2.0 * xdiff;
-      if (!(std::fabs(double(Yx[i]) - double(Yr[i])) <= tol) || (exact && std::memcmp(&Yx[i], &Yr[i], 4) != 0)) {
-        ADD_FAILURE() << "matmul(X) vs reference::matmul at Y(" << m << "," << n << "): kernel " << Yx[i]
-                      << " reference " << Yr[i] << " diff " << double(Yx[i]) - double(Yr[i]) << "; bound "
-                      << (exact ? std::string("0 (exact data class: bit-exact)")
-                                : std::to_string(tol) + " = 2*(blocks + 4) * FLT_EPSILON * magnitude + 2 * sum|C dxsum|");
-        return res;
-      }
-    }
-
-  // 4. Second oracle: dequantize, then a double product.
-  res.Y = Yx;
-  res.expect.assign(size_t(c.m * c.n), 0.0);
-  res.bound.assign(size_t(c.m * c.n), 0.0);
-  if (c.m == 0) return res;
-  const std::vector<float> Wd = lut::dequantize_to_vector(w);
-  Eigen::MatrixXd Xd(c.m, c.k), Wdd(c.n, c.k), Wround(c.n, c.k);
-  for (int64_t m = 0; m < c.m; ++m)
-    for (int64_t k = 0; k < c.k; ++k) Xd(m, k) = double(Xv(m, k));
-  for (int64_t n = 0; n < c.n; ++n)
-    for (int64_t k = 0; k < c.k; ++k) {
-      Wdd(n, k) = double(Wd[size_t(n * c.k + k)]);
-      float S, C;
-      w.group_consts(n, k / w.group, S, C);
-      Wround(n, k) = eps * (std::fabs(double(S) * double(w.code(n, k))) + std::fabs(double(C)));
-    }
-  const Eigen::MatrixXd Yd = Xd * Wdd.transpose();
-  const Eigen::MatrixXd Ywr = Xd.cwiseAbs() * Wround.transpose();
-  const std::vector<double> rb = rounding_bound(tr, w, Xv);
-  for (int64_t m = 0; m < c.m; ++m)
-    for (int64_t n = 0; n < c.n; ++n) {
-      const size_t i = size_t(m * ldy + n), o = size_t(m * c.n + n);
-      const double expect = Yd(m, n) + (c.bias ? double(p.bias[size_t(n)]) : 0.0) +
-                            (c.accumulate ? double(p.Y0[i]) : 0.0);
-      res.expect[o] = expect;
-      if (exact) {
-        res.bound[o] = 0.0;
-        if (std::memcmp(&Yx[i], &Yr[i], 4) != 0 || Yx[i] != float(expect)) {
-          ADD_FAILURE() << "second oracle (dequantize + double product), exact data class, at Y(" << m << "," << n
-                        << "): kernel " << Yx[i] << " expected " << float(expect) << " (bit-exact)";
-          return res;
-        }
-        continue;
-      }
-      const double tol = rb[o] + Ywr(m, n) + 2.0 * epi_tol(m, n) + 1e-12 * mag[o] + 1e-30;
-      res.bound[o] = tol;
-      if (!(std::fabs(double(Yx[i]) - expect) <= tol)) {
-        ADD_FAILURE() << "second oracle (dequantize + double product) at Y(" << m << "," << n << "): kernel "
-                      << Yx[i] << " expected " << expect << " diff " << double(Yx[i]) - expect << "; bound " << tol
-                      << " = " << (spec.mode == lut::TableMode::kExact ? "X-quantization " : "table-rounding ")
-                      << rb[o] << " + weight rounding " << Ywr(m, n) << " + 2 * epilogue " << epi_tol(m, n);
-        return res;
-      }
-    }
-  return res;
-}
-
-// Packs the case's W (checking that the exact class packs losslessly) and runs it.
-inline LutResult run_case(const LutCase& c, const LutKernels& kern) {
-  SCOPED_TRACE(c.describe(kern));
-  const LutProblem p = make_problem(c);
-  const lut::LutMatrix w = lut::pack(view<const float>(p.W.data(), c.n, c.k), c.opt);
-  if (c.data == LutData::kExact) {
-    const std::vector<float> Wd = lut::dequantize_to_vector(w);
-    for (size_t i = 0; i < Wd.size(); ++i)
-      if (Wd[i] != p.W[i]) {
-        ADD_FAILURE() << "exact class: pack does not reproduce W at (" << int64_t(i) / c.k << "," << int64_t(i) % c.k
-                      << "): " << p.W[i] << " -> " << Wd[i] << " (tester precondition)";
-        return {};
-      }
+      return d;
+    };
+    return compare_outputs(
+        "matmul(X) vs reference::matmul", chk.Y, chk.Yr, p.Y0, c.m, c.n, p.ldy, exact,
+        [&](int64_t m, int64_t n) { return epi_tol(m, n) + 2.0 * xdiff(m, n); },
+        [&](int64_t, int64_t) { return std::string("2*(blocks + 4) * FLT_EPSILON * magnitude + 2 * sum|C dxsum|"); });
   }
-  return check_problem(p, w, kern);
+
+  // Check 4's bound: activation / table rounding + the weights' float rounding in
+  // dequantize + twice the epilogue bound.
+  static OracleBound oracle_bounds(const Problem<LutFamily>& p, const Weights& w, const Checked& chk,
+                                   const Eigen::MatrixXd& Xd, const Eigen::MatrixXd&) {
+    const LutCase& c = p.c;
+    const double eps = double(FLT_EPSILON);
+    Eigen::MatrixXd Wround(c.n, c.k);
+    for (int64_t n = 0; n < c.n; ++n)
+      for (int64_t k = 0; k < c.k; ++k) {
+        float S, C;
+        w.group_consts(n, k / w.group, S, C);
+        Wround(n, k) = eps * (std::fabs(double(S) * double(w.code(n, k))) + std::fabs(double(C)));
+      }
+    auto Ywr = std::make_shared<Eigen::MatrixXd>(Xd.cwiseAbs() * Wround.transpose());
+    auto rb = std::make_shared<std::vector<double>>(rounding_bound(chk.extra.tr, w, p.Xv()));
+    auto epi = std::make_shared<std::vector<double>>(size_t(c.m * c.n));
+    OracleBound b;
+    b.tol.resize(size_t(c.m * c.n));
+    for (int64_t m = 0; m < c.m; ++m)
+      for (int64_t n = 0; n < c.n; ++n) {
+        const size_t o = size_t(m * c.n + n);
+        (*epi)[o] = chk.extra.terms * eps * (chk.extra.mag[o] + p.extra(m, n));
+        b.tol[o] = (*rb)[o] + (*Ywr)(m, n) + 2.0 * (*epi)[o] + 1e-12 * chk.extra.mag[o] + 1e-30;
+      }
+    const char* what = c.opt.tables == lut::TableMode::kExact ? "X-quantization " : "table-rounding ";
+    const int64_t N = c.n;
+    b.explain = [=](int64_t m, int64_t n) {
+      const size_t o = size_t(m * N + n);
+      return what + std::to_string((*rb)[o]) + " + weight rounding " + std::to_string((*Ywr)(m, n)) +
+             " + 2 * epilogue " + std::to_string((*epi)[o]);
+    };
+    return b;
+  }
+};
+
+using LutProblem = Problem<LutFamily>;
+using LutResult = Result;
+
+inline LutResult run_case(const LutCase& c, const LutKernels& kern) { return run_case<LutFamily>(c, kern); }
+inline LutResult check_problem(const LutProblem& p, const lut::LutMatrix& w, const LutKernels& kern) {
+  return check_problem<LutFamily>(p, w, kern);
 }
+inline std::string describe(const LutCase& c, const LutKernels& kern) { return describe<LutFamily>(c, kern); }
 
 // ---------------------------------------------------------------------------------
-// Shape classes from the tile constants: strips of L rows and task pairs of 2L, X row
-// tiles of 4 then 1, X blocks of 128 / 64 / 32 / 48 and K padded to them.
+// Shapes from the kernels' constants.
 
+// Rows of X for this target: 1, around each row tile (kMRExact, kMR: the GEMV/GEMM
+// switches), two tiles and two plus the 1-row remainder, four plus one, and the edges
+// of every path rule's row range (which bring min_rows_unpacked of each bit width).
+inline std::vector<int64_t> lut_rows(const LutKernels& k) {
+  return merge_rows({{1}, rows_around({k.mr_exact, k.mr}), {2 * k.mr, 2 * k.mr + 1, 4 * k.mr + 1}, rule_edge_rows(k.rules)});
+}
+
+// Shape classes: the rows above, each on two weight kinds; per bit width (and ternary
+// planes) the rows around its min_rows_unpacked with a planes weight of that width, so
+// the exact-mode unpacked GEMM and the lookups just below it both run; N tails around a
+// tile (16), a strip (L) and a strip pair (2L); K tails and K = one X block or group; a
+// K long enough that the GEMM's table chunk loop (kTableChunkBytes / (M * bytes per k))
+// runs three chunks, the last one partial; strides and epilogues; M = 0.
 inline std::vector<LutCase> lut_shape_classes(const LutKernels& kern, lut::TableMode mode) {
   std::vector<LutCase> cs;
   const std::vector<lut::PackOptions> kinds = layout_kinds(mode);
@@ -586,13 +510,22 @@ inline std::vector<LutCase> lut_shape_classes(const LutKernels& kern, lut::Table
   };
   size_t ki = 0;
   auto next_kind = [&] { return kinds[ki++ % kinds.size()]; };
-  // M around the row tiles (4, then 1): every remainder, one and two full tiles, 17.
-  for (int64_t m : {1, 2, 3, 4, 5, 8, 9, 17})
+  for (int64_t m : lut_rows(kern))
     for (int r = 0; r < 2; ++r) add("M=" + std::to_string(m), m, 2 * L + 1, 200, next_kind());
+  using O = lut::PackOptions;
+  for (int bits = 1; bits <= 4; ++bits)
+    for (int64_t m : rows_around({kern.unpacked_rows[bits]}))
+      add("M=unpacked(" + std::to_string(bits) + "-bit)" + std::to_string(m - kern.unpacked_rows[bits]), m, 2 * L + 1,
+          200, O().with_bits(bits).with_group(bits % 2 ? 64 : 32).with_symmetric(bits > 2).with_tables(mode));
+  for (int64_t m : rows_around({kern.unpacked_rows[2]}))
+    add("M=unpacked(ternary planes)", m, 2 * L + 1, 200, O::ternary(lut::WeightKind::kTernaryPlanes, 128).with_tables(mode));
+  // Two M blocks of the skeleton the unpacked path runs on (exact planes; in fast mode
+  // the same rows take the LUT GEMM), the second with remainder tiles.
+  add("M=m_block+13", kern.m_block + 13, 2 * L + 1, 136, O().with_bits(2).with_group(64).with_tables(mode));
   // N tails around a tile (16), a strip (L) and a strip pair (2L).
   for (int64_t n : {int64_t(1), int64_t(15), int64_t(16), int64_t(17), L - 1, L + 1, 2 * L - 1, 2 * L, 2 * L + 1,
                     int64_t(33), int64_t(47)})
-    for (int64_t m : {1, 5})
+    for (int64_t m : {int64_t(1), kern.mr + 1})
       if (n >= 1) add("N=" + std::to_string(n), m, n, 129, next_kind());
   // K tails: not a multiple of 3, 4, 16, 24, 32, 48, 64, 128 or the group.
   for (int64_t k : {1, 5, 7, 31, 100, 129, 200})
@@ -602,43 +535,43 @@ inline std::vector<LutCase> lut_shape_classes(const LutKernels& kern, lut::Table
     const int64_t kb = o.kind == lut::WeightKind::kTernaryTriples ? 48
                        : o.group == 32 || o.group == 64           ? o.group
                                                                    : 128;  // LutMatrix::x_block()
-    add("K=block", 4, 2 * L - 1, kb, o);
+    add("K=block", kern.mr, 2 * L - 1, kb, o);
     add("K=group", 2, 2 * L + 1, o.group > 0 ? o.group : 256, o);
   }
+  // The GEMM's K chunks: at M rows a chunk holds (kTableChunkBytes / (M * bytes per k)) /
+  // block X blocks (bytes per k: 8 exact, 4 fast); K = two chunks and a partial third.
+  {
+    const int64_t M = 64, bpk = mode == lut::TableMode::kExact ? 8 : 4;
+    for (const O& o : {O().with_bits(4).with_group(lut::kPerChannel).with_tables(mode),
+                       O::ternary(lut::WeightKind::kTernaryTriples, lut::kPerTensor).with_tables(mode)}) {
+      const int64_t block = o.kind == lut::WeightKind::kTernaryTriples ? 48 : 128;
+      const int64_t chunk_k = std::max<int64_t>(1, (kern.table_chunk_bytes / (M * bpk)) / block) * block;
+      add("K=table-chunks", M, 2 * L + 1, 2 * chunk_k + block / 2 + 1, o);
+    }
+  }
   // BitNet b1.58 FFN-down (K = 8640, a multiple of 48 and 64), decode shape.
-  add("K=8640", 1, 33, 8640, lut::PackOptions::ternary(lut::WeightKind::kTernaryTriples).with_tables(mode));
-  add("K=8640", 1, 33, 8640, lut::PackOptions::ternary(lut::WeightKind::kTernaryPlanes).with_tables(mode));
-  add("K=8640", 1, 33, 8640, lut::PackOptions().with_bits(2).with_group(128).with_tables(mode));
+  add("K=8640", 1, 33, 8640, O::ternary(lut::WeightKind::kTernaryTriples).with_tables(mode));
+  add("K=8640", 1, 33, 8640, O::ternary(lut::WeightKind::kTernaryPlanes).with_tables(mode));
+  add("K=8640", 1, 33, 8640, O().with_bits(2).with_group(128).with_tables(mode));
   // Strided views, and the epilogues.
-  for (int64_t m : {1, 4, 9}) {
+  for (int64_t m : {int64_t(1), kern.mr, 2 * kern.mr + 1}) {
     add("strided", m, 2 * L + 3, 100, next_kind());
     cs.back().ldx_pad = 5 + m;
     cs.back().ldy_pad = 3;
   }
-  for (int e = 0; e < 3; ++e)
-    for (int64_t m : {1, 5}) {
-      const char* names[] = {"bias", "accumulate", "bias+accumulate"};
+  for (int e = 0; e < 4; ++e)
+    for (int64_t m : {int64_t(1), kern.mr + 1}) {
+      const char* names[] = {"bias", "accumulate", "bias+accumulate", "alpha+bias+accumulate"};
       add(names[e], m, 2 * L + 1, 200, next_kind());
       cs.back().bias = e != 1;
       cs.back().accumulate = e != 0;
       cs.back().ldy_pad = e;
+      if (e == 3) cs.back().alpha = -0.5f;  // a power of two: see MatmulCase::alpha
     }
   // Zero rows: a no-op that must not touch Y.
   for (const auto& o : kinds) add("M=0", 0, 17, 100, o);
   return cs;
 }
-
-// Counts the cases run per class: every class of a list must have run.
-struct ClassCounter {
-  std::map<std::string, int> ran;
-  void add(const LutCase& c) { ++ran[c.cls]; }
-  void expect_all_ran(const std::vector<LutCase>& cs) const {
-    for (const LutCase& c : cs) {
-      const auto it = ran.find(c.cls);
-      EXPECT_TRUE(it != ran.end() && it->second > 0) << "shape class " << c.cls << " did not run";
-    }
-  }
-};
 
 // Normalized mean squared error of the kernel's output against the second oracle.
 inline double nmse(const LutResult& r, int64_t m, int64_t n, int64_t ldy) {

@@ -212,6 +212,20 @@ inline bool quantize_x_int8(HostView<const float> X, int64_t group, int64_t kp, 
   return quantize_x(X.rows, X.cols, group, kp, XRows{X}, xq);
 }
 
+// M blocking: rows of X in blocks of kMBlock, one parallel pass over the N-blocks per
+// block, so that the threads share one block of packed X (kMBlock x K: 3.75 MB of f32,
+// 0.94 MB of int8 at K = 4096, L3-resident) instead of each N-block task streaming all
+// of X (64 MB of f32 at M = K = 4096) from DRAM. A multiple of every tile height (6, 8,
+// 12), so a block's row tiles are pack_rows' tiles. The panels are decoded once per
+// block: a small cost next to kMBlock rows of tiles.
+inline constexpr int64_t kMBlock = 240;
+static_assert(kMBlock % kMRF32 == 0 && kMBlock % kMRU8S8 == 0, "M blocks must hold whole row tiles");
+
+template <class Fn>
+void for_m_blocks(int64_t M, const Fn& fn) {
+  for (int64_t mb = 0; mb < M; mb += kMBlock) fn(mb, std::min(kMBlock, M - mb));
+}
+
 #if LSGEMM_SIMD_KERNELS
 
 // Cuts rows [0, M) into register tiles: kTop rows, then 4, then 1 for the remainder
@@ -239,20 +253,6 @@ void pack_rows(const T* src, int64_t ld, int64_t M, int64_t cols, AlignedBuffer<
     for (int64_t k = 0; k < cols; ++k)
       for (int64_t i = 0; i < h; ++i) d[k * h + i] = src[(m0 + i) * ld + k];
   });
-}
-
-// M blocking: rows of X in blocks of kMBlock, one parallel pass over the N-blocks per
-// block, so that the threads share one block of packed X (kMBlock x K: 3.75 MB of f32,
-// 0.94 MB of int8 at K = 4096, L3-resident) instead of each N-block task streaming all
-// of X (64 MB of f32 at M = K = 4096) from DRAM. A multiple of every tile height (6, 8,
-// 12), so a block's row tiles are pack_rows' tiles. The panels are decoded once per
-// block: a small cost next to kMBlock rows of tiles.
-inline constexpr int64_t kMBlock = 240;
-static_assert(kMBlock % kMRF32 == 0 && kMBlock % kMRU8S8 == 0, "M blocks must hold whole row tiles");
-
-template <class Fn>
-void for_m_blocks(int64_t M, const Fn& fn) {
-  for (int64_t mb = 0; mb < M; mb += kMBlock) fn(mb, std::min(kMBlock, M - mb));
 }
 
 // Tile policy of gemm_f32: what one task does with one K chunk of its N-block, for the
