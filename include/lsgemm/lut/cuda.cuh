@@ -86,25 +86,22 @@
 // rounding error is within eps * |C * sum(x)|); to_device checks that S, C and every
 // decoded weight fit in fp16.
 //
-// Tiling (one CTA = 4 warps = 128 threads):
-//   CTA tile: 64 weight rows (warp w owns rows 16w..16w+15: one m16 A tile)
-//             x kTokens = 8 * kTokN8 tokens (kTokN8 = 1 for M <= 8, else 4)
-//             x K streamed in 128-k chunks (8 MMA k-steps) through a kStages ring.
-//   Per stage: codes 64 x 128 x b / 8 = b KB, X kTokens x 128 x 2 B (2 KB per 8 tokens),
-//   scales and offsets of up to 4 groups x 64 rows (1 KB). kStages = 4 when 4 stages fit
-//   in 40 KB (all decode tiles: 16 to 28 KB), else 3 (32 tokens, b >= 2: 33 to 39 KB), so
-//   that 4 CTAs per SM fit A100's 164 KB as well as H100's 228 KB.
-//   Per warp and k-step: 4 A registers decoded (8 codes), kTokN8 MMAs, ldmatrix for X.
-//   Grid: (N / 64 row blocks, M / kTokens token blocks, K splits).
+// How: the weight-stationary CTA skeleton (core/cuda/cta.cuh: Y^T = W * X^T on
+// mma.sync.m16n8k16) with this family's policy, LutPolicy: the weight stage (codes,
+// scales and offsets of a 128-k chunk into shared memory) and the A-fragment decode
+// above. Host checks, split-K planning and the launch switch: core/cuda/cta_launch.cuh.
 //
-// Split-K policy (decode shapes), as int_quant's: with B = row blocks x token blocks
-// CTAs, fewer than kCudaTargetCtasPerSm (4) per SM leaves bandwidth unused (4 CTAs x 3
-// stages in flight x 2 KB (b = 2) = 24 KB per SM, what Little's law asks: 3.35 TB/s x
-// 0.7 us / 132 SMs ~ 18 KB). K is then split into min(16, ceil(target / B), kc / 4)
-// slices of >= 4 chunks (512 k: the ring fills); each slice writes fp32 partials to the
-// caller's workspace and split_k_reduce folds them (+ bias, + Y). E.g. N = K = 4096,
+// This family's tile (the rest of the tiling is the skeleton's):
+//   kTokN8 = 1 for M <= 8, else 4 (8 or 32 tokens).
+//   K streamed in 128-k chunks (8 MMA k-steps). Per stage: codes 64 x 128 x b / 8 = b KB,
+//   X kTokens x 128 x 2 B (2 KB per 8 tokens), scales and offsets of up to 4 groups x 64
+//   rows (1 KB). kStages = 4 when 4 stages fit in 40 KB (all decode tiles: 16 to 28 KB),
+//   else 3 (32 tokens, b >= 2: 33 to 39 KB), so that 4 CTAs per SM fit A100's 164 KB as
+//   well as H100's 228 KB. Per warp and k-step: 4 A registers decoded (8 codes).
+//
+// Split-K (the skeleton's policy, cta_launch.cuh; 4 CTAs x 3 stages in flight x 2 KB at
+// b = 2 is what Little's law asks): slices of >= 4 chunks = 512 k. E.g. N = K = 4096,
 // M = 1, 132 SMs: 64 row blocks, 8 slices of 4 chunks, 512 CTAs, workspace 128 KB.
-// Without a workspace (nullptr, 0) the same kernel runs unsplit and writes Y itself.
 //
 // Not here yet:
 //   * decode shapes: scales applied once per group after the MMA (A = the exact integer
@@ -124,14 +121,15 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
-#include <cstring>
+#include <tuple>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "lsgemm/core/cuda/common.cuh"
+#include "lsgemm/core/cuda/cta.cuh"
+#include "lsgemm/core/cuda/cta_launch.cuh"
 #include "lsgemm/core/cuda/mma.cuh"
-#include "lsgemm/core/cuda/pipeline.cuh"
-#include "lsgemm/core/cuda/split_k.cuh"
 #include "lsgemm/core/epilogue.hpp"
 #include "lsgemm/core/error.hpp"
 #include "lsgemm/core/matrix.hpp"
@@ -141,46 +139,29 @@
 namespace lsgemm {
 namespace lut {
 
-inline constexpr int kCudaRowBlock = 64;        // weight rows per CTA: 4 warps x one m16 tile
 inline constexpr int kCudaChunkK = 128;         // k per pipeline stage: 8 MMA k-steps of 16
 inline constexpr int kCudaMaxSlots = kCudaChunkK / 32;  // groups one chunk meets (group 32)
 inline constexpr int kCudaPerChannelShift = 30;  // device group 2^30: one group for any K <= 2^30
-inline constexpr int kCudaTargetCtasPerSm = 4;
-inline constexpr int kCudaMaxSplits = 16;
-inline constexpr int kCudaMinChunksPerSplit = 4;
 
-// A packed lut weight in device memory, in the layout drawn at the top of this file.
-// Owns its memory; movable; clone() copies on the device.
-struct DeviceLutMatrix {
-  int64_t n = 0, k = 0;       // logical shape of W
-  int64_t kp = 0;             // K padded as in the host format
+// A packed lut weight in device memory, in the layout drawn at the top of this file:
+// the shape (bits per device code 1..4, ternary kinds 2; kc 128-k chunks; groups_alloc
+// = ((128 kc - 1) >> group_shift) + 1 scale rows), codes (np / 16 * kc * 2 bits * 32
+// words) and scales (DeviceWeight), the decode constants and the offsets.
+struct DeviceLutMatrix : DeviceWeight<DeviceLutMatrix> {
   WeightKind kind = WeightKind::kUniform;  // of the host weight (triples: stored as 2-bit codes)
-  int bits = 2;               // bits per device code, 1..4 (ternary kinds: 2)
-  int group = 128;            // host group length (per-channel: == kp)
-  bool per_channel = false;
-  bool symmetric = false;
   int group_shift = 7;        // device group = 2^group_shift (5..8, or 30 for one group)
-  int64_t np = 0;             // N rounded up to kCudaRowBlock
-  int64_t kc = 0;             // 128-k chunks: ceil(kp / 128)
-  int64_t groups_alloc = 0;   // scale rows: ((128 kc - 1) >> group_shift) + 1
   float scale_factor = 1.0f;  // S = s * scale_factor
   float offset_factor = 0.0f; // C = S * offset_factor + m
-  int device = -1;            // device ordinal the memory lives on
-  DeviceBuffer<uint32_t> codes;    // np / 16 * kc * 2 bits * 32 words
-  DeviceBuffer<uint16_t> scales;   // groups_alloc * np, f16 bits
   DeviceBuffer<uint16_t> offsets;  // groups_alloc * np, f16 bits (uniform asymmetric only)
 
-  bool empty() const { return n == 0 || codes.size() == 0; }
-  // Bytes one call streams from the weight: codes, scales and offsets.
-  int64_t packed_bytes() const { return int64_t(codes.bytes() + scales.bytes() + offsets.bytes()); }
-
-  DeviceLutMatrix clone() const {
-    DeviceLutMatrix c;
-    c.n = n; c.k = k; c.kp = kp; c.kind = kind; c.bits = bits; c.group = group; c.per_channel = per_channel;
-    c.symmetric = symmetric; c.group_shift = group_shift; c.np = np; c.kc = kc; c.groups_alloc = groups_alloc;
-    c.scale_factor = scale_factor; c.offset_factor = offset_factor; c.device = device;
-    c.codes = codes.clone(); c.scales = scales.clone(); c.offsets = offsets.clone();
-    return c;
+  DeviceLutMatrix() { bits = 2; }
+  size_t extra_bytes() const { return offsets.bytes(); }
+  void clone_extra(DeviceLutMatrix& c) const {
+    c.kind = kind;
+    c.group_shift = group_shift;
+    c.scale_factor = scale_factor;
+    c.offset_factor = offset_factor;
+    c.offsets = offsets.clone();
   }
 };
 
@@ -281,10 +262,6 @@ inline void repack_consts(const LutMatrix& w, int64_t np, int64_t groups_alloc, 
     }
 }
 
-inline void upload_async(void* dst, const void* src, size_t bytes, cudaStream_t stream) {
-  if (bytes) LSGEMM_CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyHostToDevice, stream));
-}
-
 inline int log2_exact(int64_t v) {
   int s = 0;
   while ((int64_t(1) << s) < v) ++s;
@@ -301,21 +278,12 @@ inline int log2_exact(int64_t v) {
 inline DeviceLutMatrix to_device(const LutMatrix& w, cudaStream_t stream = 0) {
   using lsgemm::detail::require;
   detail::check_packed(w, "lut::to_device");
-  // 32-bit k arithmetic in the kernel: chunk * 128 + 127 must not overflow.
-  require(w.kp <= (int64_t(1) << 30), "lut::to_device: K=", w.k, " exceeds 2^30");
 
   DeviceLutMatrix d;
-  d.n = w.n;
-  d.k = w.k;
-  d.kp = w.kp;
+  static_cast<DeviceWeightShape&>(d) =
+      lsgemm::detail::cta_weight_shape(w, detail::device_bits_of(w), kCudaChunkK, "lut::to_device");
   d.kind = w.kind;
-  d.bits = detail::device_bits_of(w);
-  d.group = w.group;
-  d.per_channel = w.per_channel;
-  d.symmetric = w.symmetric;
   d.group_shift = w.per_channel ? kCudaPerChannelShift : detail::log2_exact(w.group);
-  d.np = (w.n + kCudaRowBlock - 1) / kCudaRowBlock * kCudaRowBlock;
-  d.kc = (w.kp + kCudaChunkK - 1) / kCudaChunkK;
   d.groups_alloc = ((d.kc * kCudaChunkK - 1) >> d.group_shift) + 1;
   if (w.kind == WeightKind::kUniform && w.symmetric) {
     d.scale_factor = 2.0f;
@@ -346,52 +314,16 @@ inline DeviceLutMatrix to_device(const LutMatrix& w, cudaStream_t stream = 0) {
   detail::repack_consts(w, d.np, d.groups_alloc, scales, offsets);
 
   d.device = lsgemm::detail::current_device();
-  d.codes.resize(words.size());
-  d.scales.resize(scales.size());
-  d.offsets.resize(offsets.size());
-  detail::upload_async(d.codes.data(), words.data(), d.codes.bytes(), stream);
-  detail::upload_async(d.scales.data(), scales.data(), d.scales.bytes(), stream);
-  detail::upload_async(d.offsets.data(), offsets.data(), d.offsets.bytes(), stream);
-  LSGEMM_CUDA_CHECK(cudaStreamSynchronize(stream));
+  lsgemm::detail::upload_staged(stream, std::tie(d.codes, words), std::tie(d.scales, scales),
+                                std::tie(d.offsets, offsets));
   return d;
 }
 
-namespace detail {
-
-// How one call is cut into CTAs (see "Split-K policy" above).
-using CudaPlan = lsgemm::detail::SplitKPlan;
-
-inline CudaPlan plan_matmul(const DeviceLutMatrix& w, int64_t M, int sm_count) {
-  // n8 token columns per CTA: 1 (M <= 8) or 4.
-  return lsgemm::detail::plan_split_k(M <= 8 ? 1 : 4, w.np / kCudaRowBlock, M, w.n, w.kc, sm_count,
-                                      kCudaTargetCtasPerSm, kCudaMaxSplits, kCudaMinChunksPerSplit);
-}
-
-}  // namespace detail
-
-// Workspace bytes lsgemm::matmul needs for M tokens on the current device to use
-// split-K (0: that shape does not split). Passing less (but not zero) throws; passing
-// none (nullptr, 0) runs unsplit, which is slower for small M but needs nothing.
-inline size_t workspace_bytes(const DeviceLutMatrix& w, int64_t M) {
-  lsgemm::detail::require(M >= 0, "lut::workspace_bytes: M=", M, " must be >= 0");
-  if (M == 0 || w.empty()) return 0;
-  const int sms = lsgemm::detail::device_attribute(cudaDevAttrMultiProcessorCount, lsgemm::detail::current_device());
-  return detail::plan_matmul(w, M, sms).workspace;
-}
+using lsgemm::workspace_bytes;  // workspace_bytes(w, M) for a DeviceLutMatrix
 
 namespace detail {
 
 using lsgemm::detail::bit_cast32;
-using lsgemm::detail::cp_async16;
-using lsgemm::detail::cp_async16_evict_first;
-using lsgemm::detail::cp_async16_zfill;
-using lsgemm::detail::cp_async_pipeline;
-using lsgemm::detail::from_f32;
-using lsgemm::detail::ldmatrix_x2;
-using lsgemm::detail::ldmatrix_x4;
-using lsgemm::detail::make_l2_evict_first_policy;
-using lsgemm::detail::mma_m16n8k16;
-using lsgemm::detail::to_f32;
 
 // The activation type's packed pair and the power of two whose ulp is 1.
 template <class T>
@@ -448,340 +380,166 @@ __device__ __forceinline__ void group_consts_pair(uint32_t s_pair, uint32_t m_pa
   }
 }
 
-template <int kBits, int kTokN8>
-struct LutGemmTile {
-  static_assert(kBits >= 1 && kBits <= 4, "codes of 1 to 4 bits");
-  static_assert(kTokN8 == 1 || kTokN8 == 4, "1 or 4 n8 token columns");
-  static constexpr int kWarps = 4;
-  static constexpr int kThreads = 32 * kWarps;
-  static constexpr int kRows = 16 * kWarps;               // = kCudaRowBlock
-  static constexpr int kChunkK = kCudaChunkK;
-  static constexpr int kSteps = kChunkK / 16;             // MMA k-steps per stage
-  static constexpr int kTokens = 8 * kTokN8;
-  static constexpr int kWordsPerLane = 2 * kBits;         // 8 steps x 8 codes x b bits / 32
-  static constexpr int kVecsPerTileChunk = kWordsPerLane * 32 / 4;  // uint4 per (16-row tile, chunk)
-  static constexpr int kWBytes = kWarps * kWordsPerLane * 32 * 4;   // 64 rows x 128 k x b / 8
-  static constexpr int kWVecs = kWBytes / 16;
-  static constexpr int kXRowBytes = kChunkK * 2;          // one token's 128 k
-  static constexpr int kXBytes = kTokens * kXRowBytes;
-  static constexpr int kConstBytes = kCudaMaxSlots * kRows * 2;  // 4 group slots x 64 rows x f16
-  static constexpr int kXOff = kWBytes;
-  static constexpr int kScaleOff = kXOff + kXBytes;
-  static constexpr int kOffsetOff = kScaleOff + kConstBytes;
-  static constexpr int kStageBytes = kOffsetOff + kConstBytes;
-  // 4 stages when they take <= 40 KB, so that 4 CTAs (+ 1 KB reserved each) fit A100's
-  // 164 KB of shared memory per SM; else 3 (prefill tiles with b >= 2, compute-bound).
-  static constexpr int kStages = 4 * kStageBytes <= 40 * 1024 ? 4 : 3;
-  static constexpr int kSmemBytes = kStages * kStageBytes;
-  static_assert(kRows == kCudaRowBlock, "CTA rows must match the device layout's padding");
-  static_assert(kStageBytes % 128 == 0, "stages keep 128-byte alignment (ldmatrix rows, cp.async)");
-  static_assert(kSmemBytes <= 48 * 1024, "static shared memory limit");
-};
-
-template <class T>
-struct LutGemmArgs {
-  const T* x;           // X, m x k, row stride ldx
-  int64_t ldx;
-  int64_t m;
-  int k;                // logical K: columns >= k read as 0
-  bool x_vec16;         // X rows may be read with 16-byte copies (16-byte base, ldx % 8 == 0)
-  const uint4* codes;
+// The weight's kernel arguments besides its codes.
+struct LutWeights {
   const uint16_t* scales;
   const uint16_t* offsets;  // null: m = 0
   float scale_factor, offset_factor;
   int64_t np;
-  int kc;
   int group_shift;
   int groups_alloc;
-  int64_t n;
-  int chunks_per_split;
-  void* y;              // T or float (y_f32)
-  bool y_f32;
-  int64_t ldy;
-  float* partial;       // non-null: split-K, write fp32 partials [split][m][n] instead of Y
-  const float* bias;
-  bool accumulate;
 };
 
-// Y^T = W X^T for one (64-row, kTokens-token, K-slice) tile; see the file comment.
-template <class T, int kBits, int kTokN8>
-__global__ void __launch_bounds__(LutGemmTile<kBits, kTokN8>::kThreads, kCudaTargetCtasPerSm)
-    lut_dequant_mma_m16n8k16(const LutGemmArgs<T> p) {
-#if LSGEMM_CUDA_PRE_SM80
-  // bf16 fma, cp.async and bf16 mma need sm_80: compiled for an older architecture the
-  // kernel traps instead of failing the build (as core/cuda/mma.cuh), and the host
-  // launcher refuses such a device before launching.
-  (void)p;
-  __trap();
-#else
-  using Tile = LutGemmTile<kBits, kTokN8>;
+// The family's policy for the CTA skeleton (core/cuda/cta.cuh): the scales and offsets
+// a 128-k chunk needs in shared memory, and how a lane turns its codes into A fragments
+// (w = S c + C, file comment).
+template <class T, int kBits>
+struct LutPolicy {
+  static_assert(kBits >= 1 && kBits <= 4, "codes of 1 to 4 bits");
+  using Act = T;
+  using Weights = LutWeights;
+  using Args = lsgemm::detail::CtaArgs<T, Weights>;
   using T2 = typename CudaPair<T>::type;
-  constexpr int kWords = Tile::kWordsPerLane;
-  __shared__ __align__(128) unsigned char smem[Tile::kSmemBytes];
+  static constexpr int kRows = lsgemm::detail::kCtaRows;
+  static constexpr int kChunkK = kCudaChunkK;
+  static constexpr int kSteps = kChunkK / 16;          // MMA k-steps per stage
+  static constexpr int kWordsPerLane = 2 * kBits;      // 8 steps x 8 codes x b bits / 32
+  static constexpr int kCodeVecs = kWordsPerLane * 8;  // 16 rows x 128 k x b / 8, in 16-byte vectors
+  // A strided copy: at b = 1 and 3 a stage's 64 b vectors do not split evenly over the
+  // 128 threads. (At b = 2 and 4 they do, and the even copy would issue the same copies
+  // without the loop's bound tests: left to a change that measures it.)
+  static constexpr bool kEvenCodeCopy = false;
+  // Constants: scales then offsets, each of kCudaMaxSlots group slots x 64 rows x f16.
+  static constexpr int kSlotBytes = kCudaMaxSlots * kRows * 2;
+  static constexpr int kConstBytes = 2 * kSlotBytes;
+  // 4 stages when they take <= 40 KB, so that 4 CTAs (+ 1 KB reserved each) fit A100's
+  // 164 KB of shared memory per SM; else 3 (prefill tiles with b >= 2, compute-bound).
+  static constexpr int kStageBudget = 40 * 1024;
+  static constexpr bool kFloatY = true;
 
-  const int tid = int(threadIdx.x), warp = tid / 32, lane = tid % 32;
-  const int64_t n0 = int64_t(blockIdx.x) * Tile::kRows;
-  const int64_t m0 = int64_t(blockIdx.y) * Tile::kTokens;
-  const int split = int(blockIdx.z);
-  const int c_begin = split * p.chunks_per_split;
-  const int num_chunks = max(0, min(p.kc - c_begin, p.chunks_per_split));
-  const uint64_t evict_first = make_l2_evict_first_policy();
-  // This CTA's first 16-row tile; one (tile, chunk) block is kVecsPerTileChunk uint4.
-  const uint4* codes_cta = p.codes + int64_t(blockIdx.x) * Tile::kWarps * p.kc * Tile::kVecsPerTileChunk;
-  // Group slots a chunk meets: 128 / group (group <= 128; chunks and groups are aligned
-  // powers of two, so no chunk straddles a group it does not fully contain), else 1.
-  const int nslots = max(1, Tile::kChunkK >> p.group_shift);
-  const int group_mask = (1 << p.group_shift) - 1;
+  // A lane's codes of one chunk and the constants of its current group: the A fragments
+  // of the chunk's k-steps, asked for in order (a new group reloads S and C).
+  struct ADecoder {
+    uint32_t w[kWordsPerLane];    // (8 steps x 8 codes x b) bits
+    const unsigned char* consts;  // the stage's scales, then its offsets
+    int row_pos;                  // const_position of this lane's row r0 within the CTA
+    int group_mask;
+    ConstFactors<T> factors;
+    T2 S[2], C[2];                // (S, S) and (C, C) of rows r0 and r0 + 8 in the current group
 
-  auto load = [&](int stage, int i) {
-    unsigned char* st = smem + stage * Tile::kStageBytes;
-    const int c = c_begin + i;
-    // Weights: 4 row tiles x 2b words x 32 lanes, in global order (read once: evict-first).
-    for (int idx = tid; idx < Tile::kWVecs; idx += Tile::kThreads) {
-      const int tile = idx / Tile::kVecsPerTileChunk, within = idx % Tile::kVecsPerTileChunk;
-      cp_async16_evict_first(st + idx * 16,
-                             codes_cta + (int64_t(tile) * p.kc + c) * Tile::kVecsPerTileChunk + within, evict_first);
+    __device__ __forceinline__ ADecoder(const LutPolicy& cta, const unsigned char* codes,
+                                        const unsigned char* stage_consts)
+        : consts(stage_consts),
+          row_pos(cta.warp * 16 + 2 * (cta.lane / 4)),
+          group_mask(cta.group_mask),
+          factors(cta.factors) {
+      // Word f of the lane is 32-bit word (warp * kWordsPerLane + f) * 32 + lane.
+      const uint32_t* lane_words = reinterpret_cast<const uint32_t*>(codes) + cta.warp * kWordsPerLane * 32 + cta.lane;
+#pragma unroll
+      for (int f = 0; f < kWordsPerLane; ++f) w[f] = lane_words[f * 32];
     }
-    // Scales and offsets of the chunk's groups: nslots x 128 B each (8 threads per slot).
-    const int g0 = (c * Tile::kChunkK) >> p.group_shift;
-    if (tid < 8 * nslots) {
-      const int g = min(g0 + tid / 8, p.groups_alloc - 1);
-      cp_async16(st + Tile::kScaleOff + tid * 16, p.scales + int64_t(g) * p.np + n0 + (tid % 8) * 8);
-    } else if (p.offsets != nullptr && tid >= 64 && tid < 64 + 8 * nslots) {
-      const int u = tid - 64;
-      const int g = min(g0 + u / 8, p.groups_alloc - 1);
-      cp_async16(st + Tile::kOffsetOff + u * 16, p.offsets + int64_t(g) * p.np + n0 + (u % 8) * 8);
-    }
-    // Activations: kTokens rows x 16 pieces of 8 k. Piece ch of token row tok is stored at
-    // ch ^ (tok % 8): the 8 rows one ldmatrix reads (same logical piece, row stride 256 B)
-    // then sit in 8 different 16-byte bank groups, so the read is conflict-free.
-    for (int idx = tid; idx < Tile::kTokens * 16; idx += Tile::kThreads) {
-      const int tok = idx / 16, ch = idx % 16;
-      const int64_t m = m0 + tok;
-      const int k = c * Tile::kChunkK + ch * 8;
-      unsigned char* dst = st + Tile::kXOff + tok * Tile::kXRowBytes + ((ch ^ (tok & 7)) * 16);
-      const bool in_range = m < p.m && k < p.k;
-      if (!in_range) {
-        cp_async16_zfill(dst, p.x, false);  // token or k padding: zeros, nothing read
-      } else if (p.x_vec16 && k + 8 <= p.k) {
-        cp_async16(dst, p.x + m * p.ldx + k);
-      } else {
-        // K tail or an X that is not 16-byte addressable: element by element.
-        const T* src = p.x + m * p.ldx;
-        uint16_t e[8];
-#pragma unroll
-        for (int u = 0; u < 8; ++u) {
-          const T v = (k + u < p.k) ? src[k + u] : from_f32<T>(0.0f);
-          memcpy(&e[u], &v, 2);
-        }
-        *reinterpret_cast<uint4*>(dst) =
-            make_uint4(e[0] | (uint32_t(e[1]) << 16), e[2] | (uint32_t(e[3]) << 16), e[4] | (uint32_t(e[5]) << 16),
-                       e[6] | (uint32_t(e[7]) << 16));
-      }
-    }
-  };
 
-  float acc[kTokN8][4];  // (16 weight rows) x (8 kTokN8 tokens) f32 accumulators per warp
-#pragma unroll
-  for (int j = 0; j < kTokN8; ++j)
-#pragma unroll
-    for (int e = 0; e < 4; ++e) acc[j][e] = 0.0f;
-
-  const int r0 = warp * 16 + lane / 4;  // CTA-local weight rows of this lane: r0, r0 + 8
-  const ConstFactors<T> factors = make_const_factors<T>(p.scale_factor, p.offset_factor);
-  const uint32_t magic_bits = CudaPair<T>::kMagic;  // a local: device code cannot bind the static member
-  const T2 magic = bit_cast32<T2>(magic_bits);
-
-  auto compute = [&](int stage, int i) {
-    const unsigned char* st = smem + stage * Tile::kStageBytes;
-    uint32_t w[kWords];  // this lane's codes for the whole chunk: (8 steps x 8 codes x b) bits
-    const uint32_t* ws = reinterpret_cast<const uint32_t*>(st) + warp * kWords * 32 + lane;
-#pragma unroll
-    for (int f = 0; f < kWords; ++f) w[f] = ws[f * 32];
-    const uint16_t* sc = reinterpret_cast<const uint16_t*>(st + Tile::kScaleOff);
-    const uint16_t* of = reinterpret_cast<const uint16_t*>(st + Tile::kOffsetOff);
-    const unsigned char* xs = st + Tile::kXOff;
-
-    T2 S[2], C[2];  // (S, S) and (C, C) of rows r0 and r0 + 8 in the current group
-#pragma unroll
-    for (int s = 0; s < Tile::kSteps; ++s) {
+    __device__ __forceinline__ void a_fragment(const Args& p, int s, uint32_t (&a)[4]) {
+      constexpr uint32_t kMagic = CudaPair<T>::kMagic;
       if (s == 0 || ((16 * s) & group_mask) == 0) {  // a new group (uniform across the CTA)
-        const int pos = ((16 * s) >> p.group_shift) * Tile::kRows + warp * 16 + 2 * (lane / 4);
+        const int pos = ((16 * s) >> p.w.group_shift) * kRows + row_pos;
+        const uint16_t* sc = reinterpret_cast<const uint16_t*>(consts);
+        const uint16_t* of = reinterpret_cast<const uint16_t*>(consts + kSlotBytes);
         const uint32_t s_pair = *reinterpret_cast<const uint32_t*>(sc + pos);  // (s[r0], s[r0 + 8])
-        const uint32_t m_pair = p.offsets != nullptr ? *reinterpret_cast<const uint32_t*>(of + pos) : 0u;
+        const uint32_t m_pair = p.w.offsets != nullptr ? *reinterpret_cast<const uint32_t*>(of + pos) : 0u;
         group_consts_pair<T>(s_pair, m_pair, factors, S, C);
       }
-      uint32_t a[4];  // (16 rows x 16 k) A fragment
 #pragma unroll
       for (int j = 0; j < 4; ++j) {
-        const T2 code = __hsub2(bit_cast32<T2>(code_pair<kBits>(w, s, j, magic_bits)), magic);
+        const T2 code = __hsub2(bit_cast32<T2>(code_pair<kBits>(w, s, j, kMagic)), bit_cast32<T2>(kMagic));
         a[j] = bit_cast32<uint32_t>(__hfma2(code, S[j % 2], C[j % 2]));  // w = S c + C, one rounding
-      }
-      // ldmatrix lane addresses: lanes 8i..8i+7 -> matrix i, row lane % 8 (a token);
-      // matrix i covers tokens 8 (j + i / 2) .. +7 and k 16 s + 8 (i % 2) .. +7.
-      const int mat = lane / 8, row = lane % 8;
-      if constexpr (kTokN8 == 1) {
-        const int piece = 2 * s + (mat % 2);
-        uint32_t b[2];  // (16 k x 8 tokens) B fragment
-        ldmatrix_x2(b, xs + row * Tile::kXRowBytes + ((piece ^ row) * 16));
-        mma_m16n8k16<T>(acc[0], a, b);
-      } else {
-#pragma unroll
-        for (int j = 0; j < kTokN8; j += 2) {
-          const int tok = (j + mat / 2) * 8 + row;
-          const int piece = 2 * s + (mat % 2);
-          uint32_t r[4];  // two (16 k x 8 tokens) B fragments
-          ldmatrix_x4(r, xs + tok * Tile::kXRowBytes + ((piece ^ (tok & 7)) * 16));
-          const uint32_t b0[2] = {r[0], r[1]}, b1[2] = {r[2], r[3]};
-          mma_m16n8k16<T>(acc[j], a, b0);
-          mma_m16n8k16<T>(acc[j + 1], a, b1);
-        }
       }
     }
   };
 
-  cp_async_pipeline<Tile::kStages>(num_chunks, load, compute);
+  int64_t n0;
+  int warp, lane;
+  // Group slots a chunk meets: 128 / group (group <= 128; chunks and groups are aligned
+  // powers of two, so no chunk straddles a group it does not fully contain), else 1.
+  int nslots;
+  int group_mask;
+  ConstFactors<T> factors;
 
-  // Epilogue: accumulator (j, e) is weight row r0 + 8 (e / 2), token 8 j + 2 (lane % 4) + e % 2.
-#pragma unroll
-  for (int j = 0; j < kTokN8; ++j)
-#pragma unroll
-    for (int e = 0; e < 4; ++e) {
-      const int64_t row = n0 + r0 + 8 * (e / 2);
-      const int64_t tok = m0 + 8 * j + 2 * (lane % 4) + (e % 2);
-      if (row >= p.n || tok >= p.m) continue;
-      if (p.partial != nullptr) {
-        p.partial[(int64_t(split) * p.m + tok) * p.n + row] = acc[j][e];
-      } else {
-        float v = acc[j][e];
-        if (p.bias) v += p.bias[row];
-        if (p.y_f32) {
-          float* y = static_cast<float*>(p.y) + tok * p.ldy + row;
-          if (p.accumulate) v += *y;
-          *y = v;
-        } else {
-          T* y = static_cast<T*>(p.y) + tok * p.ldy + row;
-          if (p.accumulate) v += to_f32(*y);
-          *y = from_f32<T>(v);
-        }
-      }
-    }
-#endif  // LSGEMM_CUDA_PRE_SM80
-}
+  __device__ __forceinline__ LutPolicy(const Args& p, int64_t n0_, int warp_, int lane_)
+      : n0(n0_),
+        warp(warp_),
+        lane(lane_),
+        nslots(max(1, kChunkK >> p.w.group_shift)),
+        group_mask((1 << p.w.group_shift) - 1),
+        factors(make_const_factors<T>(p.w.scale_factor, p.w.offset_factor)) {}
 
-template <class T, int kBits, int kTokN8>
-void launch_lut_gemm(const LutGemmArgs<T>& args, dim3 grid, cudaStream_t stream) {
-  lut_dequant_mma_m16n8k16<T, kBits, kTokN8><<<grid, LutGemmTile<kBits, kTokN8>::kThreads, 0, stream>>>(args);
-}
-
-template <class T, int kBits>
-void launch_lut_gemm_tokens(int tok_n8, const LutGemmArgs<T>& args, dim3 grid, cudaStream_t stream) {
-  if (tok_n8 == 1)
-    launch_lut_gemm<T, kBits, 1>(args, grid, stream);
-  else
-    launch_lut_gemm<T, kBits, 4>(args, grid, stream);
-}
-
-inline bool byte_ranges_overlap(const void* a, int64_t a_rows, int64_t a_cols, int64_t a_ld, size_t a_elem,
-                                const void* b, int64_t b_rows, int64_t b_cols, int64_t b_ld, size_t b_elem) {
-  const auto a0 = reinterpret_cast<uintptr_t>(a), b0 = reinterpret_cast<uintptr_t>(b);
-  const auto a1 = a0 + uintptr_t(((a_rows - 1) * a_ld + a_cols) * int64_t(a_elem));
-  const auto b1 = b0 + uintptr_t(((b_rows - 1) * b_ld + b_cols) * int64_t(b_elem));
-  return a0 < b1 && b0 < a1;
-}
-
-template <class T, class TY>
-void matmul_device(DeviceView<const T> X, const DeviceLutMatrix& w, DeviceView<TY> Y, void* workspace,
-                   size_t workspace_size, cudaStream_t stream, const Epilogue& epi) {
-  using lsgemm::detail::require;
-  static_assert(std::is_same_v<TY, T> || std::is_same_v<TY, float>, "Y is the activation type or float");
-  const char* fn = std::is_same_v<T, __half> ? (std::is_same_v<TY, float> ? "lut matmul(CUDA, fp16 -> f32)"
-                                                                          : "lut matmul(CUDA, fp16)")
-                                             : (std::is_same_v<TY, float> ? "lut matmul(CUDA, bf16 -> f32)"
-                                                                          : "lut matmul(CUDA, bf16)");
-  require(!w.empty(), fn, ": the weight is empty (default-constructed or moved-from DeviceLutMatrix)");
-  require(w.bits >= 1 && w.bits <= 4, fn, ": weight bits=", w.bits, " (allowed on the CUDA path: 1, 2, 3, 4)");
-  require(w.np % kCudaRowBlock == 0 && w.np >= w.n && w.kc * kCudaChunkK >= w.kp && w.kp >= w.k &&
-              ((w.group_shift >= 5 && w.group_shift <= 8) || w.group_shift == kCudaPerChannelShift) &&
-              w.groups_alloc == ((w.kc * kCudaChunkK - 1) >> w.group_shift) + 1,
-          fn, ": the DeviceLutMatrix's metadata is inconsistent (np=", w.np, " kc=", w.kc, " group_shift=",
-          w.group_shift, " groups_alloc=", w.groups_alloc, "); build it with lut::to_device()");
-  require(w.codes.size() == size_t(w.np / kTileRows * w.kc * 2 * w.bits * 32) &&
-              w.scales.size() == size_t(w.groups_alloc * w.np) &&
-              (w.offsets.size() == 0 || w.offsets.size() == w.scales.size()),
-          fn, ": the DeviceLutMatrix's buffers do not match its shape; build it with lut::to_device()");
-  lsgemm::detail::check_matmul_shapes(X, w.n, w.k, Y);
-  require(epi.alpha == 1.0f, fn, ": Epilogue::alpha=", epi.alpha,
-          " is not supported on the CUDA path yet (only 1; scale the bias and Y instead)");
-  const int64_t M = X.rows;
-  require(workspace != nullptr || workspace_size == 0, fn, ": workspace is null but workspace_bytes=",
-          workspace_size, " (pass nullptr and 0 to run without split-K)");
-  require(workspace == nullptr || lsgemm::detail::is_aligned(workspace, 16), fn,
-          ": workspace must be 16-byte aligned (cudaMalloc memory is)");
-  // grid.y holds token blocks of 32 (for M > 8).
-  require(M <= int64_t(65535) * 32, fn, ": M=", M, " exceeds ", int64_t(65535) * 32);
-  if (M == 0) return;
-  require(!byte_ranges_overlap(X.data, X.rows, X.cols, X.ld, sizeof(T), Y.data, Y.rows, Y.cols, Y.ld, sizeof(TY)),
-          fn, ": X and Y overlap in memory (the kernel reads X while writing Y)");
-
-  const int dev = lsgemm::detail::current_device();
-  require(dev == w.device, fn, ": the weight lives on device ", w.device, " but device ", dev, " is current");
-  const int major = lsgemm::detail::device_attribute(cudaDevAttrComputeCapabilityMajor, dev);
-  require(major >= 8, fn, ": device ", dev, " has compute capability ", major,
-          ".x; the kernels need sm_80 or newer (cp.async, bf16 mma)");
-  const int sms = lsgemm::detail::device_attribute(cudaDevAttrMultiProcessorCount, dev);
-
-  CudaPlan plan = plan_matmul(w, M, sms);
-  if (plan.splits > 1) {
-    if (workspace_size == 0) {
-      plan.splits = 1;  // no workspace: run unsplit
-      plan.chunks_per_split = int(w.kc);
-    } else {
-      require(workspace_size >= plan.workspace, fn, ": workspace too small: ", workspace_size, " bytes given, ",
-              plan.workspace, " needed for M=", M, " N=", w.n, " K=", w.k, " (", plan.splits,
-              " K slices; query lut::workspace_bytes, or pass nullptr and 0)");
-    }
+  // Scales and offsets of the groups chunk c meets: nslots x 128 B each (8 threads per
+  // slot; scales from thread 0, offsets from thread 64).
+  __device__ __forceinline__ void load_consts(const Args& p, unsigned char* consts, int c, int tid) const {
+    using lsgemm::detail::load_group_rows;
+    const int g0 = (c * kChunkK) >> p.w.group_shift;
+    if (tid < 8 * nslots)
+      load_group_rows(consts, p.w.scales, tid, g0, p.w.groups_alloc, p.w.np, n0);
+    else if (p.w.offsets != nullptr && tid >= 64 && tid < 64 + 8 * nslots)
+      load_group_rows(consts + kSlotBytes, p.w.offsets, tid - 64, g0, p.w.groups_alloc, p.w.np, n0);
   }
 
-  LutGemmArgs<T> a{};
-  a.x = X.data;
-  a.ldx = X.ld;
-  a.m = M;
-  a.k = int(w.k);
-  a.x_vec16 = lsgemm::detail::is_aligned(X.data, 16) && X.ld % 8 == 0;
-  a.codes = reinterpret_cast<const uint4*>(w.codes.data());
-  a.scales = w.scales.data();
-  a.offsets = w.offsets.size() ? w.offsets.data() : nullptr;
-  a.scale_factor = w.scale_factor;
-  a.offset_factor = w.offset_factor;
-  a.np = w.np;
-  a.kc = int(w.kc);
-  a.group_shift = w.group_shift;
-  a.groups_alloc = int(w.groups_alloc);
-  a.n = w.n;
-  a.chunks_per_split = plan.chunks_per_split;
-  a.y = Y.data;
-  a.y_f32 = std::is_same_v<TY, float>;
-  a.ldy = Y.ld;
-  a.partial = plan.splits > 1 ? static_cast<float*>(workspace) : nullptr;
-  a.bias = epi.bias;
-  a.accumulate = epi.accumulate;
-
-  const dim3 grid(unsigned(plan.row_blocks), unsigned(plan.tok_blocks), unsigned(plan.splits));
-  switch (w.bits) {
-    case 1: launch_lut_gemm_tokens<T, 1>(plan.tok_n8, a, grid, stream); break;
-    case 2: launch_lut_gemm_tokens<T, 2>(plan.tok_n8, a, grid, stream); break;
-    case 3: launch_lut_gemm_tokens<T, 3>(plan.tok_n8, a, grid, stream); break;
-    default: launch_lut_gemm_tokens<T, 4>(plan.tok_n8, a, grid, stream); break;
+  __device__ __forceinline__ ADecoder decoder(const Args&, const unsigned char* codes, const unsigned char* consts,
+                                              int) const {
+    return ADecoder(*this, codes, consts);
   }
-  LSGEMM_CUDA_CHECK(cudaGetLastError());
-  if (plan.splits > 1)
-    lsgemm::detail::launch_split_k_reduce<TY>(static_cast<const float*>(workspace), plan.splits, M, w.n, Y.data,
-                                              Y.ld, epi.bias, epi.accumulate, stream);
-}
+};
+
+// The family as the skeleton's host side sees it (core/cuda/cta_launch.cuh).
+struct LutFamily {
+  using Matrix = DeviceLutMatrix;
+  static constexpr lsgemm::detail::CtaFamilyNames kNames{"lut", "DeviceLutMatrix", "lut::to_device"};
+  // Device code widths: the ternary kinds are stored as 2-bit codes (to_device).
+  using BitWidths = std::integer_sequence<int, 1, 2, 3, 4>;
+  using TokN8s = std::integer_sequence<int, 1, 4>;
+  template <class T, int kBits>
+  using Policy = LutPolicy<T, kBits>;
+
+  static constexpr int code_vecs(int bits) { return 2 * bits * 8; }
+  template <class T, class TY>
+  static const char* call_name() {
+    constexpr bool kF32 = std::is_same_v<TY, float>;
+    if constexpr (std::is_same_v<T, __half>)
+      return kF32 ? "lut matmul(CUDA, fp16 -> f32)" : "lut matmul(CUDA, fp16)";
+    else
+      return kF32 ? "lut matmul(CUDA, bf16 -> f32)" : "lut matmul(CUDA, bf16)";
+  }
+
+  static void check_weight(const char* fn, const Matrix& w) {
+    using lsgemm::detail::require;
+    require(w.bits >= 1 && w.bits <= 4, fn, ": weight bits=", w.bits, " (allowed on the CUDA path: 1, 2, 3, 4)");
+    const bool group_ok = (w.group_shift >= 5 && w.group_shift <= 8) || w.group_shift == kCudaPerChannelShift;
+    require(w.np % lsgemm::detail::kCtaRows == 0 && w.np >= w.n && w.kc * kCudaChunkK >= w.kp && w.kp >= w.k &&
+                group_ok && w.groups_alloc == ((w.kc * kCudaChunkK - 1) >> w.group_shift) + 1,
+            fn, ": the DeviceLutMatrix's metadata is inconsistent (np=", w.np, " kc=", w.kc, " group_shift=",
+            w.group_shift, " groups_alloc=", w.groups_alloc, "); build it with lut::to_device()");
+  }
+  static bool extra_consts_match(const Matrix& w) {
+    return w.offsets.size() == 0 || w.offsets.size() == w.scales.size();
+  }
+
+  // n8 token columns per CTA: 1 (M <= 8) or 4.
+  static int tok_n8(int64_t M) { return M <= 8 ? 1 : 4; }
+
+  static LutWeights weights(const Matrix& w) {
+    return {w.scales.data(), w.offsets.size() ? w.offsets.data() : nullptr, w.scale_factor, w.offset_factor, w.np,
+            w.group_shift, int(w.groups_alloc)};
+  }
+};
 
 }  // namespace detail
+
 }  // namespace lut
+
+template <>
+struct detail::CtaFamilyOf<lut::DeviceLutMatrix> {
+  using type = lut::detail::LutFamily;
+};
 
 // Y = X * W^T (+ bias) on the GPU, lut weights from lut::to_device. X, Y, workspace and
 // epi.bias (N floats, or null) are device pointers; Y is the activation type or float.
@@ -790,22 +548,22 @@ void matmul_device(DeviceView<const T> X, const DeviceLutMatrix& w, DeviceView<T
 // arguments (before launching anything) and on CUDA launch errors.
 inline void matmul(DeviceView<const __half> X, const lut::DeviceLutMatrix& w, DeviceView<__half> Y, void* workspace,
                    size_t workspace_bytes, cudaStream_t stream = 0, const Epilogue& epi = {}) {
-  lut::detail::matmul_device<__half, __half>(X, w, Y, workspace, workspace_bytes, stream, epi);
+  detail::cta_matmul<lut::detail::LutFamily>(X, w, Y, workspace, workspace_bytes, stream, epi);
 }
 
 inline void matmul(DeviceView<const __half> X, const lut::DeviceLutMatrix& w, DeviceView<float> Y, void* workspace,
                    size_t workspace_bytes, cudaStream_t stream = 0, const Epilogue& epi = {}) {
-  lut::detail::matmul_device<__half, float>(X, w, Y, workspace, workspace_bytes, stream, epi);
+  detail::cta_matmul<lut::detail::LutFamily>(X, w, Y, workspace, workspace_bytes, stream, epi);
 }
 
 inline void matmul(DeviceView<const __nv_bfloat16> X, const lut::DeviceLutMatrix& w, DeviceView<__nv_bfloat16> Y,
                    void* workspace, size_t workspace_bytes, cudaStream_t stream = 0, const Epilogue& epi = {}) {
-  lut::detail::matmul_device<__nv_bfloat16, __nv_bfloat16>(X, w, Y, workspace, workspace_bytes, stream, epi);
+  detail::cta_matmul<lut::detail::LutFamily>(X, w, Y, workspace, workspace_bytes, stream, epi);
 }
 
 inline void matmul(DeviceView<const __nv_bfloat16> X, const lut::DeviceLutMatrix& w, DeviceView<float> Y,
                    void* workspace, size_t workspace_bytes, cudaStream_t stream = 0, const Epilogue& epi = {}) {
-  lut::detail::matmul_device<__nv_bfloat16, float>(X, w, Y, workspace, workspace_bytes, stream, epi);
+  detail::cta_matmul<lut::detail::LutFamily>(X, w, Y, workspace, workspace_bytes, stream, epi);
 }
 
 }  // namespace lsgemm

@@ -13,8 +13,10 @@
 #include <cstdint>
 #include <cstring>
 #include <string>
+#include <tuple>
 #include <type_traits>
 #include <utility>
+#include <vector>
 
 #include "lsgemm/core/error.hpp"
 
@@ -134,6 +136,20 @@ class DeviceBuffer {
 };
 
 namespace detail {
+
+// Sizes every device buffer to its host vector, copies them all on `stream` and waits,
+// so that the vectors (a to_device's repacked staging copies) may go as soon as this
+// returns. Each part is std::tie(buffer, vector).
+template <class... T, class... V>
+void upload_staged(cudaStream_t stream, std::tuple<DeviceBuffer<T>&, V&>... parts) {
+  static_assert((std::is_same_v<std::remove_const_t<V>, std::vector<T>> && ...), "a buffer and a vector of T");
+  (std::get<0>(parts).resize(std::get<1>(parts).size()), ...);
+  auto upload = [stream](void* dst, const void* src, std::size_t bytes) {
+    if (bytes) LSGEMM_CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyHostToDevice, stream));
+  };
+  (upload(std::get<0>(parts).data(), std::get<1>(parts).data(), std::get<0>(parts).bytes()), ...);
+  LSGEMM_CUDA_CHECK(cudaStreamSynchronize(stream));
+}
 
 // Scalar conversions the kernels and the split-K reduction share: fp32 is the
 // accumulator type, half / bf16 the I/O types, each rounded to nearest even.

@@ -6,7 +6,7 @@
 // Why kStages-1 in flight: DRAM latency is ~600-800 ns on A100/H100; with a few CTAs per
 // SM each holding (kStages-1) x (bytes of one stage) in flight, Little's law
 // (bandwidth x latency = 3.35 TB/s x 0.7 us / 132 SMs ~ 18 KB per SM) tells how deep the
-// ring must be. The kernels size their stages from that (see int_quant/cuda.cuh).
+// ring must be. The kernels size their stages from that (core/cuda/cta_launch.cuh).
 //
 // The protocol, per thread (cp.async groups are per thread; the barrier makes them CTA-wide):
 //   prologue   load tiles 0 .. kStages-2, one commit group each (empty groups too)
