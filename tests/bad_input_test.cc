@@ -34,25 +34,6 @@ std::vector<float> random_matrix(int64_t rows, int64_t cols, uint32_t seed) {
 
 using lsgemm::test::error_of;
 
-// Expects f to throw lsgemm::Error whose message contains every one of `parts`.
-#define EXPECT_ERROR_MENTIONS(call, ...)                                                   \
-  do {                                                                                      \
-    const std::string msg_ = error_of([&] { call; });                                      \
-    for (const char* part_ : {__VA_ARGS__})                                                 \
-      EXPECT_NE(msg_.find(part_), std::string::npos)                                        \
-          << "message of `" #call "` does not mention \"" << part_ << "\": " << msg_;     \
-  } while (0)
-
-// The same for a call that writes `buf` (Y, or dequantize's output): it must throw and
-// leave every bit of buf as it was (error_keeping_y).
-#define EXPECT_ERROR_KEEPING(buf, call, ...)                                                \
-  do {                                                                                      \
-    const std::string msg_ = lsgemm::test::error_keeping_y(buf, [&] { call; });             \
-    for (const char* part_ : {__VA_ARGS__})                                                 \
-      EXPECT_NE(msg_.find(part_), std::string::npos)                                        \
-          << "message of `" #call "` does not mention \"" << part_ << "\": " << msg_;     \
-  } while (0)
-
 // The two public matmul entry points under test.
 using MatmulFn = std::function<void(HostView<const float>, const iq::QuantizedMatrix&, HostView<float>,
                                     const lsgemm::Epilogue&)>;

@@ -135,7 +135,7 @@ bool listed(lsgemm::Path p) {
 TEST(Dispatch, AgreesWithReference) {
   lsgemm::reset_paths_taken();
   uint32_t seed = 100;
-  // 487 rows: two M blocks of the GEMM skeleton (kMBlock = 240) and a remainder tile.
+  // 487 rows: float X crosses two M blocks of the GEMM skeleton (240 rows) and a remainder tile.
   for (int64_t m : {1, 5, 33, 487})
     for (int64_t n : {17, 64})
       for (auto kg : {std::pair<int64_t, int>{128, 32}, {128, 128}, {96, iq::kPerChannel}})

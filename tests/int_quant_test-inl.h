@@ -23,7 +23,8 @@ inline IntQuantKernels kernels() {
   k.mr = ActMode::LSGEMM_TEST_ACT == ActMode::kFloat ? simd::HWY_NAMESPACE::kMRF32 : simd::HWY_NAMESPACE::kMRU8S8;
   k.gemm_min_m = iq::kGemmMinRows;
   k.chunk = iq::kChunk;
-  k.m_block = simd::HWY_NAMESPACE::kMBlock;
+  k.m_block = ActMode::LSGEMM_TEST_ACT == ActMode::kFloat ? simd::HWY_NAMESPACE::kMBlockF32
+                                                           : simd::HWY_NAMESPACE::kMBlockU8;
   k.rules = iq::path_rules();
   k.matmul = [](HostView<const float> X, const QuantizedMatrix& w, HostView<float> Y, const Epilogue& e) {
     iq::matmul(X, w, Y, e);

@@ -26,7 +26,7 @@ inline LutKernels kernels() {
   k.mr_exact = lk::kMRExact;
   for (int bits = 1; bits <= 4; ++bits) k.unpacked_rows[bits] = lk::min_rows_unpacked(bits);
   k.table_chunk_bytes = lk::kTableChunkBytes;
-  k.m_block = simd::HWY_NAMESPACE::kMBlock;
+  k.m_block = simd::HWY_NAMESPACE::kMBlockU8;  // the unpacked path's u8 skeleton
   k.rules = lk::path_rules();
   k.make_tables = [](HostView<const float> X, const lut::TableSpec& s, lut::Tables& t) { lk::make_tables(X, s, t); };
   k.matmul_tables = [](const lut::Tables& t, const lut::LutMatrix& w, HostView<float> Y, const Epilogue& e) {

@@ -3,6 +3,8 @@
 // when f throws something else or nothing.
 // error_keeping_y(y, f): the same for a call that writes y, which must keep every bit
 // of y (a sentinel, NaN payloads included) when it throws: a rejected call loses nothing.
+// EXPECT_ERROR_MENTIONS(call, parts...), EXPECT_ERROR_KEEPING(buf, call, parts...): the
+// same as expectations that the message names every one of `parts`.
 #include <gtest/gtest.h>
 
 #include <cstring>
@@ -44,3 +46,23 @@ inline std::string error_keeping_y(const std::vector<float>& y, F&& f) {
 
 }  // namespace test
 }  // namespace lsgemm
+
+#define LSGEMM_EXPECT_MESSAGE_PARTS(msg, call, ...)                                   \
+  for (const char* part_ : {__VA_ARGS__})                                             \
+  EXPECT_NE((msg).find(part_), std::string::npos)                                     \
+      << "message of `" #call "` does not mention \"" << part_ << "\": " << (msg)
+
+// Expects `call` to throw lsgemm::Error whose message contains every one of the parts.
+#define EXPECT_ERROR_MENTIONS(call, ...)                                        \
+  do {                                                                          \
+    const std::string msg_ = lsgemm::test::error_of([&] { call; });             \
+    LSGEMM_EXPECT_MESSAGE_PARTS(msg_, call, __VA_ARGS__);                       \
+  } while (0)
+
+// The same for a call that writes `buf` (Y, or dequantize's output): it must throw and
+// leave every bit of buf as it was (error_keeping_y).
+#define EXPECT_ERROR_KEEPING(buf, call, ...)                                    \
+  do {                                                                          \
+    const std::string msg_ = lsgemm::test::error_keeping_y(buf, [&] { call; }); \
+    LSGEMM_EXPECT_MESSAGE_PARTS(msg_, call, __VA_ARGS__);                       \
+  } while (0)

@@ -37,7 +37,7 @@ struct IntQuantKernels {
   int64_t mr = 12;          // rows of X per register tile of the mode under test
   int64_t gemm_min_m = 4;   // first M on the GEMM-shaped path
   int64_t chunk = 256;      // K chunk of the GEMM path
-  int64_t m_block = 240;    // rows per M block of the GEMM skeleton (simd::kMBlock)
+  int64_t m_block = 240;    // rows per M block of the mode's GEMM skeleton (kMBlockF32 / kMBlockU8)
   std::vector<PathRule> rules;  // this target's path_rules()
   std::function<void(HostView<const float>, const QuantizedMatrix&, HostView<float>, const Epilogue&)> matmul;
 };

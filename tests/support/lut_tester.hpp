@@ -73,7 +73,7 @@ struct LutKernels {
   int64_t mr_exact = 2;                  // kMRExact: the same for exact tables
   int64_t unpacked_rows[5] = {0, 4, 4, 4, 4};  // min_rows_unpacked(bits), bits 1..4
   int64_t table_chunk_bytes = 512 * 1024;      // kTableChunkBytes: GEMM K chunk of tables
-  int64_t m_block = 240;                       // rows per M block of the u8 GEMM skeleton (simd::kMBlock)
+  int64_t m_block = 960;                       // rows per M block of the u8 GEMM skeleton (kMBlockU8)
   std::vector<PathRule> rules;                 // this target's path_rules()
   std::function<void(HostView<const float>, const lut::TableSpec&, lut::Tables&)> make_tables;
   std::function<void(const lut::Tables&, const lut::LutMatrix&, HostView<float>, const Epilogue&)> matmul_tables;

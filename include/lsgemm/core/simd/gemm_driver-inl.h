@@ -2,7 +2,7 @@
 //
 // It owns the loop nest; a family supplies a *decoder* for its packed weights:
 //
-//   for each block of kMBlock rows of X (M blocking, below):
+//   for each block of rows of X (M blocking, below):
 //     parallel over N-blocks of 2L outputs (L = f32 lanes)     -- one task each
 //       for each K chunk:   decoder writes a panel of the block -- once per block
 //         for each kMR rows of X: register tile (gemm_tile-inl.h) -- reuses the panel
@@ -20,7 +20,7 @@
 //        the driver then skips its tiles
 //   u8 panels (gemm_u8s8):
 //   int64_t group()                 scale-group length along K (the int32 sums are
-//                                   flushed per group; a K chunk may span groups)
+//                                   flushed per group; K chunks hold one group at most)
 //   U8Panel decode_u8(nb, k0, kc, uint8_t* scratch)
 //        u8 codes in quads (4 consecutive k of one output per 32-bit lane), either
 //        decoded into scratch (>= kc/4 * 8L bytes) or pointing into the packed data;
@@ -212,18 +212,20 @@ inline bool quantize_x_int8(HostView<const float> X, int64_t group, int64_t kp, 
   return quantize_x(X.rows, X.cols, group, kp, XRows{X}, xq);
 }
 
-// M blocking: rows of X in blocks of kMBlock, one parallel pass over the N-blocks per
-// block, so that the threads share one block of packed X (kMBlock x K: 3.75 MB of f32,
-// 0.94 MB of int8 at K = 4096, L3-resident) instead of each N-block task streaming all
-// of X (64 MB of f32 at M = K = 4096) from DRAM. A multiple of every tile height (6, 8,
-// 12), so a block's row tiles are pack_rows' tiles. The panels are decoded once per
-// block: a small cost next to kMBlock rows of tiles.
-inline constexpr int64_t kMBlock = 240;
-static_assert(kMBlock % kMRF32 == 0 && kMBlock % kMRU8S8 == 0, "M blocks must hold whole row tiles");
+// M blocking: rows of X in blocks, one parallel pass over the N-blocks per block, so
+// that the threads share one block of packed X (3.75 MB at K = 4096: 240 rows of f32,
+// 960 of int8; L3-resident) instead of each N-block task streaming all of X (64 MB of
+// f32 at M = K = 4096) from DRAM. Multiples of every tile height (6, 8, 12), so a
+// block's row tiles are pack_rows' tiles. The panels are decoded once per block: a
+// small cost next to a block of tiles (measured: int4 4096^2 M = 512, T = 1, f32 -3 %;
+// int8 with 240-row blocks +3.5 %, hence the larger int8 block).
+inline constexpr int64_t kMBlockF32 = 240;
+inline constexpr int64_t kMBlockU8 = 960;
+static_assert(kMBlockF32 % kMRF32 == 0 && kMBlockU8 % kMRU8S8 == 0, "M blocks must hold whole row tiles");
 
-template <class Fn>
+template <int64_t kBlock, class Fn>
 void for_m_blocks(int64_t M, const Fn& fn) {
-  for (int64_t mb = 0; mb < M; mb += kMBlock) fn(mb, std::min(kMBlock, M - mb));
+  for (int64_t mb = 0; mb < M; mb += kBlock) fn(mb, std::min(kBlock, M - mb));
 }
 
 #if LSGEMM_SIMD_KERNELS
@@ -288,7 +290,7 @@ void gemm_f32(const Decoder& dec, HostView<const float> X, HostView<float> Y, co
   thread_local AlignedBuffer<float> xp_buf;  // X packed per row tile
   pack_rows<kMRF32>(X.data, X.ld, M, K, xp_buf);
   const float* xp_all = xp_buf.data();  // a thread_local is not captured: workers need the pointer
-  for_m_blocks(M, [&](int64_t mb, int64_t mc) {
+  for_m_blocks<kMBlockF32>(M, [&](int64_t mb, int64_t mc) {
     const float* xp = xp_all + mb * K;
     parallel_for(dec.blocks(), [&](int64_t nb) {
       const int64_t n0 = nb * 2 * L, ncols = std::min<int64_t>(2 * L, N - n0);
@@ -317,14 +319,17 @@ void gemm_u8s8(const Decoder& dec, const QuantizedX& xq, HostView<float> Y, cons
                 "uint8_t* scratch) and void group_consts(nb, g, float* S, float* Z)");
   const int64_t L = int64_t(hwy::HWY_NAMESPACE::Lanes(DF()));
   const int64_t M = xq.m, N = dec.n(), KP = dec.kp(), G = xq.groups, group = dec.group();
-  // A chunk spans whole groups when they are short (16, 32, 64): one decode per chunk,
-  // the int32 sums still flushed per group inside it. Longer groups split into chunks.
-  const int64_t chunk = group >= kChunk ? kChunk : kChunk / group * group;
+  // K chunk: one scale group at most. The loop below also runs chunks that span several
+  // short groups (flushing per group inside), but that measured slower everywhere
+  // (AVX3_ZEN4, T = 1, chunks of 256 spanning vs one group: int4 g128 4096^2 M = 8
+  // 1357 vs 1259 us, M = 32 3508 vs 3308; g64 3200 x 8640 M = 8 2695 vs 2188; LUT
+  // unpacked 2-/4-bit M = 128 +3.5 %): the short chunk's panel and X slice stay in L1.
+  const int64_t chunk = std::min<int64_t>(kChunk, group);
   const int64_t KQ = KP / 4;  // quads per row
   thread_local AlignedBuffer<int32_t> xp_buf;  // X quads, packed per row tile
   pack_rows<kMRU8S8>(reinterpret_cast<const int32_t*>(xq.q.data()), KQ, M, KQ, xp_buf);
   const int32_t* xp_all = xp_buf.data();  // a thread_local is not captured: workers need the pointer
-  for_m_blocks(M, [&](int64_t mb, int64_t mc) {
+  for_m_blocks<kMBlockU8>(M, [&](int64_t mb, int64_t mc) {
     const int32_t* xp = xp_all + mb * KQ;
     const float* sx = xq.sx.data() + mb * G;
     const float* xs = xq.xs.data() + mb * G;
