@@ -1,7 +1,9 @@
 #pragma once
 // What the fuzz targets share: a reader that turns the fuzzer's bytes into field values
 // (its encodings are also what make_seeds writes), X built from a few bytes, a Y with
-// guard cells, and the call wrapper that enforces "nothing but lsgemm::Error escapes".
+// guard cells, the call wrapper that enforces "nothing but lsgemm::Error escapes", and
+// the inputs of a matmul call besides the weight (X, Y and the epilogue), read the same
+// way by every target.
 //
 // Reading past the end of the input yields zeros, so every byte string is a valid input
 // and a short one means "the rest is zero": the fuzzer never wastes runs on a parse error.
@@ -14,8 +16,19 @@
 #include <limits>
 #include <vector>
 
+#include "lsgemm/core/epilogue.hpp"
 #include "lsgemm/core/error.hpp"
 #include "lsgemm/core/matrix.hpp"
+
+// libFuzzer's one-time set-up, the same for every target: one thread, so that a run is
+// deterministic and starts no pool. A macro that each target expands once, rather than a
+// definition here, because make_seeds includes this header too and is no fuzz target
+// (the targets include lsgemm.hpp, which declares set_num_threads).
+#define LSGEMM_FUZZ_INITIALIZE()                       \
+  extern "C" int LLVMFuzzerInitialize(int*, char***) { \
+    lsgemm::set_num_threads(1);                        \
+    return 0;                                          \
+  }
 
 namespace lsgemm_fuzz {
 
@@ -68,6 +81,11 @@ inline constexpr int kEdgeFloatCount = int(sizeof(kEdgeFloats) / sizeof(kEdgeFlo
 //     2 raw: exactly the buffer's bytes follow (zeros past the end of the input).
 enum LengthTag : uint8_t { kImplied = 0, kImpliedNear = 1, kExplicit = 2, kEmpty = 3 };
 enum ContentTag : uint8_t { kZeros = 0, kPattern = 1, kBytes = 2 };
+
+// A weight header starts with a flags byte, the same in both families' layouts:
+// per-channel, symmetric, and "the group is not stored but follows kp" (how pack()
+// stores a per-channel weight).
+inline constexpr uint8_t kPerChannelBit = 1, kSymmetricBit = 2, kGroupIsKpBit = 4;
 
 // ---- Reader ----------------------------------------------------------------------
 class FuzzInput {
@@ -140,6 +158,13 @@ class FuzzInput {
     }
   }
 
+  // A packed buffer: its length spec (see length()), resizing b, then its content spec.
+  template <class Buffer>
+  void buffer(Buffer& b, int64_t implied, size_t cap) {
+    b.resize(length(implied, cap));
+    content(b.data(), b.bytes());
+  }
+
   // Fills n bytes per the content spec (a pattern is read even when n is 0, so that
   // what follows does not move with the buffer's length).
   void content(void* dst, size_t n) {
@@ -168,6 +193,33 @@ class FuzzInput {
   const uint8_t* p_;
   const uint8_t* end_;
 };
+
+// ---- Weight headers ----------------------------------------------------------------
+// The parts of the two families' weight headers that are laid out alike.
+
+// The flags byte: sets w.per_channel and w.symmetric; true when the group follows kp.
+template <class Weight>
+bool read_flags(FuzzInput& in, Weight& w) {
+  const uint8_t flags = in.u8();
+  w.per_channel = flags & kPerChannelBit;
+  w.symmetric = flags & kSymmetricBit;
+  return flags & kGroupIsKpBit;
+}
+
+// The shape fields, in this order: the group (unless it follows kp; then 0 until kp is
+// known), N, K, and kp, whose derived value kp_for(k, group) keeps it in step with a
+// mutated K, so that deep code stays reachable.
+template <class Weight, class KpFor>
+void read_shape(FuzzInput& in, Weight& w, bool group_is_kp, KpFor&& kp_for) {
+  w.group = group_is_kp ? 0 : in.i32(128);
+  w.n = in.i64(16);
+  w.k = in.i64(128);
+  w.kp = in.i64(kp_for(w.k, w.group));
+  if (group_is_kp) w.group = int(uint32_t(uint64_t(w.kp)));
+}
+
+// Row tiles of a weight of n rows, or -1 when n is not positive (the size is unknown).
+inline int64_t tiles_or_neg(int64_t n, int64_t tile_rows) { return n > 0 ? n / tile_rows + (n % tile_rows != 0) : -1; }
 
 // ---- Checks ----------------------------------------------------------------------
 [[noreturn]] inline void fail(const char* what) {
@@ -365,5 +417,68 @@ inline void require_close(const char* what, float a, float b, double magnitude, 
                double(a), double(b), magnitude, (long long)terms);
   fail("a kernel and the reference disagree");
 }
+
+// The inputs of a matmul call besides the weight, read right after the weight in every
+// target's layout: X, Y's shape and seed, the epilogue's flags, and the seed of the bias
+// values. Not copyable: epi.bias points into bias.
+class CallInputs {
+ public:
+  Activations x;
+  int64_t ycols = 0;
+  std::vector<float> bias;  // one value per column of Y (none for an empty X)
+  lsgemm::Epilogue epi;
+
+  // k, n: the weight's K and N, which X and Y get where they can be allocated.
+  CallInputs(FuzzInput& in, int64_t k, int64_t n) {
+    x.read(in, k);
+    ycols = output_cols(in, x.rows, n);
+    yseed_ = in.u8();
+    const uint8_t epi_bits = in.u8();
+    Lcg bias_values(in.u8());
+    bias.resize(size_t(x.rows > 0 ? ycols : 0));
+    for (auto& b : bias) b = bias_values.next();
+    if ((epi_bits & 1) && !bias.empty()) epi.bias = bias.data();
+    epi.accumulate = epi_bits & 2;
+  }
+  CallInputs(const CallInputs&) = delete;
+  CallInputs& operator=(const CallInputs&) = delete;
+
+  // Elements of X, and M * K * N: what bounds the time the kernels and the reference take.
+  // With rows in X, X's and Y's columns are within 0 .. kMaxDim (Activations::read,
+  // output_cols), and without, both are 0: no overflow.
+  int64_t x_size() const { return x.rows * (x.cols > 0 ? x.cols : 0); }
+  int64_t work() const { return x_size() * (ycols > 0 ? ycols : 0); }
+
+  // Whether X and Y have the shapes a weight of N x K needs.
+  bool fits(int64_t k, int64_t n) const { return x.cols == k && ycols == n; }
+
+  // A fresh Y of the call's shape; every one made holds the same initial values.
+  GuardedOutput output() const { return GuardedOutput(x.rows, ycols, yseed_); }
+
+  // Runs a kernel's call f into y (GuardedOutput::run). A rejection is a finding where the
+  // weight is valid, X tame and the shapes fit an N x K weight: the kernel must take those.
+  template <class F>
+  bool run_kernel(const char* what, GuardedOutput& y, bool valid, int64_t k, int64_t n, F&& f) const {
+    const bool ok = y.run(what, f);
+    if (valid && x.tame && fits(k, n) && !ok) fail("matmul rejected a weight that validate() accepted");
+    return ok;
+  }
+
+  // y and yr must agree on rows x n outputs: `magnitude` (row-major, n per row) is the sum
+  // of each output's |terms|, to which the bias and Y's initial value add where the
+  // epilogue uses them; `terms` counts the roundings (see close()).
+  void require_close_outputs(const char* what, const GuardedOutput& y, const GuardedOutput& yr,
+                             const std::vector<double>& magnitude, int64_t rows, int64_t n, int64_t terms) const {
+    for (int64_t m = 0; m < rows; ++m)
+      for (int64_t j = 0; j < n; ++j) {
+        const double extra = (epi.bias ? std::fabs(double(bias[size_t(j)])) : 0.0) +
+                             (epi.accumulate ? std::fabs(double(y.initial(m, j))) : 0.0);
+        require_close(what, y(m, j), yr(m, j), magnitude[size_t(m * n + j)] + extra, terms);
+      }
+  }
+
+ private:
+  uint8_t yseed_ = 0;
+};
 
 }  // namespace lsgemm_fuzz

@@ -23,6 +23,8 @@
 namespace lut = lsgemm::lut;
 using namespace lsgemm_fuzz;
 
+LSGEMM_FUZZ_INITIALIZE()
+
 namespace {
 
 constexpr size_t kMaxBytes = 16 * 1024;  // codes
@@ -31,29 +33,22 @@ constexpr size_t kMaxHalves = 8 * 1024;  // scales and offsets (f16)
 // (matmul from X, from tables, the magnitude): a quarter of the int_quant bound.
 constexpr int64_t kMaxLutReferenceWork = kMaxReferenceWork / 4;
 
-// Flag bits of the first byte.
-constexpr uint8_t kPerChannelBit = 1, kSymmetricBit = 2, kGroupIsKpBit = 4;
-
 lut::LutMatrix read_weight(FuzzInput& in) {
   lut::LutMatrix w;
-  const uint8_t flags = in.u8();
-  w.per_channel = flags & kPerChannelBit;
-  w.symmetric = flags & kSymmetricBit;
+  const bool group_is_kp = read_flags(in, w);
   w.kind = static_cast<lut::WeightKind>(int8_t(in.u8()));  // out-of-range enum values included
   w.table_mode = static_cast<lut::TableMode>(int8_t(in.u8()));
   const bool triples = w.kind == lut::WeightKind::kTernaryTriples;
   w.bits = in.i32(triples ? 0 : 2);
   // pack() stores per-channel with group = kp, and kp follows K by the X block, which
   // follows the group: so the group is read first (0 stands for "kp" until kp is known).
-  w.group = (flags & kGroupIsKpBit) ? 0 : in.i32(128);
-  w.n = in.i64(16);
-  w.k = in.i64(128);
-  const int block = triples ? 48 : w.group == 32 || w.group == 64 ? w.group : 128;
-  w.kp = in.i64(round_up_or_same(w.k, block));
-  if (flags & kGroupIsKpBit) w.group = int(uint32_t(uint64_t(w.kp)));
+  read_shape(in, w, group_is_kp, [&](int64_t k, int group) {
+    const int block = triples ? 48 : group == 32 || group == 64 ? group : 128;
+    return round_up_or_same(k, block);
+  });
 
   // The sizes the header implies, computed without overflow (-1: unknown or huge).
-  const int64_t tiles = w.n > 0 ? w.n / lut::kTileRows + (w.n % lut::kTileRows != 0) : -1;
+  const int64_t tiles = tiles_or_neg(w.n, lut::kTileRows);
   const int64_t blocks = triples ? (w.kp >= 0 ? w.kp / 24 : -1)
                                  : (w.bits >= 0 ? mul_or_neg(w.kp, w.bits) / 32 : -1);
   const int64_t codes = mul_or_neg(tiles, mul_or_neg(blocks, triples ? 80 : 64));
@@ -61,12 +56,9 @@ lut::LutMatrix read_weight(FuzzInput& in) {
   const int64_t consts = mul_or_neg(mul_or_neg(tiles, groups), lut::kTileRows);
   const bool offsets = w.kind == lut::WeightKind::kUniform && !w.symmetric;
 
-  w.codes.resize(in.length(codes, kMaxBytes));
-  in.content(w.codes.data(), w.codes.bytes());
-  w.scales.resize(in.length(consts, kMaxHalves));
-  in.content(w.scales.data(), w.scales.bytes());
-  w.offsets.resize(in.length(offsets ? consts : 0, kMaxHalves));
-  in.content(w.offsets.data(), w.offsets.bytes());
+  in.buffer(w.codes, codes, kMaxBytes);
+  in.buffer(w.scales, consts, kMaxHalves);
+  in.buffer(w.offsets, offsets ? consts : 0, kMaxHalves);
   return w;
 }
 
@@ -124,33 +116,19 @@ void check_tables_equal(const lut::Tables& a, const lut::Tables& r, const Activa
   }
 }
 
-void compare_products(const char* what, const GuardedOutput& y, const GuardedOutput& yr, const lut::Tables& tr,
-                      const lut::LutMatrix& w, const lsgemm::Epilogue& epi, const std::vector<float>& bias) {
-  const std::vector<double> mag = lsgemm::reference::matmul_magnitude(tr, w);
-  for (int64_t m = 0; m < tr.m; ++m)
-    for (int64_t n = 0; n < w.n; ++n) {
-      const double extra = (epi.bias ? std::fabs(double(bias[size_t(n)])) : 0.0) +
-                           (epi.accumulate ? std::fabs(double(y.initial(m, n))) : 0.0);
-      require_close(what, y(m, n), yr(m, n), mag[size_t(m * w.n + n)] + extra, tr.spec.blocks() + 2);
-    }
+// Products from X (or tables) against the reference's, bounded by the magnitudes of the
+// reference tables' products.
+void compare_products(const char* what, const CallInputs& c, const GuardedOutput& y, const GuardedOutput& yr,
+                      const lut::Tables& tr, const lut::LutMatrix& w) {
+  c.require_close_outputs(what, y, yr, lsgemm::reference::matmul_magnitude(tr, w), tr.m, w.n, tr.spec.blocks() + 2);
 }
 
 }  // namespace
 
-extern "C" int LLVMFuzzerInitialize(int*, char***) {
-  lsgemm::set_num_threads(1);  // one input at a time, deterministic, no pool start-up per run
-  return 0;
-}
-
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   FuzzInput in(data, size);
   const lut::LutMatrix w = read_weight(in);
-  Activations x;
-  x.read(in, w.k);
-  const int64_t ycols = output_cols(in, x.rows, w.n);
-  const uint8_t yseed = in.u8();
-  const uint8_t epi_bits = in.u8();
-  Lcg bias_values(in.u8());
+  const CallInputs c(in, w.k, w.n);
   lut::TableSpec spec = w.table_spec();
   const bool spec_tampered = tamper_spec(in, spec);
   const uint8_t tables_tamper = in.u8();
@@ -161,45 +139,37 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
 
   // The kernels run whenever the work is bounded; the (slow) reference on the smaller
   // inputs, and then both must agree: on validity, on the tables, on the products.
-  const int64_t x_size = x.rows * (x.cols > 0 ? x.cols : 0);
-  const int64_t work = x_size * (ycols > 0 ? ycols : 0);
-  const bool with_reference = work <= kMaxLutReferenceWork && x_size <= kMaxReferenceWork;
+  const bool with_reference = c.work() <= kMaxLutReferenceWork && c.x_size() <= kMaxReferenceWork;
   lut::Tables t, tr;
-  const bool t_ok = call("lsgemm::make_tables", [&] { t = lsgemm::make_tables(x.view(), spec); });
+  const bool t_ok = call("lsgemm::make_tables", [&] { t = lsgemm::make_tables(c.x.view(), spec); });
   if (with_reference) {
-    const bool tr_ok = call("reference::make_tables", [&] { tr = lsgemm::reference::make_tables(x.view(), spec); });
+    const bool tr_ok = call("reference::make_tables", [&] { tr = lsgemm::reference::make_tables(c.x.view(), spec); });
     if (t_ok != tr_ok) fail("make_tables and reference::make_tables disagree on whether the input is valid");
-    if (t_ok) check_tables_equal(t, tr, x);  // X was accepted: the same tables, bit for bit
+    if (t_ok) check_tables_equal(t, tr, c.x);  // X was accepted: the same tables, bit for bit
   }
 
-  if (work > kMaxWork) return 0;
-  std::vector<float> bias(size_t(x.rows > 0 ? ycols : 0));
-  for (auto& b : bias) b = bias_values.next();
-  lsgemm::Epilogue epi;
-  if ((epi_bits & 1) && !bias.empty()) epi.bias = bias.data();
-  epi.accumulate = epi_bits & 2;
-  const bool shapes_right = x.cols == w.k && ycols == w.n;
-  const bool comparable = with_reference && valid && x.finite && shapes_right && x.rows > 0;
+  if (c.work() > kMaxWork) return 0;
+  const bool comparable = with_reference && valid && c.x.finite && c.fits(w.k, w.n) && c.x.rows > 0;
 
-  GuardedOutput y(x.rows, ycols, yseed), yr(x.rows, ycols, yseed);
-  bool ok = y.run("lsgemm::matmul(X)", [&] { lsgemm::matmul(x.view(), w, y.view(), epi); });
-  if (valid && x.tame && shapes_right && !ok) fail("matmul rejected a weight that validate() accepted");
+  GuardedOutput y = c.output(), yr = c.output();
+  bool ok = c.run_kernel("lsgemm::matmul(X)", y, valid, w.k, w.n,
+                         [&] { lsgemm::matmul(c.x.view(), w, y.view(), c.epi); });
   if (with_reference) {
     const bool ref_ok =
-        yr.run("reference::matmul(X)", [&] { lsgemm::reference::matmul(x.view(), w, yr.view(), epi); });
+        yr.run("reference::matmul(X)", [&] { lsgemm::reference::matmul(c.x.view(), w, yr.view(), c.epi); });
     if (ok != ref_ok) fail("lsgemm::matmul(X) and reference::matmul(X) disagree on whether the input is valid");
-    if (ok && comparable && t_ok && !spec_tampered) compare_products("lut matmul(X)", y, yr, tr, w, epi, bias);
+    if (ok && comparable && t_ok && !spec_tampered) compare_products("lut matmul(X)", c, y, yr, tr, w);
   }
 
   if (!t_ok) return 0;
   const bool mangled = tamper_tables(tables_tamper, t);
-  ok = y.run("lsgemm::matmul(tables)", [&] { lsgemm::matmul(t, w, y.view(), epi); });
+  ok = y.run("lsgemm::matmul(tables)", [&] { lsgemm::matmul(t, w, y.view(), c.epi); });
   if (mangled && ok) fail("matmul(tables) accepted tables inconsistent with their spec");
   if (!with_reference) return 0;
   tamper_tables(tables_tamper, tr);
-  const bool ref_ok = yr.run("reference::matmul(tables)", [&] { lsgemm::reference::matmul(tr, w, yr.view(), epi); });
+  const bool ref_ok =
+      yr.run("reference::matmul(tables)", [&] { lsgemm::reference::matmul(tr, w, yr.view(), c.epi); });
   if (ok != ref_ok) fail("lsgemm::matmul(tables) and reference::matmul(tables) disagree on validity");
-  if (ok && comparable && !spec_tampered && !mangled)
-    compare_products("lut matmul(tables)", y, yr, tr, w, epi, bias);
+  if (ok && comparable && !spec_tampered && !mangled) compare_products("lut matmul(tables)", c, y, yr, tr, w);
   return 0;
 }
