@@ -74,8 +74,8 @@ inline namespace LSGEMM_DISPATCH_NS {
 
 // Name of the implementation this translation unit's host calls run: "AVX3_ZEN4",
 // "AVX2", "EMU128", ...; "reference" when forced (LSGEMM_FORCE_REFERENCE, nvcc), and
-// e.g. "SVE2 (reference: no kernels for scalable vectors (SVE, RVV) yet)" on a
-// target without kernels.
+// e.g. "SVE2 (no kernels for scalable vectors (SVE, RVV) yet: reference)" on a target
+// without kernels.
 inline const char* simd_target_name() {
 #if LSGEMM_HOST_REFERENCE
   return "reference";

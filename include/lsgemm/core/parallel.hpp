@@ -65,6 +65,8 @@ inline int& executor_width() {
   static int t = 0;  // threads the user executor runs at once (0: not said)
   return t;
 }
+// An executor's width as declared, or the hardware's thread count when not said (0).
+inline int declared_or_hardware(int width) { return width > 0 ? width : int(std::thread::hardware_concurrency()); }
 }  // namespace detail
 
 // Replaces the threading back end for all later calls (empty restores the default).
@@ -89,9 +91,9 @@ inline int max_threads() {
   const Context* c = detail::t_context;
   int t = 1;
   if (c && c->executor) {
-    t = c->threads > 0 ? c->threads : int(std::thread::hardware_concurrency());
+    t = detail::declared_or_hardware(c->threads);
   } else if (detail::user_executor()) {
-    t = detail::executor_width() > 0 ? detail::executor_width() : int(std::thread::hardware_concurrency());
+    t = detail::declared_or_hardware(detail::executor_width());
   } else {
 #if defined(_OPENMP)
     t = omp_get_max_threads();

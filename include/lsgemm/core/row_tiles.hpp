@@ -50,14 +50,16 @@ const T* strip_consts(const T* consts, StripPos p, int64_t G) {
   return consts + p.tile * G * kTileRows + p.row;
 }
 
-// GEMV prefetch: the byte offset, from a strip's first code byte, of the position
-// `ahead` bytes past `pos` in its task's stream. A task walks its strip pair's codes
-// tile by tile, and its next pair starts 2L/16 tiles further on, so an address past the
-// end of this strip's tile continues into the next pair's tile (skipping the tiles of
-// this pair's other strip on 16-lane targets), not into a tile no task is about to read.
+// GEMV prefetch. A task walks its strip pair tile by tile, and its next pair starts
+// 2L/16 tiles further on, so a stream read past the end of this strip's tile continues
+// in the next pair's tile: pair_skip_tiles(L) tiles further (those of this pair's other
+// strip on 16-lane targets), not in a tile no task is about to read.
+inline constexpr int64_t pair_skip_tiles(int64_t L) { return 2 * L / kTileRows > 1 ? 2 * L / kTileRows - 1 : 0; }
+
+// The byte offset, from a strip's first code byte, of the position `ahead` bytes past
+// `pos` in its task's code stream (above).
 inline constexpr int64_t pair_stream_ahead(int64_t pos, int64_t ahead, int64_t tile_bytes, int64_t L) {
-  const int64_t skip_tiles = 2 * L / kTileRows > 1 ? 2 * L / kTileRows - 1 : 0;
-  return pos + ahead + (pos + ahead >= tile_bytes ? skip_tiles * tile_bytes : 0);
+  return pos + ahead + (pos + ahead >= tile_bytes ? pair_skip_tiles(L) * tile_bytes : 0);
 }
 
 }  // namespace lsgemm

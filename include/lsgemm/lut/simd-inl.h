@@ -589,7 +589,7 @@ HWY_NOINLINE void gemv_pair(const LutMatrix& w, const Tables& t, int64_t m, int6
   const float* scale = t.scale.data() + m * B;
   const float* xsum = t.xsum.data() + m * B;
   const int64_t tile_bytes = w.tile_bytes();
-  const int64_t pf_skip_tiles = std::max<int64_t>(0, 2 * int64_t(L) / kTileRows - 1);  // as pair_stream_ahead
+  const int64_t pf_skip_tiles = pair_skip_tiles(int64_t(L));  // core/row_tiles.hpp
   const int64_t G = w.groups();
   constexpr int64_t kConstAhead = 16;  // groups: 512 bytes of each constant stream
 
@@ -664,8 +664,7 @@ void matmul_kind(const Tables& t, const LutMatrix& w, HostView<float> Y, const E
   constexpr int MR = kMode == TableMode::kExact ? kMRExact : kMR;
   const int64_t L = int64_t(hn::Lanes(DF()));
   const int64_t M = t.m, N = w.n, B = t.spec.blocks();
-  const int64_t strips = strip_count(w.tiles(), L);
-  const int64_t pairs = (strips + R - 1) / R;
+  const int64_t pairs = strip_pairs(w.tiles(), L);  // core/row_tiles.hpp (R = 2)
   if (M < MR) {  // choose_path's GEMV rule
     // GEMV-shaped (core/simd/gemm_driver-inl.h): the M rows' tables (16-32 KB each at
     // K = 4096) stay in L1/L2 while the codes stream from DRAM.

@@ -20,12 +20,12 @@
 //        the driver then skips its tiles
 //   u8 panels (gemm_u8s8):
 //   int64_t group()                 scale-group length along K (the int32 sums are
-//                                   flushed per group; K chunks hold one group at most)
+//                                   flushed per chunk: K chunks hold one group at most)
 //   U8Panel decode_u8(nb, k0, kc, uint8_t* scratch)
 //        u8 codes in quads (4 consecutive k of one output per 32-bit lane), either
 //        decoded into scratch (>= kc/4 * 8L bytes) or pointing into the packed data;
 //        .zero = true instead when every code of the chunk is 0 and Z (below) is 0 for
-//        its groups: the chunk adds nothing and its tiles are skipped
+//        its group: the chunk adds nothing and its tiles are skipped
 //   void group_consts(nb, g, float* S, float* Z)
 //        per output c < 2L: w = S[c] * code + Z[c] within scale group g
 //
@@ -319,10 +319,10 @@ void gemm_u8s8(const Decoder& dec, const QuantizedX& xq, HostView<float> Y, cons
                 "uint8_t* scratch) and void group_consts(nb, g, float* S, float* Z)");
   const int64_t L = int64_t(hwy::HWY_NAMESPACE::Lanes(DF()));
   const int64_t M = xq.m, N = dec.n(), KP = dec.kp(), G = xq.groups, group = dec.group();
-  // K chunk: one scale group at most. The loop below also runs chunks that span several
-  // short groups (flushing per group inside), but that measured slower everywhere
-  // (AVX3_ZEN4, T = 1, chunks of 256 spanning vs one group: int4 g128 4096^2 M = 8
-  // 1357 vs 1259 us, M = 32 3508 vs 3308; g64 3200 x 8640 M = 8 2695 vs 2188; LUT
+  // K chunk: one scale group at most, so each chunk flushes its int32 sums once. Chunks
+  // spanning several short groups (flushing per group inside) measured slower
+  // everywhere (AVX3_ZEN4, T = 1, chunks of 256 spanning vs one group: int4 g128 4096^2
+  // M = 8 1357 vs 1259 us, M = 32 3508 vs 3308; g64 3200 x 8640 M = 8 2695 vs 2188; LUT
   // unpacked 2-/4-bit M = 128 +3.5 %): the short chunk's panel and X slice stay in L1.
   const int64_t chunk = std::min<int64_t>(kChunk, group);
   const int64_t KQ = KP / 4;  // quads per row
@@ -346,20 +346,15 @@ void gemm_u8s8(const Decoder& dec, const QuantizedX& xq, HostView<float> Y, cons
         const int64_t kc = std::min(chunk, KP - k0);
         const U8Panel p = dec.decode_u8(nb, k0, kc, panel);
         if (p.zero) continue;
-        // Segments of the chunk within one scale group each.
-        for (int64_t ks = k0; ks < k0 + kc;) {
-          const int64_t g = ks / group, ke = std::min(k0 + kc, (g + 1) * group), q0 = (ks - k0) / 4;
-          dec.group_consts(nb, g, S, Z);
-          const bool first = ks % group == 0;  // the zero-point term, once per group
-          for_row_tiles<kMRU8S8>(mc, [&](int64_t m, auto mr) {
-            constexpr int h = decltype(mr)::value;
-            tile_u8s8<h, kCodeBits>(xp + m * KQ + (ks / 4) * h, p.p0 + q0 * p.stride, p.p1 + q0 * p.stride,
-                                    p.stride, (ke - ks) / 4, S, Z, sx + m * G + g, xs + m * G + g, G, first,
-                                    yt + m * 2 * L, 2 * L, have);
-          });
-          have = true;
-          ks = ke;
-        }
+        const int64_t g = k0 / group;
+        dec.group_consts(nb, g, S, Z);
+        const bool first = k0 % group == 0;  // the zero-point term, once per group
+        for_row_tiles<kMRU8S8>(mc, [&](int64_t m, auto mr) {
+          constexpr int h = decltype(mr)::value;
+          tile_u8s8<h, kCodeBits>(xp + m * KQ + (k0 / 4) * h, p.p0, p.p1, p.stride, kc / 4, S, Z, sx + m * G + g,
+                                  xs + m * G + g, G, first, yt + m * 2 * L, 2 * L, have);
+        });
+        have = true;
       }
       if (!have) std::fill(yt, yt + mc * 2 * L, 0.0f);
       store_tile(yt, 2 * L, mb, mc, n0, ncols, Y, epi);
