@@ -12,8 +12,8 @@
 // The choice of implementation is made by overload resolution and macros, never by a
 // run-time branch. Under nvcc the host overloads run the reference: Highway's x86
 // headers do not compile with nvcc, so call host kernels from .cc files and device
-// kernels from .cu files. Targets without SIMD kernels (HWY_SCALAR, every SVE flavour,
-// RVV: core/simd/kernels.hpp) run the reference too.
+// kernels from .cu files. The target without SIMD kernels (HWY_SCALAR:
+// core/simd/kernels.hpp) runs the reference too.
 //
 // Within an implementation, each call then takes one path by the rows of X and the
 // format's mode: dispatch_table() lists every path this TU can run with its row range,
@@ -74,8 +74,8 @@ inline namespace LSGEMM_DISPATCH_NS {
 
 // Name of the implementation this translation unit's host calls run: "AVX3_ZEN4",
 // "AVX2", "EMU128", ...; "reference" when forced (LSGEMM_FORCE_REFERENCE, nvcc), and
-// e.g. "SVE2 (no kernels for scalable vectors (SVE, RVV) yet: reference)" on a target
-// without kernels.
+// "SCALAR (no SIMD kernels for the scalar target: reference)" on the target without
+// kernels.
 inline const char* simd_target_name() {
 #if LSGEMM_HOST_REFERENCE
   return "reference";

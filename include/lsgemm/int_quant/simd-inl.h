@@ -126,23 +126,32 @@ HWY_INLINE hn::Vec<DF> code_f32(hn::Vec<DU> v, int shift) {
 template <size_t... P>
 struct PlaneSeq {};
 
+// Plane kP of both strips' blocks v0, v1 against its int8 X quad xb[kP].
+template <int kBits, int kP, class VU8, class VI>
+HWY_INLINE void plane_dots(DI di, VU8 v0, VU8 v1, const int32_t* xb, VI& a0, VI& a1) {
+  const auto x = hn::BitCast(DI8(), hn::Set(di, xb[kP]));
+  a0 = simd::HWY_NAMESPACE::quad_dot<kBits>(di, plane_u8<kBits, kP>(v0), x, a0);
+  a1 = simd::HWY_NAMESPACE::quad_dot<kBits>(di, plane_u8<kBits, kP>(v1), x, a1);
+}
+
 // ----------------------------------------------------------------------------------
 // GEMV, int8 activations: one strip pair, one row of X. y[0..2L) = the pair's outputs.
-template <int kBits, size_t... P>
+template <int kBits>
 HWY_INLINE void gemv_int8_pair(const QuantizedMatrix& w, const Strip& s0, const Strip& s1, const int8_t* xq,
-                               const float* sx, const float* xs, float* y, PlaneSeq<P...>) {
+                               const float* sx, const float* xs, float* y) {
   constexpr int kE = 8 / kBits;  // planes per byte
   const DF df;
   const DI di;
   const DU8 du8;
-  const DI8 di8;
   const size_t L = hn::Lanes(df);
   const int32_t* xq32 = reinterpret_cast<const int32_t*>(xq);
   const int64_t blocks_per_group = w.group / (4 * kE), tile_bytes = w.tile_bytes();
   auto y0 = hn::Zero(df), y1 = hn::Zero(df);
   for (int64_t g = 0; g < w.groups(); ++g) {
-    hn::Vec<DI> a0[kE], a1[kE];  // (2 strips, kE planes) int32 accumulators: 2*kE chains
-    for (int p = 0; p < kE; ++p) a0[p] = a1[p] = hn::Zero(di);
+    // (2 strips, kE planes) int32 accumulators, 2*kE chains: named variables, since
+    // sizeless (SVE) vectors cannot form arrays. Planes >= kE stay zero and fold away.
+    auto a00 = hn::Zero(di), a01 = hn::Zero(di), a02 = hn::Zero(di), a03 = hn::Zero(di);
+    auto a10 = hn::Zero(di), a11 = hn::Zero(di), a12 = hn::Zero(di), a13 = hn::Zero(di);
     const int64_t b0 = g * blocks_per_group;
     for (int64_t b = b0; b < b0 + blocks_per_group; ++b) {
       // Two sequential streams per task are too few for the hardware prefetcher to
@@ -153,22 +162,20 @@ HWY_INLINE void gemv_int8_pair(const QuantizedMatrix& w, const Strip& s0, const 
       hwy::Prefetch(s1.codes + ahead);
       const auto v0 = hn::LoadU(du8, s0.codes + b * kBlockBytes);
       const auto v1 = hn::LoadU(du8, s1.codes + b * kBlockBytes);
-      ((a0[P] = simd::HWY_NAMESPACE::quad_dot<kBits>(di, plane_u8<kBits, int(P)>(v0),
-                                                     hn::BitCast(di8, hn::Set(di, xq32[b * kE + P])), a0[P]),
-        a1[P] = simd::HWY_NAMESPACE::quad_dot<kBits>(di, plane_u8<kBits, int(P)>(v1),
-                                                     hn::BitCast(di8, hn::Set(di, xq32[b * kE + P])), a1[P])),
-       ...);
+      const int32_t* xb = xq32 + b * kE;
+      plane_dots<kBits, 0>(di, v0, v1, xb, a00, a10);
+      if constexpr (kE > 1) plane_dots<kBits, 1>(di, v0, v1, xb, a01, a11);
+      if constexpr (kE > 2) plane_dots<kBits, 2>(di, v0, v1, xb, a02, a12);
+      if constexpr (kE > 3) plane_dots<kBits, 3>(di, v0, v1, xb, a03, a13);
     }
-    for (int p = 1; p < kE; ++p) {
-      a0[0] = hn::Add(a0[0], a0[p]);
-      a1[0] = hn::Add(a1[0], a1[p]);
-    }
+    const auto i0 = hn::Add(hn::Add(a00, a01), hn::Add(a02, a03));
+    const auto i1 = hn::Add(hn::Add(a10, a11), hn::Add(a12, a13));
     hn::Vec<DF> sc0, off0, sc1, off1;
     group_consts(w, s0, g, sc0, off0);
     group_consts(w, s1, g, sc1, off1);
     const auto vsx = hn::Set(df, sx[g]), vxs = hn::Set(df, xs[g]);
-    y0 = flush_group(y0, hn::Mul(sc0, vsx), hn::ConvertTo(df, a0[0]), off0, vxs);
-    y1 = flush_group(y1, hn::Mul(sc1, vsx), hn::ConvertTo(df, a1[0]), off1, vxs);
+    y0 = flush_group(y0, hn::Mul(sc0, vsx), hn::ConvertTo(df, i0), off0, vxs);
+    y1 = flush_group(y1, hn::Mul(sc1, vsx), hn::ConvertTo(df, i1), off1, vxs);
   }
   hn::StoreU(y0, df, y);
   hn::StoreU(y1, df, y + L);
@@ -186,8 +193,8 @@ HWY_INLINE void gemv_f32_pair(const QuantizedMatrix& w, const Strip& s0, const S
   auto y0 = hn::Zero(df), y1 = hn::Zero(df);
   for (int64_t g = 0; g < w.groups(); ++g) {
     // (2 strips, 4 bytes j) f32 accumulators: 8 FMA chains cover latency 4 x 2 ports.
-    hn::Vec<DF> a0[4], a1[4];
-    for (int j = 0; j < 4; ++j) a0[j] = a1[j] = hn::Zero(df);
+    auto a00 = hn::Zero(df), a01 = hn::Zero(df), a02 = hn::Zero(df), a03 = hn::Zero(df);
+    auto a10 = hn::Zero(df), a11 = hn::Zero(df), a12 = hn::Zero(df), a13 = hn::Zero(df);
     const int64_t b0 = g * blocks_per_group;
     for (int64_t b = b0; b < b0 + blocks_per_group; ++b) {
       const int64_t ahead = pair_stream_ahead(b * kBlockBytes, kPrefetchBlocks * kBlockBytes, tile_bytes, int64_t(L));
@@ -197,15 +204,18 @@ HWY_INLINE void gemv_f32_pair(const QuantizedMatrix& w, const Strip& s0, const S
       const auto v1 = hn::LoadU(du, reinterpret_cast<const uint32_t*>(s1.codes + b * kBlockBytes));
       const float* xb = x + b * 4 * kE;
       for (int p = 0; p < kE; ++p) {
-        for (int j = 0; j < 4; ++j) {
-          const auto xv = hn::Set(df, xb[4 * p + j]);
-          a0[j] = hn::MulAdd(code_f32<kBits>(v0, 8 * j + p * kBits), xv, a0[j]);
-          a1[j] = hn::MulAdd(code_f32<kBits>(v1, 8 * j + p * kBits), xv, a1[j]);
-        }
+#define LSGEMM_BYTE(j)                                                                \
+  {                                                                                   \
+    const auto xv = hn::Set(df, xb[4 * p + j]);                                       \
+    a0##j = hn::MulAdd(code_f32<kBits>(v0, 8 * j + p * kBits), xv, a0##j);            \
+    a1##j = hn::MulAdd(code_f32<kBits>(v1, 8 * j + p * kBits), xv, a1##j);            \
+  }
+        LSGEMM_BYTE(0) LSGEMM_BYTE(1) LSGEMM_BYTE(2) LSGEMM_BYTE(3)
+#undef LSGEMM_BYTE
       }
     }
-    const auto d0 = hn::Add(hn::Add(a0[0], a0[1]), hn::Add(a0[2], a0[3]));
-    const auto d1 = hn::Add(hn::Add(a1[0], a1[1]), hn::Add(a1[2], a1[3]));
+    const auto d0 = hn::Add(hn::Add(a00, a01), hn::Add(a02, a03));
+    const auto d1 = hn::Add(hn::Add(a10, a11), hn::Add(a12, a13));
     hn::Vec<DF> sc0, off0, sc1, off1;
     group_consts(w, s0, g, sc0, off0);
     group_consts(w, s1, g, sc1, off1);
@@ -230,20 +240,21 @@ HWY_INLINE void decode_panel_f32(const QuantizedMatrix& w, const Strip* st, int6
   const size_t L = hn::Lanes(df);
   const int64_t kpb = 4 * kE;  // k per block
   int64_t gcur = -1;
-  hn::Vec<DF> sc[2], off[2];
+  auto sc0 = hn::Zero(df), off0 = sc0, sc1 = sc0, off1 = sc0;  // the two strips' group constants
   for (int64_t b = k0 / kpb; b < (k0 + kc) / kpb; ++b) {
     const int64_t g = b * kpb / w.group;
     if (g != gcur) {
-      for (int h = 0; h < 2; ++h) group_consts(w, st[h], g, sc[h], off[h]);
+      group_consts(w, st[0], g, sc0, off0);
+      group_consts(w, st[1], g, sc1, off1);
       gcur = g;
     }
     for (int h = 0; h < 2; ++h) {
       const auto v = hn::LoadU(du, reinterpret_cast<const uint32_t*>(st[h].codes + b * kBlockBytes));
+      const auto sc = h == 0 ? sc0 : sc1, off = h == 0 ? off0 : off1;
       float* out = panel + (b * kpb - k0) * 2 * int64_t(L) + h * int64_t(L);
       for (int p = 0; p < kE; ++p)
         for (int j = 0; j < 4; ++j)
-          hn::Store(hn::MulAdd(sc[h], code_f32<kBits>(v, 8 * j + p * kBits), off[h]), df,
-                    out + (4 * p + j) * 2 * int64_t(L));
+          hn::Store(hn::MulAdd(sc, code_f32<kBits>(v, 8 * j + p * kBits), off), df, out + (4 * p + j) * 2 * int64_t(L));
     }
   }
 }
@@ -331,7 +342,7 @@ void gemv_rows(HostView<const float> X, const QuantizedMatrix& w, HostView<float
     dec.strips_of(pr, st);
     if (xq) {
       gemv_int8_pair<kBits>(w, st[0], st[1], xq->q.data() + m * KP, xq->sx.data() + m * G, xq->xs.data() + m * G,
-                            yt, typename GemmDecoder<kBits>::Planes());
+                            yt);
     } else {
       const float* xp = xpad + m * (KP + G);
       gemv_f32_pair<kBits>(w, st[0], st[1], xp, xp + KP, yt);

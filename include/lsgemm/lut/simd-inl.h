@@ -31,8 +31,9 @@
 // (same integer sums, see PlanesDecoder); the crossover was measured per target.
 //
 // Targets: vectors of up to 64 bytes (16 rows); 128/256-bit targets take a strip of 4/8
-// rows of each 16-row tile and do the 64-entry lookup with two-table permutes. HWY_SCALAR
-// and scalable vectors (SVE, RVV) run the reference (they are not tuned yet).
+// rows of each 16-row tile and do the 64-entry lookup with two-table permutes; scalable
+// ones (SVE, RVV) choose among those by the vector length at run time. HWY_SCALAR runs
+// the reference.
 
 #if defined(LSGEMM_LUT_SIMD_INL_H_) == defined(HWY_TARGET_TOGGLE)
 #ifdef LSGEMM_LUT_SIMD_INL_H_
@@ -298,7 +299,6 @@ inline void make_tables(HostView<const float> X, const TableSpec& spec, Tables& 
 // Lookup of 64-entry tables (4 sub-tables of 16) with indices in [0, 64).
 HWY_INLINE hn::Vec<DU8> lookup64(const uint8_t* HWY_RESTRICT tab, hn::Vec<DU8> idx) {
   const DU8 d;
-  constexpr size_t N = HWY_MAX_LANES_D(DU8);
 #if HWY_ARCH_X86 && HWY_TARGET > HWY_AVX3_DL
   // x86 without VBMI (AVX3 = Skylake-X, AVX2, SSE4): no byte permute over 64 entries, and
   // Highway's emulation of one (two 32-entry lookups of 2 shuffles + a lane swap each, and
@@ -310,7 +310,6 @@ HWY_INLINE hn::Vec<DU8> lookup64(const uint8_t* HWY_RESTRICT tab, hn::Vec<DU8> i
                                                        0, 0xFF, 0, 0xFF, 0, 0xFF, 0, 0xFF};  // j in {1, 3}
   alignas(16) static constexpr uint8_t kSlotHigh[16] = {0, 0, 0xFF, 0xFF, 0, 0, 0xFF, 0xFF,
                                                         0, 0, 0xFF, 0xFF, 0, 0, 0xFF, 0xFF};  // j in {2, 3}
-  (void)N;
   const auto odd = hn::MaskFromVec(hn::LoadDup128(d, kSlotOdd));
   const auto high = hn::MaskFromVec(hn::LoadDup128(d, kSlotHigh));
   const auto s0 = hn::TableLookupBytes(hn::LoadDup128(d, tab), idx);
@@ -319,9 +318,13 @@ HWY_INLINE hn::Vec<DU8> lookup64(const uint8_t* HWY_RESTRICT tab, hn::Vec<DU8> i
   const auto s3 = hn::TableLookupBytes(hn::LoadDup128(d, tab + 48), idx);
   return hn::IfThenElse(high, hn::IfThenElse(odd, s3, s2), hn::IfThenElse(odd, s1, s0));
 #else
-  if constexpr (N >= 64) {
+  // By the vector's byte count: known at compile time except on the scalable targets
+  // (SVE: 16 to 64 bytes here, as DU8 is capped at 64 lanes), where it is a
+  // well-predicted branch.
+  const size_t bytes = hn::Lanes(d);
+  if (bytes >= 64) {
     return hn::TableLookupLanes(hn::Load(d, tab), hn::IndicesFromVec(d, idx));
-  } else if constexpr (N == 32) {
+  } else if (bytes == 32) {
     return hn::TwoTablesLookupLanes(d, hn::Load(d, tab), hn::Load(d, tab + 32), hn::IndicesFromVec(d, idx));
   } else {
     const auto i31 = hn::IndicesFromVec(d, hn::And(idx, hn::Set(d, uint8_t{31})));
@@ -380,119 +383,150 @@ HWY_INLINE void group_consts(const LutMatrix& w, const Strip& st, int64_t g, hn:
 }
 
 // ----------------------------------------------------------------------------------
-// The tile: MR rows of X (m0..) x R strips (s0..), all of K. kBits = planes (1..4) or 0
-// for ternary triples. y[i * R * L + r * L + lane] = output (m0 + i, strip s0 + r).
-// X blocks [b0, b1) only; with `load`, adds to the sums already in y (K chunks).
-template <int kBits, TableMode kMode, int MR, int R>
-HWY_NOINLINE void lut_tile(const LutMatrix& w, const Tables& t, int64_t m0, int64_t s0, int64_t b0, int64_t b1,
-                           bool load, float* HWY_RESTRICT y) {
+// The tile: MR rows of X (m0..) x 2 strips (s0, s0 + 1), all of K. kBits = planes
+// (1..4) or 0 for ternary triples. y[i * 2L + r * L + lane] = output (m0 + i, strip
+// s0 + r). X blocks [b0, b1) only; with `load`, adds to the sums already in y (K chunks).
+//
+// Every accumulator is a named variable (row i, strip r), not an array element: sizeless
+// (SVE) vectors cannot form arrays, and GCC kept arrays of vectors in memory.
+
+// One lookup index vector of one strip against row i's tables: lo (+ hi, exact) int32
+// quad sums. plane: the bit plane of the index vector (0 for triples); neg: triples'
+// sign mask.
+template <int kBits, TableMode kMode, class VU8, class M8, class VI>
+HWY_INLINE void lookup_row(const uint8_t* HWY_RESTRICT tlo, const uint8_t* HWY_RESTRICT thi, VU8 idx, int plane,
+                           M8 neg, VI& lo, VI& hi) {
+  constexpr bool kExact = kMode == TableMode::kExact;
+  const DU8 du8;
+  const DI8 di8;
+  const auto ones_u8 = hn::Set(du8, uint8_t{1});
+  if constexpr (kBits == 0) {  // triples
+    if constexpr (kExact) {
+      const auto sgn = hn::IfThenElse(neg, hn::Set(di8, int8_t{-1}), hn::Set(di8, int8_t{1}));
+      const auto h = hn::BitCast(di8, lookup64(thi, idx));
+      lo = qdot(lookup64(tlo, idx), sgn, lo);
+      hi = qdot(ones_u8, hn::MaskedSubOr(h, neg, hn::Zero(di8), h), hi);
+    } else {
+      const auto e = hn::BitCast(di8, lookup64(tlo, idx));
+      lo = qdot(ones_u8, hn::MaskedSubOr(e, neg, hn::Zero(di8), e), lo);
+    }
+  } else if constexpr (kExact) {
+    lo = qdot(lookup64(tlo, idx), hn::Set(di8, int8_t(1 << plane)), lo);
+    hi = qdot(hn::Set(du8, uint8_t(1u << plane)), hn::BitCast(di8, lookup64(thi, idx)), hi);
+  } else {
+    lo = qdot(hn::Set(du8, uint8_t(1u << plane)), hn::BitCast(di8, lookup64(tlo, idx)), lo);
+  }
+}
+
+// One step (kBits packed blocks, or one triples block) of one strip for rows < MR.
+template <int kBits, TableMode kMode, int MR, class VI>
+HWY_INLINE void tile_strip_step(const uint8_t* HWY_RESTRICT blk, int64_t sign_off, const uint8_t* const* tlo,
+                                const uint8_t* const* thi, int64_t stp, VI& lo0, VI& hi0, VI& lo1, VI& hi1, VI& lo2,
+                                VI& hi2, VI& lo3, VI& hi3) {
   constexpr bool kExact = kMode == TableMode::kExact;
   constexpr bool kTriples = kBits == 0;
-  constexpr int kBlocksPerStep = kTriples ? 1 : kBits;     // packed blocks per step
+  constexpr int kBlocksPerStep = kTriples ? 1 : kBits;  // packed blocks per step
   constexpr int64_t kBlockBytes = kTriples ? 80 : 64;
-  const DF df;
-  const DI di;
   const DU8 du8;
   const DI8 di8;
   const hn::Repartition<uint16_t, DU8> du16;
-  const size_t L = hn::Lanes(df);
+  const auto nib = hn::Set(du8, uint8_t{0x0F});
+  const auto off = hn::BitCast(du8, hn::Set(hn::Repartition<uint32_t, DU8>(), 0x30201000u));  // sub-table j
+  for (int beta = 0; beta < kBlocksPerStep; ++beta) {
+    const auto v = hn::LoadU(du8, blk + beta * kBlockBytes);
+    const auto idx_lo = hn::OrAnd(off, v, nib);
+    const auto idx_hi = hn::OrAnd(off, hn::BitCast(du8, hn::ShiftRight<4>(hn::BitCast(du16, v))), nib);
+    for (int h = 0; h < 2; ++h) {
+      const auto idx = h == 0 ? idx_lo : idx_hi;
+      const int vec = 2 * beta + h;                          // within the step
+      const int seg = kTriples ? h : vec / kBits;             // segment within the step
+      const int plane = kTriples ? 0 : vec % kBits;
+      const int64_t tab_off = (2 * stp + seg) * kSegBytes;
+      const auto neg = kTriples ? hn::RebindMask(di8, hn::LoadMaskBits(du8, blk + beta * kBlockBytes + sign_off + 8 * h))
+                                : hn::MaskFalse(di8);
+#define LSGEMM_ROW(i)                                                                                       \
+  if constexpr (MR > i)                                                                                     \
+    lookup_row<kBits, kMode>(tlo[i] + tab_off, kExact ? thi[i] + tab_off : nullptr, idx, plane, neg, lo##i, \
+                             hi##i);
+      LSGEMM_ROW(0) LSGEMM_ROW(1) LSGEMM_ROW(2) LSGEMM_ROW(3)
+#undef LSGEMM_ROW
+    }
+  }
+}
+
+template <int kBits, TableMode kMode, int MR>
+HWY_NOINLINE void lut_tile(const LutMatrix& w, const Tables& t, int64_t m0, int64_t s0, int64_t b0, int64_t b1,
+                           bool load, float* HWY_RESTRICT y) {
+  static_assert(MR >= 1 && MR <= 4, "MR in [1, 4]");
+  constexpr bool kExact = kMode == TableMode::kExact;
+  constexpr bool kTriples = kBits == 0;
+  constexpr int64_t kStepBytes = kTriples ? 80 : 64 * kBits;  // codes per step and strip
+  const DF df;
+  const DI di;
+  const int64_t L = int64_t(hn::Lanes(df));
   const TableSpec& sp = t.spec;
   const int64_t B = sp.blocks(), row_bytes = sp.row_bytes();
   const int64_t steps_per_block = sp.block / (kTriples ? 24 : 32);
 
   // A strip past the last tile (odd tile count) re-reads the last strip; the caller
   // drops its outputs (they are beyond N).
-  const int64_t strips = strip_count(w.tiles(), int64_t(L));
-  Strip st[R];
-  for (int r = 0; r < R; ++r) st[r] = strip_at(w, std::min(s0 + r, strips - 1), L);
+  const int64_t strips = strip_count(w.tiles(), L);
+  const Strip st0 = strip_at(w, std::min(s0, strips - 1), size_t(L));
+  const Strip st1 = strip_at(w, std::min(s0 + 1, strips - 1), size_t(L));
   const uint8_t* tlo[MR];
   const uint8_t* thi[MR];
   for (int i = 0; i < MR; ++i) {
     tlo[i] = t.lo.data() + (m0 + i) * row_bytes;
     thi[i] = kExact ? t.hi.data() + (m0 + i) * row_bytes : nullptr;
   }
-  const auto nib = hn::Set(du8, uint8_t{0x0F});
-  const auto off = hn::BitCast(du8, hn::Set(hn::Repartition<uint32_t, DU8>(), 0x30201000u));  // sub-table j
-  const auto ones_u8 = hn::Set(du8, uint8_t{1});
 
-  hn::Vec<DF> yf[MR][R];  // (MR, R) f32 running sums
-  for (int i = 0; i < MR; ++i)
-    for (int r = 0; r < R; ++r) yf[i][r] = load ? hn::LoadU(df, y + (i * R + r) * L) : hn::Zero(df);
-  hn::Vec<DF> S[R], C[R];
+  // (row i, strip r) accumulators; rows >= MR compile away.
+#define LSGEMM_IR(X) X(0, 0) X(0, 1) X(1, 0) X(1, 1) X(2, 0) X(2, 1) X(3, 0) X(3, 1)
+#define LSGEMM_DECL(i, r) /* f32 running sums */ \
+  auto yf##i##r = (MR > i && load) ? hn::LoadU(df, y + (i * 2 + r) * L) : hn::Zero(df);
+  LSGEMM_IR(LSGEMM_DECL)
+#undef LSGEMM_DECL
+  auto S0 = hn::Zero(df), C0 = S0, S1 = S0, C1 = S0;  // the strips' group constants
   const int64_t bpg = w.group / sp.block;  // X blocks per weight group (group % block == 0)
   int64_t gcur = b0 / bpg - 1, gnext = b0;  // first block of the next group
 
   for (int64_t b = b0; b < b1; ++b) {
-    hn::Vec<DI> alo[MR][R], ahi[MR][R];  // (MR, R) int32 block sums; ahi: exact high bytes
-    for (int i = 0; i < MR; ++i)
-      for (int r = 0; r < R; ++r) alo[i][r] = ahi[i][r] = hn::Zero(di);
+#define LSGEMM_DECL(i, r) /* int32 block sums; hi: exact high bytes */ \
+  auto lo##i##r = hn::Zero(di), hi##i##r = hn::Zero(di);
+    LSGEMM_IR(LSGEMM_DECL)
+#undef LSGEMM_DECL
     for (int64_t stp = b * steps_per_block; stp < (b + 1) * steps_per_block; ++stp) {
-      for (int r = 0; r < R; ++r) {
-        const uint8_t* blk = st[r].codes + stp * kBlocksPerStep * kBlockBytes;
-        for (int beta = 0; beta < kBlocksPerStep; ++beta) {
-          const auto v = hn::LoadU(du8, blk + beta * kBlockBytes);
-          const auto idx_lo = hn::OrAnd(off, v, nib);
-          const auto idx_hi = hn::OrAnd(off, hn::BitCast(du8, hn::ShiftRight<4>(hn::BitCast(du16, v))), nib);
-          for (int h = 0; h < 2; ++h) {
-            const auto idx = h == 0 ? idx_lo : idx_hi;
-            const int vec = 2 * beta + h;                          // within the step
-            const int seg = kTriples ? h : vec / kBits;             // segment within the step
-            const int plane = kTriples ? 0 : vec % kBits;
-            const int64_t tab_off = (2 * stp + seg) * kSegBytes;
-            if constexpr (kTriples) {
-              const auto neg = hn::LoadMaskBits(du8, blk + beta * kBlockBytes + st[r].sign_off + 8 * h);
-              for (int i = 0; i < MR; ++i) {
-                if constexpr (kExact) {
-                  const auto lo = lookup64(tlo[i] + tab_off, idx);
-                  const auto hi = hn::BitCast(di8, lookup64(thi[i] + tab_off, idx));
-                  const auto sgn = hn::IfThenElse(hn::RebindMask(di8, neg), hn::Set(di8, int8_t{-1}),
-                                                  hn::Set(di8, int8_t{1}));
-                  alo[i][r] = qdot(lo, sgn, alo[i][r]);
-                  ahi[i][r] = qdot(ones_u8, hn::MaskedSubOr(hi, hn::RebindMask(di8, neg), hn::Zero(di8), hi),
-                                   ahi[i][r]);
-                } else {
-                  const auto e = hn::BitCast(di8, lookup64(tlo[i] + tab_off, idx));
-                  alo[i][r] = qdot(ones_u8, hn::MaskedSubOr(e, hn::RebindMask(di8, neg), hn::Zero(di8), e),
-                                   alo[i][r]);
-                }
-              }
-            } else {
-              const auto mul_u8 = hn::Set(du8, uint8_t(1u << plane));
-              for (int i = 0; i < MR; ++i) {
-                if constexpr (kExact) {
-                  alo[i][r] = qdot(lookup64(tlo[i] + tab_off, idx), hn::Set(di8, int8_t(1 << plane)), alo[i][r]);
-                  ahi[i][r] = qdot(mul_u8, hn::BitCast(di8, lookup64(thi[i] + tab_off, idx)), ahi[i][r]);
-                } else {
-                  alo[i][r] = qdot(mul_u8, hn::BitCast(di8, lookup64(tlo[i] + tab_off, idx)), alo[i][r]);
-                }
-              }
-            }
-          }
-        }
-      }
+      tile_strip_step<kBits, kMode, MR>(st0.codes + stp * kStepBytes, st0.sign_off, tlo, thi, stp, lo00, hi00, lo10,
+                                        hi10, lo20, hi20, lo30, hi30);
+      tile_strip_step<kBits, kMode, MR>(st1.codes + stp * kStepBytes, st1.sign_off, tlo, thi, stp, lo01, hi01, lo11,
+                                        hi11, lo21, hi21, lo31, hi31);
     }
     // Block epilogue: y += S_g * scale_b * isum + C_g * xsum_b. (A division per block
     // here showed up as idiv in the GEMM's hot loop; the group advances by counting.)
     if (b == gnext) {
       ++gcur;
       gnext = (gcur + 1) * bpg;
-      for (int r = 0; r < R; ++r) group_consts(w, st[r], gcur, S[r], C[r]);
+      group_consts(w, st0, gcur, S0, C0);
+      group_consts(w, st1, gcur, S1, C1);
     }
-    for (int i = 0; i < MR; ++i) {
-      const auto sc = hn::Set(df, t.scale[size_t((m0 + i) * B + b)]);
-      const auto xs = hn::Set(df, t.xsum[size_t((m0 + i) * B + b)]);
-      for (int r = 0; r < R; ++r) {
-        auto isum = alo[i][r];
-        if constexpr (kExact) isum = hn::Add(isum, hn::ShiftLeft<8>(ahi[i][r]));
-        // The order of the shared u8 x s8 tile (core/simd/gemm_tile-inl.h): the unpacked
-        // path then gives bit-identical Y in exact mode.
-        yf[i][r] = hn::MulAdd(hn::ConvertTo(df, isum), hn::Mul(S[r], sc), yf[i][r]);
-        yf[i][r] = hn::MulAdd(C[r], xs, yf[i][r]);
-      }
-    }
+    // The order of the shared u8 x s8 tile (core/simd/gemm_tile-inl.h): the unpacked
+    // path then gives bit-identical Y in exact mode.
+#define LSGEMM_EPI(i, r)                                                          \
+  if constexpr (MR > i) {                                                         \
+    const auto sc = hn::Set(df, t.scale[size_t((m0 + i) * B + b)]);               \
+    const auto xs = hn::Set(df, t.xsum[size_t((m0 + i) * B + b)]);                \
+    const auto isum = kExact ? hn::Add(lo##i##r, hn::ShiftLeft<8>(hi##i##r)) : lo##i##r; \
+    yf##i##r = hn::MulAdd(hn::ConvertTo(df, isum), hn::Mul(S##r, sc), yf##i##r);  \
+    yf##i##r = hn::MulAdd(C##r, xs, yf##i##r);                                    \
   }
-  for (int i = 0; i < MR; ++i)
-    for (int r = 0; r < R; ++r) hn::StoreU(yf[i][r], df, y + (i * R + r) * L);
+    LSGEMM_IR(LSGEMM_EPI)
+#undef LSGEMM_EPI
+  }
+#define LSGEMM_STORE(i, r) \
+  if constexpr (MR > i) hn::StoreU(yf##i##r, df, y + (i * 2 + r) * L);
+  LSGEMM_IR(LSGEMM_STORE)
+#undef LSGEMM_STORE
+#undef LSGEMM_IR
 }
 
 // sum_i 2^i * (quad sums of b_i) over the planes of kBits (triples: one, weight 1).
@@ -691,8 +725,8 @@ void matmul_kind(const Tables& t, const LutMatrix& w, HostView<float> Y, const E
       for (int64_t pr = p0; pr < p1; ++pr) {
         float* yp = yb + (pr - p0) * M * R * L;
         int64_t m = 0;
-        for (; m + MR <= M; m += MR) lut_tile<kBits, kMode, MR, R>(w, t, m, pr * R, b0, b1, b0 > 0, yp + m * R * L);
-        for (; m < M; ++m) lut_tile<kBits, kMode, 1, R>(w, t, m, pr * R, b0, b1, b0 > 0, yp + m * R * L);
+        for (; m + MR <= M; m += MR) lut_tile<kBits, kMode, MR>(w, t, m, pr * R, b0, b1, b0 > 0, yp + m * R * L);
+        for (; m < M; ++m) lut_tile<kBits, kMode, 1>(w, t, m, pr * R, b0, b1, b0 > 0, yp + m * R * L);
       }
     }
     for (int64_t pr = p0; pr < p1; ++pr) {
@@ -737,18 +771,26 @@ struct PlanesDecoder {
       const Strip st = strip_at(w, std::min(2 * nb + h, strips - 1), L);
       uint8_t* o = out + h * nq * 4 * int64_t(L);
       for (int64_t s = k0 / 16; s < (k0 + kc) / 16; ++s) {
-        hn::Vec<DU8> nib[kBits];
-        for (int i = 0; i < kBits; ++i) {
+        // Nibble vector i (plane i of these 16 k), named: no arrays of sizeless vectors.
+        auto nibble = [&](int i) {
           const int64_t v = s * kBits + i;
           const auto raw = hn::LoadU(du8, st.codes + (v / 2) * 64);
-          nib[i] = (v % 2) ? hn::And(hn::ShiftRight<4>(raw), nibm) : hn::And(raw, nibm);
-        }
+          return (v % 2) ? hn::And(hn::ShiftRight<4>(raw), nibm) : hn::And(raw, nibm);
+        };
+        const auto nib0 = nibble(0);
+        const auto nib1 = kBits > 1 ? nibble(1) : nib0;
+        const auto nib2 = kBits > 2 ? nibble(2) : nib0;
+        const auto nib3 = kBits > 3 ? nibble(3) : nib0;
         for (int j = 0; j < 4; ++j) {
           const auto sel = hn::Add(spread, hn::Set(du8, uint8_t(j)));
-          auto q = hn::Zero(du8);
-          for (int i = 0; i < kBits; ++i)
-            q = hn::Or(q, hn::IfThenElseZero(hn::TestBit(hn::TableLookupBytes(nib[i], sel), bitsel),
-                                             hn::Set(du8, uint8_t(1u << i))));
+          // bit j of each row's nibble in plane i -> bit i of its code
+          auto bit = [&](hn::Vec<DU8> n, int i) {
+            return hn::IfThenElseZero(hn::TestBit(hn::TableLookupBytes(n, sel), bitsel), hn::Set(du8, uint8_t(1u << i)));
+          };
+          auto q = bit(nib0, 0);
+          if constexpr (kBits > 1) q = hn::Or(q, bit(nib1, 1));
+          if constexpr (kBits > 2) q = hn::Or(q, bit(nib2, 2));
+          if constexpr (kBits > 3) q = hn::Or(q, bit(nib3, 3));
           hn::StoreU(q, du8, o + ((s * 16 - k0) / 4 + j) * 4 * int64_t(L));
         }
       }

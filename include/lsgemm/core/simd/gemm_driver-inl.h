@@ -167,12 +167,13 @@ bool quantize_x(int64_t M, int64_t K, int64_t group, int64_t kp, const RowSource
         vmax = hn::Max(vmax, hn::Abs(v));
         vbad = hn::Add(vbad, hn::Mul(v, hn::Zero(df)));
       }
-      float amax = hn::ReduceMax(df, vmax);
-      bool finite = std::isfinite(hn::ReduceSum(df, vbad));
-      for (; c < k1; ++c) {
-        amax = std::max(amax, std::fabs(x[c]));
-        finite = finite && std::isfinite(x[c]);
+      if (c < k1) {  // the tail, zero-padded (LoadN): zeros change neither result
+        const auto v = hn::LoadN(df, x + c, size_t(k1 - c));
+        vmax = hn::Max(vmax, hn::Abs(v));
+        vbad = hn::Add(vbad, hn::Mul(v, hn::Zero(df)));
       }
+      const float amax = hn::ReduceMax(df, vmax);
+      const bool finite = std::isfinite(hn::ReduceSum(df, vbad));
       if (!finite || !(amax <= kMaxAbsX)) {
         bad[size_t(m)] = 1;
         return;
@@ -184,18 +185,17 @@ bool quantize_x(int64_t M, int64_t K, int64_t group, int64_t kp, const RowSource
         const auto lo = hn::Set(di, -127), hi = hn::Set(di, 127);
         auto vsum = hn::Zero(di);
         const hn::Rebind<int8_t, DI> d8;
-        for (c = k0; c + L <= k1; c += L) {
-          auto qi = hn::NearestInt(hn::Mul(hn::LoadU(df, x + c), vinv));
+        // The tail as the body, through LoadN / StoreN (the padding quantizes to 0): a
+        // scalar tail loop here was auto-vectorized by GCC 12 for SVE into wrong codes
+        // at 512-bit vectors (seen under qemu at -O3).
+        for (c = k0; c < k1; c += L) {
+          const size_t n = size_t(std::min<int64_t>(L, k1 - c));
+          auto qi = hn::NearestInt(hn::Mul(hn::LoadN(df, x + c, n), vinv));
           qi = hn::Min(hn::Max(qi, lo), hi);
           vsum = hn::Add(vsum, qi);
-          hn::StoreU(hn::DemoteTo(d8, qi), d8, qrow + c);
+          hn::StoreN(hn::DemoteTo(d8, qi), d8, qrow + c, n);
         }
         qsum = hn::ReduceSum(di, vsum);
-        for (; c < k1; ++c) {
-          const int q = quantize_int8(x[c], inv);
-          qrow[c] = int8_t(q);
-          qsum += q;
-        }
       } else {
         std::memset(qrow + k0, 0, size_t(k1 - k0));
       }

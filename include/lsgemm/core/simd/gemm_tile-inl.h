@@ -9,13 +9,13 @@
 //   f32:  per k:      2 panel loads, kMR broadcasts, 2*kMR FMAs
 //   u8s8: per k-quad: 2 panel loads, kMR dword broadcasts, 2*kMR quad dots (vpdpbusd)
 //
-// Tile heights (kMRF32, kMRU8S8): AVX-512 and NEON have 32 vector registers, AVX2 and
-// SSE4 16. 2 * MR independent accumulator chains must also cover latency x ports
+// Tile heights (kMRF32, kMRU8S8): AVX-512, NEON and SVE have 32 vector registers, AVX2
+// and SSE4 16. 2 * MR independent accumulator chains must also cover latency x ports
 // (FMA: 4 cycles x 2 ports = 8 chains; vpdpbusd: 5 x 1-2).
 //
-// Targets without kernels (scalar, every SVE flavour, RVV: core/simd/kernels.hpp) are
-// routed to the reference by the families; the tiles themselves keep no arrays of
-// vectors, so a scalable port can start from them.
+// The tiles keep no arrays of vectors (sizeless SVE/RVV vectors cannot form them) and
+// read the vector length from Lanes(): the same code serves fixed and scalable targets.
+// HWY_SCALAR has no kernels (core/simd/kernels.hpp): the families route it to the reference.
 
 #if defined(LSGEMM_CORE_SIMD_GEMM_TILE_INL_H_) == defined(HWY_TARGET_TOGGLE)
 #ifdef LSGEMM_CORE_SIMD_GEMM_TILE_INL_H_
