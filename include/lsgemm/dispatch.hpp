@@ -29,6 +29,7 @@
 #define LSGEMM_HOST_REFERENCE 1
 #else
 #define LSGEMM_HOST_REFERENCE 0
+#include "lsgemm/core/hwy_config.hpp"  // before Highway
 #include <hwy/highway.h>
 #include <hwy/targets.h>
 

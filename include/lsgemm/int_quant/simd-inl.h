@@ -31,6 +31,7 @@
 #include <cstring>
 #include <vector>
 
+#include "lsgemm/core/hwy_config.hpp"  // before Highway
 #include <hwy/cache_control.h>
 #include <hwy/highway.h>
 

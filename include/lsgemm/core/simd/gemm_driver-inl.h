@@ -46,6 +46,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "lsgemm/core/hwy_config.hpp"  // before Highway
 #include <hwy/highway.h>
 
 #include "lsgemm/core/act_quant.hpp"

@@ -27,6 +27,7 @@
 #include <cstdint>
 #include <cstring>
 
+#include "lsgemm/core/hwy_config.hpp"  // before Highway
 #include <hwy/highway.h>
 
 #include "lsgemm/core/epilogue.hpp"

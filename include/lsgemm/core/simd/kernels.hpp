@@ -7,6 +7,7 @@
 // them; accumulators are named variables) and take the vector length from Lanes() at
 // run time. HWY_SCALAR (one lane: nothing to tile) runs the reference;
 // lsgemm::dispatch_table() and simd_target_name() report it.
+#include "lsgemm/core/hwy_config.hpp"  // before Highway
 #include <hwy/detect_targets.h>
 
 #define LSGEMM_SIMD_KERNELS (HWY_TARGET != HWY_SCALAR)
