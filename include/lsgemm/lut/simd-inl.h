@@ -336,11 +336,24 @@ HWY_INLINE hn::Vec<DU8> lookup64(const uint8_t* HWY_RESTRICT tab, hn::Vec<DU8> i
 #endif
 }
 
-// acc += quad sums of (u8 a) x (s8 b). All operands here keep |pair sums| < 2^15 (u8 <= 255
-// times |s8| <= 8, or |s8| <= 127 times u8 <= 8), so the vpmaddubsw path of targets
-// without VNNI is exact: hence quad_dot<6>.
+// acc += quad sums of (u8 a) x (s8 b), a < 2^kABits: 8 for looked-up table bytes, 4 for
+// the constant plane weights and ones (<= 8), which SVE then takes as s8 (one sdot, see
+// quad_dot). All operands here keep |pair sums| < 2^15 (u8 <= 255 times |s8| <= 8, or
+// |s8| <= 127 times u8 <= 8), so the vpmaddubsw path of x86 without VNNI is exact.
+template <int kABits>
 HWY_INLINE hn::Vec<DI> qdot(hn::Vec<DU8> a, hn::Vec<DI8> b, hn::Vec<DI> acc) {
-  return simd::HWY_NAMESPACE::quad_dot<6>(DI(), a, b, acc);
+  return simd::HWY_NAMESPACE::quad_dot<kABits, /*kPairsFitI16=*/true>(DI(), a, b, acc);
+}
+
+// qdot<8> for b > 0 (exact tables' low bytes times the plane weight 2^p): on SVE both
+// operands are u8, one udot (the u32 sum wraps to the same bits as the i32 one).
+HWY_INLINE hn::Vec<DI> qdot_pos(hn::Vec<DU8> a, hn::Vec<DI8> b, hn::Vec<DI> acc) {
+#if HWY_TARGET_IS_SVE
+  const DU du;
+  return hn::BitCast(DI(), hn::SumOfMulQuadAccumulate(du, a, hn::BitCast(DU8(), b), hn::BitCast(du, acc)));
+#else
+  return qdot<8>(a, b, acc);
+#endif
 }
 
 // Where a strip of L rows lives in the packed weight.
@@ -405,17 +418,17 @@ HWY_INLINE void lookup_row(const uint8_t* HWY_RESTRICT tlo, const uint8_t* HWY_R
     if constexpr (kExact) {
       const auto sgn = hn::IfThenElse(neg, hn::Set(di8, int8_t{-1}), hn::Set(di8, int8_t{1}));
       const auto h = hn::BitCast(di8, lookup64(thi, idx));
-      lo = qdot(lookup64(tlo, idx), sgn, lo);
-      hi = qdot(ones_u8, hn::MaskedSubOr(h, neg, hn::Zero(di8), h), hi);
+      lo = qdot<8>(lookup64(tlo, idx), sgn, lo);
+      hi = qdot<4>(ones_u8, hn::MaskedSubOr(h, neg, hn::Zero(di8), h), hi);
     } else {
       const auto e = hn::BitCast(di8, lookup64(tlo, idx));
-      lo = qdot(ones_u8, hn::MaskedSubOr(e, neg, hn::Zero(di8), e), lo);
+      lo = qdot<4>(ones_u8, hn::MaskedSubOr(e, neg, hn::Zero(di8), e), lo);
     }
   } else if constexpr (kExact) {
-    lo = qdot(lookup64(tlo, idx), hn::Set(di8, int8_t(1 << plane)), lo);
-    hi = qdot(hn::Set(du8, uint8_t(1u << plane)), hn::BitCast(di8, lookup64(thi, idx)), hi);
+    lo = qdot_pos(lookup64(tlo, idx), hn::Set(di8, int8_t(1 << plane)), lo);
+    hi = qdot<4>(hn::Set(du8, uint8_t(1u << plane)), hn::BitCast(di8, lookup64(thi, idx)), hi);
   } else {
-    lo = qdot(hn::Set(du8, uint8_t(1u << plane)), hn::BitCast(di8, lookup64(tlo, idx)), lo);
+    lo = qdot<4>(hn::Set(du8, uint8_t(1u << plane)), hn::BitCast(di8, lookup64(tlo, idx)), lo);
   }
 }
 
@@ -534,10 +547,10 @@ HWY_NOINLINE void lut_tile(const LutMatrix& w, const Tables& t, int64_t m0, int6
 template <int kBits>
 HWY_INLINE hn::Vec<DI> widen_planes(hn::Vec<DI8> b0, hn::Vec<DI8> b1, hn::Vec<DI8> b2, hn::Vec<DI8> b3) {
   const DU8 du8;
-  auto acc = qdot(hn::Set(du8, uint8_t{1}), b0, hn::Zero(DI()));
-  if constexpr (kBits >= 2) acc = qdot(hn::Set(du8, uint8_t{2}), b1, acc);
-  if constexpr (kBits >= 3) acc = qdot(hn::Set(du8, uint8_t{4}), b2, acc);
-  if constexpr (kBits >= 4) acc = qdot(hn::Set(du8, uint8_t{8}), b3, acc);
+  auto acc = qdot<4>(hn::Set(du8, uint8_t{1}), b0, hn::Zero(DI()));
+  if constexpr (kBits >= 2) acc = qdot<4>(hn::Set(du8, uint8_t{2}), b1, acc);
+  if constexpr (kBits >= 3) acc = qdot<4>(hn::Set(du8, uint8_t{4}), b2, acc);
+  if constexpr (kBits >= 4) acc = qdot<4>(hn::Set(du8, uint8_t{8}), b3, acc);
   return acc;
 }
 
@@ -583,18 +596,18 @@ HWY_INLINE void gemv_step(const uint8_t* HWY_RESTRICT blk, int64_t sign_off, con
         if constexpr (kExact) {
           const auto sgn = hn::IfThenElse(neg, hn::Set(di8, int8_t{-1}), hn::Set(di8, int8_t{1}));
           const auto hi = hn::BitCast(di8, lookup64(thi + seg, idx));
-          al = qdot(lookup64(tlo + seg, idx), sgn, al);
+          al = qdot<8>(lookup64(tlo + seg, idx), sgn, al);
           hb = hn::Add(hb, hn::MaskedSubOr(hi, neg, hn::Zero(di8), hi));
         } else {
           const auto e = hn::BitCast(di8, lookup64(tlo + seg, idx));
-          al = qdot(ones_u8, hn::MaskedSubOr(e, neg, hn::Zero(di8), e), al);
+          al = qdot<4>(ones_u8, hn::MaskedSubOr(e, neg, hn::Zero(di8), e), al);
         }
       } else {
         if constexpr (kExact) {
-          al = qdot(lookup64(tlo + seg, idx), hn::Set(di8, int8_t(1 << plane)), al);
+          al = qdot_pos(lookup64(tlo + seg, idx), hn::Set(di8, int8_t(1 << plane)), al);
           hb = hn::Add(hb, hn::BitCast(di8, lookup64(thi + seg, idx)));
         } else {
-          al = qdot(hn::Set(du8, uint8_t(1u << plane)), hn::BitCast(di8, lookup64(tlo + seg, idx)), al);
+          al = qdot<4>(hn::Set(du8, uint8_t(1u << plane)), hn::BitCast(di8, lookup64(tlo + seg, idx)), al);
         }
       }
     }

@@ -66,12 +66,15 @@ using namespace tags;  // NOLINT: the skeleton's own spelling
 
 #if LSGEMM_SIMD_KERNELS
 
-// The u8 x s8 quad dot: acc[lane] += sum_{j<4} w[4*lane + j] * x[4*lane + j], exact.
-// AVX-512 VNNI (AVX3_DL and later) and Arm dot-product targets have it as one
-// instruction (vpdpbusd / sdot); Highway's generic version on older x86 targets costs
-// about 8 ops. There, codes of at most 6 bits allow vpmaddubsw + vpmaddwd: the u8 x s8
-// pair sums are at most 2 * 63 * 128 = 16128 < 2^15, so the saturating i16 step is exact.
-template <int kCodeBits, class VU8, class VI8, class VI>
+// The u8 x s8 quad dot: acc[lane] += sum_{j<4} w[4*lane + j] * x[4*lane + j], exact, for
+// codes w < 2^kCodeBits. AVX-512 VNNI (AVX3_DL and later) has it as one instruction
+// (vpdpbusd); Highway's generic version on older x86 targets costs about 8 ops. There,
+// when the u8 x s8 pair sums fit int16 (kPairsFitI16: codes of at most 6 bits, 2 * 63 *
+// 128 = 16128 < 2^15, or a caller's own bound), vpmaddubsw + vpmaddwd is exact. SVE has
+// sdot/udot but no mixed-sign dot (usdot needs I8MM, which Highway 1.2 does not use): u8
+// x s8 costs two udot and three fix-up ops, while codes of at most 7 bits are the same
+// bytes as s8 and take one sdot.
+template <int kCodeBits, bool kPairsFitI16 = (kCodeBits <= 6), class VU8, class VI8, class VI>
 HWY_INLINE VI quad_dot(DI di, VU8 w, VI8 x, VI acc) {
 #if HWY_ARCH_X86 && HWY_TARGET <= HWY_AVX3_DL && HWY_COMPILER_GCC_ACTUAL && !HWY_COMPILER_CLANG
   // GCC 12 models vpdpbusd's accumulator as a separate output and keeps two copies of
@@ -85,11 +88,14 @@ HWY_INLINE VI quad_dot(DI di, VU8 w, VI8 x, VI acc) {
   }
 #endif
 #if HWY_ARCH_X86 && HWY_TARGET > HWY_AVX3_DL
-  if constexpr (kCodeBits <= 6) {
+  if constexpr (kPairsFitI16) {
     const hn::Repartition<int16_t, DI> di16;
     const auto pairs = hn::SatWidenMulPairwiseAdd(di16, w, x);
     return hn::Add(acc, hn::WidenMulPairwiseAdd(di, pairs, hn::Set(di16, int16_t{1})));
   }
+#endif
+#if HWY_TARGET_IS_SVE
+  if constexpr (kCodeBits <= 7) return hn::SumOfMulQuadAccumulate(di, hn::BitCast(DI8(), w), x, acc);
 #endif
   return hn::SumOfMulQuadAccumulate(di, w, x, acc);
 }
