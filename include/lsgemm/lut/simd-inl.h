@@ -32,8 +32,8 @@
 //
 // Targets: vectors of up to 64 bytes (16 rows); 128/256-bit targets take a strip of 4/8
 // rows of each 16-row tile and do the 64-entry lookup with two-table permutes; scalable
-// ones (SVE, RVV) choose among those by the vector length at run time. HWY_SCALAR runs
-// the reference.
+// ones (SVE, RVV) choose among those by the vector length, once per call (matmul_kind).
+// HWY_SCALAR runs the reference.
 
 #if defined(LSGEMM_LUT_SIMD_INL_H_) == defined(HWY_TARGET_TOGGLE)
 #ifdef LSGEMM_LUT_SIMD_INL_H_
@@ -297,7 +297,10 @@ inline void make_tables(HostView<const float> X, const TableSpec& spec, Tables& 
 }
 
 // ----------------------------------------------------------------------------------
-// Lookup of 64-entry tables (4 sub-tables of 16) with indices in [0, 64).
+// Lookup of 64-entry tables (4 sub-tables of 16) with indices in [0, 64). kVB: the
+// vector's byte count (vec_bytes below), a template argument so that the scalable targets
+// choose the lookup's shape once per call, not once per lookup.
+template <int kVB>
 HWY_INLINE hn::Vec<DU8> lookup64(const uint8_t* HWY_RESTRICT tab, hn::Vec<DU8> idx) {
   const DU8 d;
 #if HWY_ARCH_X86 && HWY_TARGET > HWY_AVX3_DL
@@ -319,13 +322,10 @@ HWY_INLINE hn::Vec<DU8> lookup64(const uint8_t* HWY_RESTRICT tab, hn::Vec<DU8> i
   const auto s3 = hn::TableLookupBytes(hn::LoadDup128(d, tab + 48), idx);
   return hn::IfThenElse(high, hn::IfThenElse(odd, s3, s2), hn::IfThenElse(odd, s1, s0));
 #else
-  // By the vector's byte count: known at compile time except on the scalable targets
-  // (SVE: 16 to 64 bytes here, as DU8 is capped at 64 lanes), where it is a
-  // well-predicted branch.
-  const size_t bytes = hn::Lanes(d);
-  if (bytes >= 64) {
+  // By the vector's byte count.
+  if constexpr (kVB >= 64) {
     return hn::TableLookupLanes(hn::Load(d, tab), hn::IndicesFromVec(d, idx));
-  } else if (bytes == 32) {
+  } else if constexpr (kVB == 32) {
     return hn::TwoTablesLookupLanes(d, hn::Load(d, tab), hn::Load(d, tab + 32), hn::IndicesFromVec(d, idx));
   } else {
     const auto i31 = hn::IndicesFromVec(d, hn::And(idx, hn::Set(d, uint8_t{31})));
@@ -407,7 +407,7 @@ HWY_INLINE void group_consts(const LutMatrix& w, const Strip& st, int64_t g, hn:
 // One lookup index vector of one strip against row i's tables: lo (+ hi, exact) int32
 // quad sums. plane: the bit plane of the index vector (0 for triples); neg: triples'
 // sign mask.
-template <int kBits, TableMode kMode, class VU8, class M8, class VI>
+template <int kBits, TableMode kMode, int kVB, class VU8, class M8, class VI>
 HWY_INLINE void lookup_row(const uint8_t* HWY_RESTRICT tlo, const uint8_t* HWY_RESTRICT thi, VU8 idx, int plane,
                            M8 neg, VI& lo, VI& hi) {
   constexpr bool kExact = kMode == TableMode::kExact;
@@ -417,23 +417,23 @@ HWY_INLINE void lookup_row(const uint8_t* HWY_RESTRICT tlo, const uint8_t* HWY_R
   if constexpr (kBits == 0) {  // triples
     if constexpr (kExact) {
       const auto sgn = hn::IfThenElse(neg, hn::Set(di8, int8_t{-1}), hn::Set(di8, int8_t{1}));
-      const auto h = hn::BitCast(di8, lookup64(thi, idx));
-      lo = qdot<8>(lookup64(tlo, idx), sgn, lo);
+      const auto h = hn::BitCast(di8, lookup64<kVB>(thi, idx));
+      lo = qdot<8>(lookup64<kVB>(tlo, idx), sgn, lo);
       hi = qdot<4>(ones_u8, hn::MaskedSubOr(h, neg, hn::Zero(di8), h), hi);
     } else {
-      const auto e = hn::BitCast(di8, lookup64(tlo, idx));
+      const auto e = hn::BitCast(di8, lookup64<kVB>(tlo, idx));
       lo = qdot<4>(ones_u8, hn::MaskedSubOr(e, neg, hn::Zero(di8), e), lo);
     }
   } else if constexpr (kExact) {
-    lo = qdot_pos(lookup64(tlo, idx), hn::Set(di8, int8_t(1 << plane)), lo);
-    hi = qdot<4>(hn::Set(du8, uint8_t(1u << plane)), hn::BitCast(di8, lookup64(thi, idx)), hi);
+    lo = qdot_pos(lookup64<kVB>(tlo, idx), hn::Set(di8, int8_t(1 << plane)), lo);
+    hi = qdot<4>(hn::Set(du8, uint8_t(1u << plane)), hn::BitCast(di8, lookup64<kVB>(thi, idx)), hi);
   } else {
-    lo = qdot<4>(hn::Set(du8, uint8_t(1u << plane)), hn::BitCast(di8, lookup64(tlo, idx)), lo);
+    lo = qdot<4>(hn::Set(du8, uint8_t(1u << plane)), hn::BitCast(di8, lookup64<kVB>(tlo, idx)), lo);
   }
 }
 
 // One step (kBits packed blocks, or one triples block) of one strip for rows < MR.
-template <int kBits, TableMode kMode, int MR, class VI>
+template <int kBits, TableMode kMode, int MR, int kVB, class VI>
 HWY_INLINE void tile_strip_step(const uint8_t* HWY_RESTRICT blk, int64_t sign_off, const uint8_t* const* tlo,
                                 const uint8_t* const* thi, int64_t stp, VI& lo0, VI& hi0, VI& lo1, VI& hi1, VI& lo2,
                                 VI& hi2, VI& lo3, VI& hi3) {
@@ -460,7 +460,7 @@ HWY_INLINE void tile_strip_step(const uint8_t* HWY_RESTRICT blk, int64_t sign_of
                                 : hn::MaskFalse(di8);
 #define LSGEMM_ROW(i)                                                                                       \
   if constexpr (MR > i)                                                                                     \
-    lookup_row<kBits, kMode>(tlo[i] + tab_off, kExact ? thi[i] + tab_off : nullptr, idx, plane, neg, lo##i, \
+    lookup_row<kBits, kMode, kVB>(tlo[i] + tab_off, kExact ? thi[i] + tab_off : nullptr, idx, plane, neg, lo##i, \
                              hi##i);
       LSGEMM_ROW(0) LSGEMM_ROW(1) LSGEMM_ROW(2) LSGEMM_ROW(3)
 #undef LSGEMM_ROW
@@ -468,7 +468,7 @@ HWY_INLINE void tile_strip_step(const uint8_t* HWY_RESTRICT blk, int64_t sign_of
   }
 }
 
-template <int kBits, TableMode kMode, int MR>
+template <int kBits, TableMode kMode, int MR, int kVB>
 HWY_NOINLINE void lut_tile(const LutMatrix& w, const Tables& t, int64_t m0, int64_t s0, int64_t b0, int64_t b1,
                            bool load, float* HWY_RESTRICT y) {
   static_assert(MR >= 1 && MR <= 4, "MR in [1, 4]");
@@ -510,9 +510,9 @@ HWY_NOINLINE void lut_tile(const LutMatrix& w, const Tables& t, int64_t m0, int6
     LSGEMM_IR(LSGEMM_DECL)
 #undef LSGEMM_DECL
     for (int64_t stp = b * steps_per_block; stp < (b + 1) * steps_per_block; ++stp) {
-      tile_strip_step<kBits, kMode, MR>(st0.codes + stp * kStepBytes, st0.sign_off, tlo, thi, stp, lo00, hi00, lo10,
+      tile_strip_step<kBits, kMode, MR, kVB>(st0.codes + stp * kStepBytes, st0.sign_off, tlo, thi, stp, lo00, hi00, lo10,
                                         hi10, lo20, hi20, lo30, hi30);
-      tile_strip_step<kBits, kMode, MR>(st1.codes + stp * kStepBytes, st1.sign_off, tlo, thi, stp, lo01, hi01, lo11,
+      tile_strip_step<kBits, kMode, MR, kVB>(st1.codes + stp * kStepBytes, st1.sign_off, tlo, thi, stp, lo01, hi01, lo11,
                                         hi11, lo21, hi21, lo31, hi31);
     }
     // Block epilogue: y += S_g * scale_b * isum + C_g * xsum_b. (A division per block
@@ -565,7 +565,7 @@ HWY_INLINE hn::Vec<DI> widen_planes(hn::Vec<DI8> b0, hn::Vec<DI8> b1, hn::Vec<DI
 //  - software prefetch kPrefetchBytes ahead in each strip's stream, continuing past the
 //    end of the tile into the next pair's tile of the same rank (parallel_for hands a
 //    thread contiguous tasks), not into the next tile, which the other strip reads.
-template <int kBits, TableMode kMode>
+template <int kBits, TableMode kMode, int kVB>
 HWY_INLINE void gemv_step(const uint8_t* HWY_RESTRICT blk, int64_t sign_off, const uint8_t* HWY_RESTRICT tlo,
                           const uint8_t* HWY_RESTRICT thi, hn::Vec<DI>& l0, hn::Vec<DI>& l1, hn::Vec<DI8>& b0,
                           hn::Vec<DI8>& b1, hn::Vec<DI8>& b2, hn::Vec<DI8>& b3) {
@@ -595,19 +595,19 @@ HWY_INLINE void gemv_step(const uint8_t* HWY_RESTRICT blk, int64_t sign_off, con
         const auto neg = hn::RebindMask(di8, hn::LoadMaskBits(du8, blk + sign_off + 8 * h));
         if constexpr (kExact) {
           const auto sgn = hn::IfThenElse(neg, hn::Set(di8, int8_t{-1}), hn::Set(di8, int8_t{1}));
-          const auto hi = hn::BitCast(di8, lookup64(thi + seg, idx));
-          al = qdot<8>(lookup64(tlo + seg, idx), sgn, al);
+          const auto hi = hn::BitCast(di8, lookup64<kVB>(thi + seg, idx));
+          al = qdot<8>(lookup64<kVB>(tlo + seg, idx), sgn, al);
           hb = hn::Add(hb, hn::MaskedSubOr(hi, neg, hn::Zero(di8), hi));
         } else {
-          const auto e = hn::BitCast(di8, lookup64(tlo + seg, idx));
+          const auto e = hn::BitCast(di8, lookup64<kVB>(tlo + seg, idx));
           al = qdot<4>(ones_u8, hn::MaskedSubOr(e, neg, hn::Zero(di8), e), al);
         }
       } else {
         if constexpr (kExact) {
-          al = qdot_pos(lookup64(tlo + seg, idx), hn::Set(di8, int8_t(1 << plane)), al);
-          hb = hn::Add(hb, hn::BitCast(di8, lookup64(thi + seg, idx)));
+          al = qdot_pos(lookup64<kVB>(tlo + seg, idx), hn::Set(di8, int8_t(1 << plane)), al);
+          hb = hn::Add(hb, hn::BitCast(di8, lookup64<kVB>(thi + seg, idx)));
         } else {
-          al = qdot<4>(hn::Set(du8, uint8_t(1u << plane)), hn::BitCast(di8, lookup64(tlo + seg, idx)), al);
+          al = qdot<4>(hn::Set(du8, uint8_t(1u << plane)), hn::BitCast(di8, lookup64<kVB>(tlo + seg, idx)), al);
         }
       }
     }
@@ -615,7 +615,7 @@ HWY_INLINE void gemv_step(const uint8_t* HWY_RESTRICT blk, int64_t sign_off, con
 }
 
 // y[r * L + lane] = row m of X times strip s0 + r (r < 2).
-template <int kBits, TableMode kMode>
+template <int kBits, TableMode kMode, int kVB>
 HWY_NOINLINE void gemv_pair(const LutMatrix& w, const Tables& t, int64_t m, int64_t s0, float* HWY_RESTRICT y) {
   constexpr bool kExact = kMode == TableMode::kExact;
   constexpr bool kTriples = kBits == 0;
@@ -687,8 +687,8 @@ HWY_NOINLINE void gemv_pair(const LutMatrix& w, const Tables& t, int64_t m, int6
       }
       const uint8_t* tl = tlo + 2 * stp * kSegBytes;
       const uint8_t* th = kExact ? thi + 2 * stp * kSegBytes : nullptr;
-      gemv_step<kBits, kMode>(st0.codes + pos, st0.sign_off, tl, th, l00, l01, b00, b01, b02, b03);
-      gemv_step<kBits, kMode>(st1.codes + pos, st1.sign_off, tl, th, l10, l11, b10, b11, b12, b13);
+      gemv_step<kBits, kMode, kVB>(st0.codes + pos, st0.sign_off, tl, th, l00, l01, b00, b01, b02, b03);
+      gemv_step<kBits, kMode, kVB>(st1.codes + pos, st1.sign_off, tl, th, l10, l11, b10, b11, b12, b13);
     }
     auto i0 = hn::Add(l00, l01), i1 = hn::Add(l10, l11);
     if constexpr (kExact) {
@@ -706,8 +706,8 @@ HWY_NOINLINE void gemv_pair(const LutMatrix& w, const Tables& t, int64_t m, int6
   hn::StoreU(y1, df, y + L);
 }
 
-template <int kBits, TableMode kMode>
-void matmul_kind(const Tables& t, const LutMatrix& w, HostView<float> Y, const Epilogue& epi) {
+template <int kBits, TableMode kMode, int kVB>
+void matmul_vb(const Tables& t, const LutMatrix& w, HostView<float> Y, const Epilogue& epi) {
   constexpr int R = 2;  // strips per tile
   constexpr int MR = kMode == TableMode::kExact ? kMRExact : kMR;
   const int64_t L = int64_t(hn::Lanes(DF()));
@@ -717,7 +717,7 @@ void matmul_kind(const Tables& t, const LutMatrix& w, HostView<float> Y, const E
     // GEMV-shaped (core/simd/gemm_driver-inl.h): the M rows' tables (16-32 KB each at
     // K = 4096) stay in L1/L2 while the codes stream from DRAM.
     simd::HWY_NAMESPACE::gemv_pairs(pairs, M, Y, epi,
-                                    [&](int64_t m, int64_t pr, float* y) { gemv_pair<kBits, kMode>(w, t, m, pr * R, y); });
+                                    [&](int64_t m, int64_t pr, float* y) { gemv_pair<kBits, kMode, kVB>(w, t, m, pr * R, y); });
     return;
   }
   // GEMM-shaped: every table entry is read once per strip pair, so the M x K tables
@@ -739,8 +739,8 @@ void matmul_kind(const Tables& t, const LutMatrix& w, HostView<float> Y, const E
       for (int64_t pr = p0; pr < p1; ++pr) {
         float* yp = yb + (pr - p0) * M * R * L;
         int64_t m = 0;
-        for (; m + MR <= M; m += MR) lut_tile<kBits, kMode, MR>(w, t, m, pr * R, b0, b1, b0 > 0, yp + m * R * L);
-        for (; m < M; ++m) lut_tile<kBits, kMode, 1>(w, t, m, pr * R, b0, b1, b0 > 0, yp + m * R * L);
+        for (; m + MR <= M; m += MR) lut_tile<kBits, kMode, MR, kVB>(w, t, m, pr * R, b0, b1, b0 > 0, yp + m * R * L);
+        for (; m < M; ++m) lut_tile<kBits, kMode, 1, kVB>(w, t, m, pr * R, b0, b1, b0 > 0, yp + m * R * L);
       }
     }
     for (int64_t pr = p0; pr < p1; ++pr) {
@@ -750,6 +750,21 @@ void matmul_kind(const Tables& t, const LutMatrix& w, HostView<float> Y, const E
   });
 }
 
+
+// The vector's byte count as a template argument: fixed per target, except on the
+// scalable ones (SVE, RVV), read once per call. Highway's scalable vectors hold a power
+// of two of lanes, DU8 at most 64: 16, 32 or 64 bytes.
+template <int kBits, TableMode kMode>
+void matmul_kind(const Tables& t, const LutMatrix& w, HostView<float> Y, const Epilogue& epi) {
+#if HWY_HAVE_SCALABLE
+  const size_t bytes = hn::Lanes(DU8());
+  if (bytes >= 64) return matmul_vb<kBits, kMode, 64>(t, w, Y, epi);
+  if (bytes == 32) return matmul_vb<kBits, kMode, 32>(t, w, Y, epi);
+  return matmul_vb<kBits, kMode, 16>(t, w, Y, epi);
+#else
+  matmul_vb<kBits, kMode, int(hn::MaxLanes(DU8()))>(t, w, Y, epi);
+#endif
+}
 // ----------------------------------------------------------------------------------
 // Exact mode, large M: unpack the bit planes to u8 codes and run the shared u8 x s8 GEMM
 // (core/simd/gemm_driver-inl.h). Exact tables hold exact sums of the int8 X, so
