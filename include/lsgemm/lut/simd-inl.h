@@ -565,6 +565,78 @@ HWY_INLINE hn::Vec<DI> widen_planes(hn::Vec<DI8> b0, hn::Vec<DI8> b1, hn::Vec<DI
 //  - software prefetch kPrefetchBytes ahead in each strip's stream, continuing past the
 //    end of the tile into the next pair's tile of the same rank (parallel_for hands a
 //    thread contiguous tasks), not into the next tile, which the other strip reads.
+#if HWY_TARGET == HWY_AVX2
+// AVX2 GEMV step for bit planes, the codes regrouped in registers so that each 16-byte
+// block needs one sub-table: lookup64's 4 pshufb + 3 blends per index vector become 2
+// pshufb. A strip's 32 code bytes (8 rows x slots j, byte 4r + j) are shuffled to
+//   [j0 r0, j2 r0, j0 r1, j2 r1, ... j0 r7, j2 r7 | j1 r0, j3 r0, ... j1 r7, j3 r7]
+// (one in-block pshufb, one vpermq). Then tables [T0 | T1] hit the even bytes and
+// [T2 | T3] the odd ones; a constant blend merges the two lookups and vpmaddubsw with
+// the plane weight sums each row's pair into int16: block 0 holds rows 0-7 of (j0 + j2),
+// block 1 of (j1 + j3). The int16 sums of one step fold into the int32 chain al (|sum|
+// <= 2 * kBits index vectors x 2 x 255 x 2^(kBits-1) < 2^15). Exact high bytes: merged
+// the same way and summed per plane in int8 as in gemv_step, widened by
+// widen_pair_planes.
+template <int kBits, TableMode kMode>
+HWY_INLINE void gemv_step_pairs(const uint8_t* HWY_RESTRICT blk, const uint8_t* HWY_RESTRICT tlo,
+                                const uint8_t* HWY_RESTRICT thi, hn::Vec<DI>& al, hn::Vec<DI8>& b0,
+                                hn::Vec<DI8>& b1, hn::Vec<DI8>& b2, hn::Vec<DI8>& b3) {
+  constexpr bool kExact = kMode == TableMode::kExact;
+  const DU8 du8;
+  const DI8 di8;
+  const DI di;
+  const hn::Repartition<int16_t, DU8> di16;
+  const hn::Repartition<uint16_t, DU8> du16;
+  alignas(16) static constexpr uint8_t kPairs[16] = {0, 2, 4, 6, 8, 10, 12, 14, 1, 3, 5, 7, 9, 11, 13, 15};
+  const auto pairs = hn::LoadDup128(du8, kPairs);
+  const auto nib = hn::Set(du8, uint8_t{0x0F});
+  const auto odd = hn::MaskFromVec(hn::BitCast(du8, hn::Set(du16, uint16_t{0xFF00})));
+  auto acc = hn::Zero(di16);
+  for (int beta = 0; beta < kBits; ++beta) {
+    auto v = hn::TableLookupBytes(hn::LoadU(du8, blk + beta * 64), pairs);
+    v = hn::Vec<DU8>{_mm256_permute4x64_epi64(v.raw, 0xD8)};  // 64-bit quarters 0 2 1 3
+    const auto idx_lo = hn::And(v, nib);
+    const auto idx_hi = hn::And(hn::BitCast(du8, hn::ShiftRight<4>(hn::BitCast(du16, v))), nib);
+    for (int h = 0; h < 2; ++h) {
+      const auto idx = h == 0 ? idx_lo : idx_hi;
+      const int vec = 2 * beta + h;
+      const int64_t seg = (vec / kBits) * kSegBytes;
+      const int plane = vec % kBits;
+      // T0 | T1 serve the even bytes, T2 | T3 the odd ones: one constant blend merges them.
+      const auto r = hn::IfThenElse(odd, hn::TableLookupBytes(hn::LoadU(du8, tlo + seg + 32), idx),
+                                    hn::TableLookupBytes(hn::LoadU(du8, tlo + seg), idx));
+      if constexpr (kExact) {
+        acc = hn::Add(acc, hn::SatWidenMulPairwiseAdd(di16, r, hn::Set(di8, int8_t(1 << plane))));
+        const auto h = hn::IfThenElse(odd, hn::TableLookupBytes(hn::LoadU(du8, thi + seg + 32), idx),
+                                      hn::TableLookupBytes(hn::LoadU(du8, thi + seg), idx));
+        hn::Vec<DI8>& bp = plane == 0 ? b0 : plane == 1 ? b1 : plane == 2 ? b2 : b3;
+        bp = hn::Add(bp, hn::BitCast(di8, h));
+      } else {
+        acc = hn::Add(acc, hn::SatWidenMulPairwiseAdd(di16, hn::Set(du8, uint8_t(1u << plane)), hn::BitCast(di8, r)));
+      }
+    }
+  }
+  al = hn::Add(al, hn::Add(hn::PromoteLowerTo(di, acc), hn::PromoteUpperTo(di, acc)));
+}
+
+// widen_planes for gemv_step_pairs' byte order: row r's pair in bytes 2r, 2r + 1 of both
+// 16-byte blocks.
+template <int kBits>
+HWY_INLINE hn::Vec<DI> widen_pair_planes(hn::Vec<DI8> b0, hn::Vec<DI8> b1, hn::Vec<DI8> b2, hn::Vec<DI8> b3) {
+  const DU8 du8;
+  const hn::Repartition<int16_t, DU8> di16;
+  auto acc = hn::SatWidenMulPairwiseAdd(di16, hn::Set(du8, uint8_t{1}), b0);
+  if constexpr (kBits >= 2) acc = hn::Add(acc, hn::SatWidenMulPairwiseAdd(di16, hn::Set(du8, uint8_t{2}), b1));
+  if constexpr (kBits >= 3) acc = hn::Add(acc, hn::SatWidenMulPairwiseAdd(di16, hn::Set(du8, uint8_t{4}), b2));
+  if constexpr (kBits >= 4) acc = hn::Add(acc, hn::SatWidenMulPairwiseAdd(di16, hn::Set(du8, uint8_t{8}), b3));
+  return hn::Add(hn::PromoteLowerTo(DI(), acc), hn::PromoteUpperTo(DI(), acc));
+}
+#endif  // HWY_TARGET == HWY_AVX2
+
+// Whether gemv_pair takes gemv_step_pairs (AVX2, bit planes).
+template <int kBits>
+constexpr bool kPairSteps = HWY_TARGET == HWY_AVX2 && kBits > 0;
+
 template <int kBits, TableMode kMode, int kVB>
 HWY_INLINE void gemv_step(const uint8_t* HWY_RESTRICT blk, int64_t sign_off, const uint8_t* HWY_RESTRICT tlo,
                           const uint8_t* HWY_RESTRICT thi, hn::Vec<DI>& l0, hn::Vec<DI>& l1, hn::Vec<DI8>& b0,
@@ -687,13 +759,28 @@ HWY_NOINLINE void gemv_pair(const LutMatrix& w, const Tables& t, int64_t m, int6
       }
       const uint8_t* tl = tlo + 2 * stp * kSegBytes;
       const uint8_t* th = kExact ? thi + 2 * stp * kSegBytes : nullptr;
+#if HWY_TARGET == HWY_AVX2
+      if constexpr (kPairSteps<kBits>) {
+        gemv_step_pairs<kBits, kMode>(st0.codes + pos, tl, th, l00, b00, b01, b02, b03);
+        gemv_step_pairs<kBits, kMode>(st1.codes + pos, tl, th, l10, b10, b11, b12, b13);
+        continue;
+      }
+#endif
       gemv_step<kBits, kMode, kVB>(st0.codes + pos, st0.sign_off, tl, th, l00, l01, b00, b01, b02, b03);
       gemv_step<kBits, kMode, kVB>(st1.codes + pos, st1.sign_off, tl, th, l10, l11, b10, b11, b12, b13);
     }
     auto i0 = hn::Add(l00, l01), i1 = hn::Add(l10, l11);
     if constexpr (kExact) {
-      i0 = hn::Add(i0, hn::ShiftLeft<8>(widen_planes<kBits>(b00, b01, b02, b03)));
-      i1 = hn::Add(i1, hn::ShiftLeft<8>(widen_planes<kBits>(b10, b11, b12, b13)));
+#if HWY_TARGET == HWY_AVX2
+      if constexpr (kPairSteps<kBits>) {
+        i0 = hn::Add(i0, hn::ShiftLeft<8>(widen_pair_planes<kBits>(b00, b01, b02, b03)));
+        i1 = hn::Add(i1, hn::ShiftLeft<8>(widen_pair_planes<kBits>(b10, b11, b12, b13)));
+      } else
+#endif
+      {
+        i0 = hn::Add(i0, hn::ShiftLeft<8>(widen_planes<kBits>(b00, b01, b02, b03)));
+        i1 = hn::Add(i1, hn::ShiftLeft<8>(widen_planes<kBits>(b10, b11, b12, b13)));
+      }
     }
     const auto sc = hn::Set(df, scale[b]);
     g0 = hn::MulAdd(hn::ConvertTo(df, i0), sc, g0);
