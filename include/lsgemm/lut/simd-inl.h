@@ -396,6 +396,126 @@ HWY_INLINE void group_consts(const LutMatrix& w, const Strip& st, int64_t g, hn:
   }
 }
 
+#if HWY_TARGET == HWY_AVX2
+// AVX2 steps for bit planes (the GEMV, and the fast-table GEMM tile): the codes are
+// regrouped in registers so that one pshufb serves two sub-tables, and lookup64's 4
+// pshufb + 3 blends per index vector become 2 pshufb + 1 blend. A strip's 32 code bytes
+// (8 rows x slots j, byte 4r + j) are shuffled to
+//   [j0 r0, j2 r0, j0 r1, j2 r1, ... j0 r7, j2 r7 | j1 r0, j3 r0, ... j1 r7, j3 r7]
+// (one in-block pshufb, one vpermq, shared by both nibbles and, in the tile, by MR rows
+// of X). Tables [T0 | T1] then hit the even bytes and [T2 | T3] the odd ones; a constant
+// blend merges the two lookups and vpmaddubsw with the plane weight sums each row's pair
+// into int16: block 0 holds rows 0-7 of (j0 + j2), block 1 of (j1 + j3). The int16 sums
+// of one step fold into the int32 chains (|sum| <= 2 * kBits index vectors x 2 x 255 x
+// 2^(kBits-1) < 2^15). Exact high bytes: merged the same way and summed per plane in
+// int8 as in gemv_step, widened by widen_pair_planes. (A layout stored in this order
+// would save the regrouping; the packed format keeps one layout for every target.)
+
+// A strip's 32 code bytes in pair order (in-block pshufb, then 64-bit quarters 0 2 1 3).
+HWY_INLINE hn::Vec<DU8> pair_codes(const uint8_t* HWY_RESTRICT p) {
+  const DU8 du8;
+  alignas(16) static constexpr uint8_t kPairs[16] = {0, 2, 4, 6, 8, 10, 12, 14, 1, 3, 5, 7, 9, 11, 13, 15};
+  const auto v = hn::TableLookupBytes(hn::LoadU(du8, p), hn::LoadDup128(du8, kPairs));
+  return hn::Vec<DU8>{_mm256_permute4x64_epi64(v.raw, 0xD8)};
+}
+
+// One segment's 64-entry table (T0 T1 T2 T3) at pair-order indices: T0 | T1 serve the
+// even bytes, T2 | T3 the odd ones, merged by a constant blend.
+HWY_INLINE hn::Vec<DU8> pair_lookup(const uint8_t* HWY_RESTRICT tab, hn::Vec<DU8> idx) {
+  const DU8 du8;
+  const auto odd = hn::MaskFromVec(hn::BitCast(du8, hn::Set(hn::Repartition<uint16_t, DU8>(), uint16_t{0xFF00})));
+  return hn::IfThenElse(odd, hn::TableLookupBytes(hn::LoadU(du8, tab + 32), idx),
+                        hn::TableLookupBytes(hn::LoadU(du8, tab), idx));
+}
+
+// int16 row sums of pair order (block 0: rows 0-7 of j0 + j2, block 1 of j1 + j3) -> int32.
+HWY_INLINE hn::Vec<DI> fold_pairs(hn::Vec<hn::Repartition<int16_t, DU8>> a) {
+  return hn::Add(hn::PromoteLowerTo(DI(), a), hn::PromoteUpperTo(DI(), a));
+}
+
+template <int kBits, TableMode kMode>
+HWY_INLINE void gemv_step_pairs(const uint8_t* HWY_RESTRICT blk, const uint8_t* HWY_RESTRICT tlo,
+                                const uint8_t* HWY_RESTRICT thi, hn::Vec<DI>& al, hn::Vec<DI8>& b0,
+                                hn::Vec<DI8>& b1, hn::Vec<DI8>& b2, hn::Vec<DI8>& b3) {
+  constexpr bool kExact = kMode == TableMode::kExact;
+  const DU8 du8;
+  const DI8 di8;
+  const hn::Repartition<int16_t, DU8> di16;
+  const hn::Repartition<uint16_t, DU8> du16;
+  const auto nib = hn::Set(du8, uint8_t{0x0F});
+  auto acc = hn::Zero(di16);
+  for (int beta = 0; beta < kBits; ++beta) {
+    const auto v = pair_codes(blk + beta * 64);
+    const auto idx_lo = hn::And(v, nib);
+    const auto idx_hi = hn::And(hn::BitCast(du8, hn::ShiftRight<4>(hn::BitCast(du16, v))), nib);
+    for (int h = 0; h < 2; ++h) {
+      const auto idx = h == 0 ? idx_lo : idx_hi;
+      const int vec = 2 * beta + h;
+      const int64_t seg = (vec / kBits) * kSegBytes;
+      const int plane = vec % kBits;
+      const auto r = pair_lookup(tlo + seg, idx);
+      if constexpr (kExact) {
+        acc = hn::Add(acc, hn::SatWidenMulPairwiseAdd(di16, r, hn::Set(di8, int8_t(1 << plane))));
+        hn::Vec<DI8>& bp = plane == 0 ? b0 : plane == 1 ? b1 : plane == 2 ? b2 : b3;
+        bp = hn::Add(bp, hn::BitCast(di8, pair_lookup(thi + seg, idx)));
+      } else {
+        acc = hn::Add(acc, hn::SatWidenMulPairwiseAdd(di16, hn::Set(du8, uint8_t(1u << plane)), hn::BitCast(di8, r)));
+      }
+    }
+  }
+  al = hn::Add(al, fold_pairs(acc));
+}
+
+// The fast-table GEMM tile's step (tile_strip_step) in pair order: MR rows of X share
+// each regrouped index vector; one int16 sum per row and step, folded as in the GEMV.
+template <int kBits, int MR, class VI>
+HWY_INLINE void tile_strip_step_pairs(const uint8_t* HWY_RESTRICT blk, const uint8_t* const* tlo, int64_t stp,
+                                      VI& lo0, VI& lo1, VI& lo2, VI& lo3) {
+  const DU8 du8;
+  const DI8 di8;
+  const hn::Repartition<int16_t, DU8> di16;
+  const hn::Repartition<uint16_t, DU8> du16;
+  const auto nib = hn::Set(du8, uint8_t{0x0F});
+  auto a0 = hn::Zero(di16), a1 = a0, a2 = a0, a3 = a0;
+  for (int beta = 0; beta < kBits; ++beta) {
+    const auto v = pair_codes(blk + beta * 64);
+    const auto idx_lo = hn::And(v, nib);
+    const auto idx_hi = hn::And(hn::BitCast(du8, hn::ShiftRight<4>(hn::BitCast(du16, v))), nib);
+    for (int h = 0; h < 2; ++h) {
+      const auto idx = h == 0 ? idx_lo : idx_hi;
+      const int vec = 2 * beta + h;
+      const int64_t tab_off = (2 * stp + vec / kBits) * kSegBytes;
+      const auto w = hn::Set(du8, uint8_t(1u << (vec % kBits)));
+#define LSGEMM_ROW(i) \
+  if constexpr (MR > i) a##i = hn::Add(a##i, hn::SatWidenMulPairwiseAdd(di16, w, hn::BitCast(di8, pair_lookup(tlo[i] + tab_off, idx))));
+      LSGEMM_ROW(0) LSGEMM_ROW(1) LSGEMM_ROW(2) LSGEMM_ROW(3)
+#undef LSGEMM_ROW
+    }
+  }
+  lo0 = hn::Add(lo0, fold_pairs(a0));
+  if constexpr (MR > 1) lo1 = hn::Add(lo1, fold_pairs(a1));
+  if constexpr (MR > 2) lo2 = hn::Add(lo2, fold_pairs(a2));
+  if constexpr (MR > 3) lo3 = hn::Add(lo3, fold_pairs(a3));
+}
+
+// widen_planes for gemv_step_pairs' byte order: row r's pair in bytes 2r, 2r + 1 of both
+// 16-byte blocks.
+template <int kBits>
+HWY_INLINE hn::Vec<DI> widen_pair_planes(hn::Vec<DI8> b0, hn::Vec<DI8> b1, hn::Vec<DI8> b2, hn::Vec<DI8> b3) {
+  const DU8 du8;
+  const hn::Repartition<int16_t, DU8> di16;
+  auto acc = hn::SatWidenMulPairwiseAdd(di16, hn::Set(du8, uint8_t{1}), b0);
+  if constexpr (kBits >= 2) acc = hn::Add(acc, hn::SatWidenMulPairwiseAdd(di16, hn::Set(du8, uint8_t{2}), b1));
+  if constexpr (kBits >= 3) acc = hn::Add(acc, hn::SatWidenMulPairwiseAdd(di16, hn::Set(du8, uint8_t{4}), b2));
+  if constexpr (kBits >= 4) acc = hn::Add(acc, hn::SatWidenMulPairwiseAdd(di16, hn::Set(du8, uint8_t{8}), b3));
+  return hn::Add(hn::PromoteLowerTo(DI(), acc), hn::PromoteUpperTo(DI(), acc));
+}
+#endif  // HWY_TARGET == HWY_AVX2
+
+// Whether gemv_pair takes gemv_step_pairs (AVX2, bit planes).
+template <int kBits>
+constexpr bool kPairSteps = HWY_TARGET == HWY_AVX2 && kBits > 0;
+
 // ----------------------------------------------------------------------------------
 // The tile: MR rows of X (m0..) x 2 strips (s0, s0 + 1), all of K. kBits = planes
 // (1..4) or 0 for ternary triples. y[i * 2L + r * L + lane] = output (m0 + i, strip
@@ -510,6 +630,13 @@ HWY_NOINLINE void lut_tile(const LutMatrix& w, const Tables& t, int64_t m0, int6
     LSGEMM_IR(LSGEMM_DECL)
 #undef LSGEMM_DECL
     for (int64_t stp = b * steps_per_block; stp < (b + 1) * steps_per_block; ++stp) {
+#if HWY_TARGET == HWY_AVX2
+      if constexpr (kPairSteps<kBits> && !kExact) {
+        tile_strip_step_pairs<kBits, MR>(st0.codes + stp * kStepBytes, tlo, stp, lo00, lo10, lo20, lo30);
+        tile_strip_step_pairs<kBits, MR>(st1.codes + stp * kStepBytes, tlo, stp, lo01, lo11, lo21, lo31);
+        continue;
+      }
+#endif
       tile_strip_step<kBits, kMode, MR, kVB>(st0.codes + stp * kStepBytes, st0.sign_off, tlo, thi, stp, lo00, hi00, lo10,
                                         hi10, lo20, hi20, lo30, hi30);
       tile_strip_step<kBits, kMode, MR, kVB>(st1.codes + stp * kStepBytes, st1.sign_off, tlo, thi, stp, lo01, hi01, lo11,
@@ -565,77 +692,6 @@ HWY_INLINE hn::Vec<DI> widen_planes(hn::Vec<DI8> b0, hn::Vec<DI8> b1, hn::Vec<DI
 //  - software prefetch kPrefetchBytes ahead in each strip's stream, continuing past the
 //    end of the tile into the next pair's tile of the same rank (parallel_for hands a
 //    thread contiguous tasks), not into the next tile, which the other strip reads.
-#if HWY_TARGET == HWY_AVX2
-// AVX2 GEMV step for bit planes, the codes regrouped in registers so that each 16-byte
-// block needs one sub-table: lookup64's 4 pshufb + 3 blends per index vector become 2
-// pshufb. A strip's 32 code bytes (8 rows x slots j, byte 4r + j) are shuffled to
-//   [j0 r0, j2 r0, j0 r1, j2 r1, ... j0 r7, j2 r7 | j1 r0, j3 r0, ... j1 r7, j3 r7]
-// (one in-block pshufb, one vpermq). Then tables [T0 | T1] hit the even bytes and
-// [T2 | T3] the odd ones; a constant blend merges the two lookups and vpmaddubsw with
-// the plane weight sums each row's pair into int16: block 0 holds rows 0-7 of (j0 + j2),
-// block 1 of (j1 + j3). The int16 sums of one step fold into the int32 chain al (|sum|
-// <= 2 * kBits index vectors x 2 x 255 x 2^(kBits-1) < 2^15). Exact high bytes: merged
-// the same way and summed per plane in int8 as in gemv_step, widened by
-// widen_pair_planes.
-template <int kBits, TableMode kMode>
-HWY_INLINE void gemv_step_pairs(const uint8_t* HWY_RESTRICT blk, const uint8_t* HWY_RESTRICT tlo,
-                                const uint8_t* HWY_RESTRICT thi, hn::Vec<DI>& al, hn::Vec<DI8>& b0,
-                                hn::Vec<DI8>& b1, hn::Vec<DI8>& b2, hn::Vec<DI8>& b3) {
-  constexpr bool kExact = kMode == TableMode::kExact;
-  const DU8 du8;
-  const DI8 di8;
-  const DI di;
-  const hn::Repartition<int16_t, DU8> di16;
-  const hn::Repartition<uint16_t, DU8> du16;
-  alignas(16) static constexpr uint8_t kPairs[16] = {0, 2, 4, 6, 8, 10, 12, 14, 1, 3, 5, 7, 9, 11, 13, 15};
-  const auto pairs = hn::LoadDup128(du8, kPairs);
-  const auto nib = hn::Set(du8, uint8_t{0x0F});
-  const auto odd = hn::MaskFromVec(hn::BitCast(du8, hn::Set(du16, uint16_t{0xFF00})));
-  auto acc = hn::Zero(di16);
-  for (int beta = 0; beta < kBits; ++beta) {
-    auto v = hn::TableLookupBytes(hn::LoadU(du8, blk + beta * 64), pairs);
-    v = hn::Vec<DU8>{_mm256_permute4x64_epi64(v.raw, 0xD8)};  // 64-bit quarters 0 2 1 3
-    const auto idx_lo = hn::And(v, nib);
-    const auto idx_hi = hn::And(hn::BitCast(du8, hn::ShiftRight<4>(hn::BitCast(du16, v))), nib);
-    for (int h = 0; h < 2; ++h) {
-      const auto idx = h == 0 ? idx_lo : idx_hi;
-      const int vec = 2 * beta + h;
-      const int64_t seg = (vec / kBits) * kSegBytes;
-      const int plane = vec % kBits;
-      // T0 | T1 serve the even bytes, T2 | T3 the odd ones: one constant blend merges them.
-      const auto r = hn::IfThenElse(odd, hn::TableLookupBytes(hn::LoadU(du8, tlo + seg + 32), idx),
-                                    hn::TableLookupBytes(hn::LoadU(du8, tlo + seg), idx));
-      if constexpr (kExact) {
-        acc = hn::Add(acc, hn::SatWidenMulPairwiseAdd(di16, r, hn::Set(di8, int8_t(1 << plane))));
-        const auto h = hn::IfThenElse(odd, hn::TableLookupBytes(hn::LoadU(du8, thi + seg + 32), idx),
-                                      hn::TableLookupBytes(hn::LoadU(du8, thi + seg), idx));
-        hn::Vec<DI8>& bp = plane == 0 ? b0 : plane == 1 ? b1 : plane == 2 ? b2 : b3;
-        bp = hn::Add(bp, hn::BitCast(di8, h));
-      } else {
-        acc = hn::Add(acc, hn::SatWidenMulPairwiseAdd(di16, hn::Set(du8, uint8_t(1u << plane)), hn::BitCast(di8, r)));
-      }
-    }
-  }
-  al = hn::Add(al, hn::Add(hn::PromoteLowerTo(di, acc), hn::PromoteUpperTo(di, acc)));
-}
-
-// widen_planes for gemv_step_pairs' byte order: row r's pair in bytes 2r, 2r + 1 of both
-// 16-byte blocks.
-template <int kBits>
-HWY_INLINE hn::Vec<DI> widen_pair_planes(hn::Vec<DI8> b0, hn::Vec<DI8> b1, hn::Vec<DI8> b2, hn::Vec<DI8> b3) {
-  const DU8 du8;
-  const hn::Repartition<int16_t, DU8> di16;
-  auto acc = hn::SatWidenMulPairwiseAdd(di16, hn::Set(du8, uint8_t{1}), b0);
-  if constexpr (kBits >= 2) acc = hn::Add(acc, hn::SatWidenMulPairwiseAdd(di16, hn::Set(du8, uint8_t{2}), b1));
-  if constexpr (kBits >= 3) acc = hn::Add(acc, hn::SatWidenMulPairwiseAdd(di16, hn::Set(du8, uint8_t{4}), b2));
-  if constexpr (kBits >= 4) acc = hn::Add(acc, hn::SatWidenMulPairwiseAdd(di16, hn::Set(du8, uint8_t{8}), b3));
-  return hn::Add(hn::PromoteLowerTo(DI(), acc), hn::PromoteUpperTo(DI(), acc));
-}
-#endif  // HWY_TARGET == HWY_AVX2
-
-// Whether gemv_pair takes gemv_step_pairs (AVX2, bit planes).
-template <int kBits>
-constexpr bool kPairSteps = HWY_TARGET == HWY_AVX2 && kBits > 0;
 
 template <int kBits, TableMode kMode, int kVB>
 HWY_INLINE void gemv_step(const uint8_t* HWY_RESTRICT blk, int64_t sign_off, const uint8_t* HWY_RESTRICT tlo,
