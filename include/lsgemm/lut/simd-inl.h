@@ -422,12 +422,17 @@ HWY_INLINE void group_consts(const LutMatrix& w, const Strip& st, int64_t g, hn:
 // int8 as in gemv_step, widened by widen_pair_planes. (A layout stored in this order
 // would save the regrouping; the packed format keeps one layout for every target.)
 
-// A strip's 32 code bytes in pair order (in-block pshufb, then 64-bit quarters 0 2 1 3).
-HWY_INLINE hn::Vec<DU8> pair_codes(const uint8_t* HWY_RESTRICT p) {
+// A strip's 32 code bytes in pair order (in-block pshufb, then 64-bit quarters 0 2 1 3),
+// split into the index vectors of the low and the high nibbles.
+HWY_INLINE void pair_indices(const uint8_t* HWY_RESTRICT p, hn::Vec<DU8>& lo, hn::Vec<DU8>& hi) {
   const DU8 du8;
+  const hn::Repartition<uint16_t, DU8> du16;
   alignas(16) static constexpr uint8_t kPairs[16] = {0, 2, 4, 6, 8, 10, 12, 14, 1, 3, 5, 7, 9, 11, 13, 15};
-  const auto v = hn::TableLookupBytes(hn::LoadU(du8, p), hn::LoadDup128(du8, kPairs));
-  return hn::Vec<DU8>{_mm256_permute4x64_epi64(v.raw, 0xD8)};
+  auto v = hn::TableLookupBytes(hn::LoadU(du8, p), hn::LoadDup128(du8, kPairs));
+  v = hn::Vec<DU8>{_mm256_permute4x64_epi64(v.raw, 0xD8)};
+  const auto nib = hn::Set(du8, uint8_t{0x0F});
+  lo = hn::And(v, nib);
+  hi = hn::And(hn::BitCast(du8, hn::ShiftRight<4>(hn::BitCast(du16, v))), nib);
 }
 
 // One segment's 64-entry table (T0 T1 T2 T3) at pair-order indices: T0 | T1 serve the
@@ -452,13 +457,10 @@ HWY_INLINE void gemv_step_pairs(const uint8_t* HWY_RESTRICT blk, const uint8_t* 
   const DU8 du8;
   const DI8 di8;
   const hn::Repartition<int16_t, DU8> di16;
-  const hn::Repartition<uint16_t, DU8> du16;
-  const auto nib = hn::Set(du8, uint8_t{0x0F});
   auto acc = hn::Zero(di16);
   for (int beta = 0; beta < kBits; ++beta) {
-    const auto v = pair_codes(blk + beta * 64);
-    const auto idx_lo = hn::And(v, nib);
-    const auto idx_hi = hn::And(hn::BitCast(du8, hn::ShiftRight<4>(hn::BitCast(du16, v))), nib);
+    hn::Vec<DU8> idx_lo, idx_hi;
+    pair_indices(blk + beta * 64, idx_lo, idx_hi);
     for (int h = 0; h < 2; ++h) {
       const auto idx = h == 0 ? idx_lo : idx_hi;
       const int vec = 2 * beta + h;
@@ -485,13 +487,10 @@ HWY_INLINE void tile_strip_step_pairs(const uint8_t* HWY_RESTRICT blk, const uin
   const DU8 du8;
   const DI8 di8;
   const hn::Repartition<int16_t, DU8> di16;
-  const hn::Repartition<uint16_t, DU8> du16;
-  const auto nib = hn::Set(du8, uint8_t{0x0F});
   auto a0 = hn::Zero(di16), a1 = a0, a2 = a0, a3 = a0;
   for (int beta = 0; beta < kBits; ++beta) {
-    const auto v = pair_codes(blk + beta * 64);
-    const auto idx_lo = hn::And(v, nib);
-    const auto idx_hi = hn::And(hn::BitCast(du8, hn::ShiftRight<4>(hn::BitCast(du16, v))), nib);
+    hn::Vec<DU8> idx_lo, idx_hi;
+    pair_indices(blk + beta * 64, idx_lo, idx_hi);
     for (int h = 0; h < 2; ++h) {
       const auto idx = h == 0 ? idx_lo : idx_hi;
       const int vec = 2 * beta + h;
