@@ -298,7 +298,7 @@ inline void make_tables(HostView<const float> X, const TableSpec& spec, Tables& 
 
 // ----------------------------------------------------------------------------------
 // Lookup of 64-entry tables (4 sub-tables of 16) with indices in [0, 64). kVB: the
-// vector's byte count (vec_bytes below), a template argument so that the scalable targets
+// vector's byte count (matmul_kind), a template argument so that the scalable targets
 // choose the lookup's shape once per call, not once per lookup.
 template <int kVB>
 HWY_INLINE hn::Vec<DU8> lookup64(const uint8_t* HWY_RESTRICT tab, hn::Vec<DU8> idx) {
@@ -327,17 +327,17 @@ HWY_INLINE hn::Vec<DU8> lookup64(const uint8_t* HWY_RESTRICT tab, hn::Vec<DU8> i
     return hn::TableLookupLanes(hn::Load(d, tab), hn::IndicesFromVec(d, idx));
   } else if constexpr (kVB == 32) {
     return hn::TwoTablesLookupLanes(d, hn::Load(d, tab), hn::Load(d, tab + 32), hn::IndicesFromVec(d, idx));
+  } else {
 #if HWY_ARCH_ARM_A64 && (HWY_TARGET & HWY_ALL_NEON)
-  } else if constexpr (true) {
     // NEON's tbl takes up to four table registers: the 64 entries in one instruction
     // (Highway 1.2 exposes two), instead of two tbl2 + a test and a select.
     return hn::Vec<DU8>{vqtbl4q_u8(vld1q_u8_x4(tab), idx.raw)};
-#endif
-  } else {
+#else
     const auto i31 = hn::IndicesFromVec(d, hn::And(idx, hn::Set(d, uint8_t{31})));
     const auto r0 = hn::TwoTablesLookupLanes(d, hn::Load(d, tab), hn::Load(d, tab + 16), i31);
     const auto r1 = hn::TwoTablesLookupLanes(d, hn::Load(d, tab + 32), hn::Load(d, tab + 48), i31);
     return hn::IfThenElse(hn::TestBit(idx, hn::Set(d, uint8_t{32})), r1, r0);
+#endif
   }
 #endif
 }
@@ -518,7 +518,7 @@ HWY_INLINE hn::Vec<DI> widen_pair_planes(hn::Vec<DI8> b0, hn::Vec<DI8> b1, hn::V
   if constexpr (kBits >= 2) acc = hn::Add(acc, hn::SatWidenMulPairwiseAdd(di16, hn::Set(du8, uint8_t{2}), b1));
   if constexpr (kBits >= 3) acc = hn::Add(acc, hn::SatWidenMulPairwiseAdd(di16, hn::Set(du8, uint8_t{4}), b2));
   if constexpr (kBits >= 4) acc = hn::Add(acc, hn::SatWidenMulPairwiseAdd(di16, hn::Set(du8, uint8_t{8}), b3));
-  return hn::Add(hn::PromoteLowerTo(DI(), acc), hn::PromoteUpperTo(DI(), acc));
+  return fold_pairs(acc);
 }
 #endif  // HWY_TARGET == HWY_AVX2
 
@@ -681,8 +681,12 @@ HWY_NOINLINE void lut_tile(const LutMatrix& w, const Tables& t, int64_t m0, int6
 }
 
 // sum_i 2^i * (quad sums of b_i) over the planes of kBits (triples: one, weight 1).
+// In the byte order of the step that summed them (gemv_step, or gemv_step_pairs).
 template <int kBits>
 HWY_INLINE hn::Vec<DI> widen_planes(hn::Vec<DI8> b0, hn::Vec<DI8> b1, hn::Vec<DI8> b2, hn::Vec<DI8> b3) {
+#if HWY_TARGET == HWY_AVX2
+  if constexpr (kPairSteps<kBits>) return widen_pair_planes<kBits>(b0, b1, b2, b3);
+#endif
   const DU8 du8;
   auto acc = qdot<4>(hn::Set(du8, uint8_t{1}), b0, hn::Zero(DI()));
   if constexpr (kBits >= 2) acc = qdot<4>(hn::Set(du8, uint8_t{2}), b1, acc);
@@ -702,7 +706,6 @@ HWY_INLINE hn::Vec<DI> widen_planes(hn::Vec<DI8> b0, hn::Vec<DI8> b1, hn::Vec<DI
 //  - software prefetch kPrefetchBytes ahead in each strip's stream, continuing past the
 //    end of the tile into the next pair's tile of the same rank (parallel_for hands a
 //    thread contiguous tasks), not into the next tile, which the other strip reads.
-
 template <int kBits, TableMode kMode, int kVB>
 HWY_INLINE void gemv_step(const uint8_t* HWY_RESTRICT blk, int64_t sign_off, const uint8_t* HWY_RESTRICT tlo,
                           const uint8_t* HWY_RESTRICT thi, hn::Vec<DI>& l0, hn::Vec<DI>& l1, hn::Vec<DI8>& b0,
@@ -837,16 +840,8 @@ HWY_NOINLINE void gemv_pair(const LutMatrix& w, const Tables& t, int64_t m, int6
     }
     auto i0 = hn::Add(l00, l01), i1 = hn::Add(l10, l11);
     if constexpr (kExact) {
-#if HWY_TARGET == HWY_AVX2
-      if constexpr (kPairSteps<kBits>) {
-        i0 = hn::Add(i0, hn::ShiftLeft<8>(widen_pair_planes<kBits>(b00, b01, b02, b03)));
-        i1 = hn::Add(i1, hn::ShiftLeft<8>(widen_pair_planes<kBits>(b10, b11, b12, b13)));
-      } else
-#endif
-      {
-        i0 = hn::Add(i0, hn::ShiftLeft<8>(widen_planes<kBits>(b00, b01, b02, b03)));
-        i1 = hn::Add(i1, hn::ShiftLeft<8>(widen_planes<kBits>(b10, b11, b12, b13)));
-      }
+      i0 = hn::Add(i0, hn::ShiftLeft<8>(widen_planes<kBits>(b00, b01, b02, b03)));
+      i1 = hn::Add(i1, hn::ShiftLeft<8>(widen_planes<kBits>(b10, b11, b12, b13)));
     }
     const auto sc = hn::Set(df, scale[b]);
     g0 = hn::MulAdd(hn::ConvertTo(df, i0), sc, g0);
@@ -903,7 +898,6 @@ void matmul_vb(const Tables& t, const LutMatrix& w, HostView<float> Y, const Epi
   });
 }
 
-
 // The vector's byte count as a template argument: fixed per target, except on the
 // scalable ones (SVE, RVV), read once per call. Highway's scalable vectors hold a power
 // of two of lanes, DU8 at most 64: 16, 32 or 64 bytes.
@@ -918,6 +912,7 @@ void matmul_kind(const Tables& t, const LutMatrix& w, HostView<float> Y, const E
   matmul_vb<kBits, kMode, int(hn::MaxLanes(DU8()))>(t, w, Y, epi);
 #endif
 }
+
 // ----------------------------------------------------------------------------------
 // Exact mode, large M: unpack the bit planes to u8 codes and run the shared u8 x s8 GEMM
 // (core/simd/gemm_driver-inl.h). Exact tables hold exact sums of the int8 X, so
