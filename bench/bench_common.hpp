@@ -260,12 +260,12 @@ inline bool check_rows(benchmark::State& state, const char* what, const float* Y
   return true;
 }
 
-// Checks rows of a lsgemm int_quant result against lsgemm::reference::matmul run on the
-// matching one-row sub-view of X.
-inline bool check_against_reference(benchmark::State& state, const char* what,
-                                    lsgemm::HostView<const float> X,
-                                    const lsgemm::int_quant::QuantizedMatrix& w, const float* Y,
-                                    int64_t ldy, double rel_tol, std::string* why = nullptr) {
+// Checks rows of a lsgemm result (any host weight type) against lsgemm::reference::matmul
+// run on the matching one-row sub-view of X.
+template <class Weights>
+bool check_against_reference(benchmark::State& state, const char* what, lsgemm::HostView<const float> X,
+                             const Weights& w, const float* Y, int64_t ldy, double rel_tol,
+                             std::string* why = nullptr) {
   return check_rows(
       state, what, Y, X.rows, w.n, ldy, rel_tol,
       [&](int64_t r, float* out) {

@@ -10,6 +10,7 @@
 #include <hwy/highway.h>
 #include <hwy/tests/hwy_gtest.h>
 
+#include "lsgemm/block_fp/simd-inl.h"
 #include "lsgemm/int_quant/simd-inl.h"
 #include "lsgemm/lut/simd-inl.h"
 
@@ -22,7 +23,9 @@
 
 namespace lsgemm {
 namespace test {
-inline bool is_reference(Path p) { return p == Path::kIntQuantReference || p == Path::kLutReference; }
+inline bool is_reference(Path p) {
+  return p == Path::kIntQuantReference || p == Path::kLutReference || p == Path::kBlockFpReference;
+}
 
 inline void expect_kernels(const char* target, const char* family, const std::vector<PathRule>& rules) {
   const std::string name = target;
@@ -47,6 +50,7 @@ void TestEveryTargetHasKernels() {
   const char* target = hwy::TargetName(HWY_TARGET);
   expect_kernels(target, "int_quant", int_quant::HWY_NAMESPACE::path_rules());
   expect_kernels(target, "lut", lut::HWY_NAMESPACE::path_rules());
+  expect_kernels(target, "block_fp", block_fp::HWY_NAMESPACE::path_rules());
 }
 
 }  // namespace HWY_NAMESPACE

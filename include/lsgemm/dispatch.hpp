@@ -7,7 +7,7 @@
 //                     is defined;
 //   device weights -> the CUDA kernels (these overloads exist only under nvcc, in
 //                     lsgemm/int_quant/cuda.cuh and lsgemm/lut/cuda.cuh, which this header
-//                     includes then).
+//                     includes then; block_fp has no CUDA path yet).
 //
 // The choice of implementation is made by overload resolution and macros, never by a
 // run-time branch. Under nvcc the host overloads run the reference: Highway's x86
@@ -44,11 +44,14 @@
 #include "lsgemm/core/matrix.hpp"
 #include "lsgemm/core/parallel.hpp"
 #include "lsgemm/core/path.hpp"
+#include "lsgemm/block_fp/format.hpp"
+#include "lsgemm/block_fp/reference.hpp"
 #include "lsgemm/int_quant/format.hpp"
 #include "lsgemm/int_quant/reference.hpp"
 #include "lsgemm/lut/format.hpp"
 #include "lsgemm/lut/reference.hpp"
 #if !LSGEMM_HOST_REFERENCE
+#include "lsgemm/block_fp/simd-inl.h"
 #include "lsgemm/int_quant/simd-inl.h"
 #include "lsgemm/lut/simd-inl.h"
 #endif
@@ -66,7 +69,8 @@
 namespace lsgemm {
 namespace detail {
 template <class T>
-inline constexpr bool kHostWeights = std::is_same_v<T, int_quant::QuantizedMatrix> || std::is_same_v<T, lut::LutMatrix>;
+inline constexpr bool kHostWeights = std::is_same_v<T, int_quant::QuantizedMatrix> || std::is_same_v<T, lut::LutMatrix> ||
+                                     std::is_same_v<T, block_fp::BlockFpMatrix>;
 template <class T>
 inline constexpr bool kUnsupported = true;  // a dependent false: fires only when instantiated
 }  // namespace detail
@@ -93,11 +97,14 @@ inline const char* simd_target_name() {
 inline std::vector<PathRule> dispatch_table() {
 #if LSGEMM_HOST_REFERENCE
   return {{Path::kIntQuantReference, 1, kAnyRows, "forced reference (LSGEMM_FORCE_REFERENCE or nvcc)"},
-          {Path::kLutReference, 1, kAnyRows, "forced reference (LSGEMM_FORCE_REFERENCE or nvcc)"}};
+          {Path::kLutReference, 1, kAnyRows, "forced reference (LSGEMM_FORCE_REFERENCE or nvcc)"},
+          {Path::kBlockFpReference, 1, kAnyRows, "forced reference (LSGEMM_FORCE_REFERENCE or nvcc)"}};
 #else
   std::vector<PathRule> t = int_quant::HWY_NAMESPACE::path_rules();
   const std::vector<PathRule> l = lut::HWY_NAMESPACE::path_rules();
+  const std::vector<PathRule> b = block_fp::HWY_NAMESPACE::path_rules();
   t.insert(t.end(), l.begin(), l.end());
+  t.insert(t.end(), b.begin(), b.end());
   return t;
 #endif
 }
@@ -121,6 +128,17 @@ inline void matmul(HostView<const float> X, const lut::LutMatrix& w, HostView<fl
   reference::matmul(X, w, Y, epi);
 #else
   lut::HWY_NAMESPACE::matmul(X, w, Y, epi);
+#endif
+}
+
+// Y = X * W^T (+ bias), block_fp weights (MX, NVFP4, BFP) in host memory.
+inline void matmul(HostView<const float> X, const block_fp::BlockFpMatrix& w, HostView<float> Y,
+                   const Epilogue& epi = {}) {
+#if LSGEMM_HOST_REFERENCE
+  lsgemm::detail::note_path(Path::kBlockFpReference);
+  reference::matmul(X, w, Y, epi);
+#else
+  block_fp::HWY_NAMESPACE::matmul(X, w, Y, epi);
 #endif
 }
 
@@ -159,6 +177,11 @@ inline void matmul(HostView<const float> X, const lut::LutMatrix& w, HostView<fl
   const lsgemm::detail::ContextScope scope(ctx);
   matmul(X, w, Y, epi);
 }
+inline void matmul(HostView<const float> X, const block_fp::BlockFpMatrix& w, HostView<float> Y,
+                   const Epilogue& epi, const Context& ctx) {
+  const lsgemm::detail::ContextScope scope(ctx);
+  matmul(X, w, Y, epi);
+}
 inline void matmul(const lut::Tables& t, const lut::LutMatrix& w, HostView<float> Y, const Epilogue& epi,
                    const Context& ctx) {
   const lsgemm::detail::ContextScope scope(ctx);
@@ -177,7 +200,7 @@ template <class TX, class W, class TY, class = std::enable_if_t<!(std::is_conver
 void matmul(HostView<TX>, const W&, HostView<TY>, const Epilogue& = {}) {
   static_assert(!lsgemm::detail::kUnsupported<TX>,
                 "lsgemm::matmul: unsupported combination. Host calls take X as HostView<const float> (M x K), "
-                "W as int_quant::QuantizedMatrix or lut::LutMatrix, Y as HostView<float> (M x N). "
+                "W as int_quant::QuantizedMatrix, lut::LutMatrix or block_fp::BlockFpMatrix, Y as HostView<float> (M x N). "
                 "bf16/f16 host activations are not supported yet; device weights (to_device) take DeviceView "
                 "X and Y of __half or __nv_bfloat16 in a .cu file.");
 }

@@ -4,6 +4,8 @@
 //   lsgemm::matmul(X, w, Y);             // the path of this TU's static SIMD target
 //   lsgemm::reference::matmul(X, w, Y);  // the oracle
 //   auto Wd = lsgemm::dequantize(w);     // back to dense (Eigen when available)
+#include "lsgemm/block_fp/format.hpp"
+#include "lsgemm/block_fp/reference.hpp"
 #include "lsgemm/core/buffer.hpp"
 #include "lsgemm/core/epilogue.hpp"
 #include "lsgemm/core/error.hpp"
@@ -38,6 +40,12 @@ inline DenseMatrix dequantize(const int_quant::QuantizedMatrix& w) {
   int_quant::detail::check_packed(w, "int_quant::dequantize");
   DenseMatrix d = lsgemm::detail::alloc_dense(w.n, w.k, "int_quant::dequantize");
   int_quant::dequantize(w, view(d.data(), w.n, w.k));
+  return d;
+}
+inline DenseMatrix dequantize(const block_fp::BlockFpMatrix& w) {
+  block_fp::detail::check_packed(w, "block_fp::dequantize");
+  DenseMatrix d = lsgemm::detail::alloc_dense(w.n, w.k, "block_fp::dequantize");
+  block_fp::dequantize(w, view(d.data(), w.n, w.k));
   return d;
 }
 inline DenseMatrix dequantize(const lut::LutMatrix& w) {

@@ -28,6 +28,10 @@ enum class Path : uint8_t {
   kLutGemmFast,     // table lookups, row tiles of kMR, K chunks of L2-resident tables
   kLutGemmExact,    // the same with exact tables, row tiles of kMRExact
   kLutUnpacked,     // exact mode, bit planes, many rows: codes unpacked to u8 quads
+  kBlockFpReference,
+  kBlockFpGemvFloat,  // few rows, fp32 X: element codes decoded to f32 in registers per row
+  kBlockFpGemmFloat,  // panel of f32 weights (S * v), f32 register tiles
+  kBlockFpGemmInt8,   // W+A: X as MXINT8, u8 element quads x s8 register tiles, exact per block
   kCount
 };
 
@@ -45,6 +49,10 @@ inline const char* path_name(Path p) {
     case Path::kLutGemmFast: return "lut/gemm-fast";
     case Path::kLutGemmExact: return "lut/gemm-exact";
     case Path::kLutUnpacked: return "lut/unpacked-u8";
+    case Path::kBlockFpReference: return "block_fp/reference";
+    case Path::kBlockFpGemvFloat: return "block_fp/gemv-float";
+    case Path::kBlockFpGemmFloat: return "block_fp/gemm-float";
+    case Path::kBlockFpGemmInt8: return "block_fp/gemm-int8";
     case Path::kCount: break;
   }
   return "?";

@@ -25,7 +25,10 @@
 //        u8 codes in quads (4 consecutive k of one output per 32-bit lane), either
 //        decoded into scratch (>= kc/4 * 8L bytes) or pointing into the packed data;
 //        .zero = true instead when every code of the chunk is 0 and Z (below) is 0 for
-//        its group: the chunk adds nothing and its tiles are skipped
+//        its group: the chunk adds nothing and its tiles are skipped;
+//        .izero (2L int32, or null) = integer zero points instead of Z: the tile then
+//        subtracts izero * sum(xq) from the exact int32 sums before the float fix-up (K
+//        chunks must hold exactly one group then)
 //   void group_consts(nb, g, float* S, float* Z)
 //        per output c < 2L: w = S[c] * code + Z[c] within scale group g
 //
@@ -69,6 +72,7 @@ struct U8Panel {
   const uint8_t* p1;  // outputs [L, 2L)
   int64_t stride;
   bool zero = false;  // the chunk contributes nothing: skip it (see the interface)
+  const int32_t* izero = nullptr;  // integer zero points per output (see the interface)
 };
 
 // The decoder traits of the interface above.
@@ -98,12 +102,13 @@ struct U8Decoder<D, std::enable_if_t<std::is_same_v<decltype(std::declval<const 
 // X quantized to int8 per scale group (definition: core/act_quant.hpp and
 // int_quant::quantize_activations): amax over the group, a zero block below kTinyAmax,
 // else inv = 127/amax, q = nearest-even(x * inv) in [-127, 127], sx = amax/127;
-// xs = sx * sum(q). Columns >= K are zero up to kp.
+// xs = sx * sum(q), qsum = sum(q). Columns >= K are zero up to kp.
 struct QuantizedX {
   int64_t m = 0, kp = 0, groups = 0;
-  AlignedBuffer<int8_t> q;  // m * kp
-  AlignedBuffer<float> sx;  // m * groups
-  AlignedBuffer<float> xs;  // m * groups
+  AlignedBuffer<int8_t> q;       // m * kp
+  AlignedBuffer<float> sx;       // m * groups
+  AlignedBuffer<float> xs;       // m * groups
+  AlignedBuffer<int32_t> qsum;   // m * groups
 };
 
 // Grows b to at least n elements and returns its data; contents are unspecified.
@@ -148,6 +153,7 @@ bool quantize_x(int64_t M, int64_t K, int64_t group, int64_t kp, const RowSource
   scratch(xq.q, size_t(M * kp));
   scratch(xq.sx, size_t(M * G));
   scratch(xq.xs, size_t(M * G));
+  scratch(xq.qsum, size_t(M * G));
   std::vector<char> bad(size_t(M), 0);
   parallel_for(M, [&](int64_t m) {
     std::vector<float> tmp;
@@ -159,6 +165,11 @@ bool quantize_x(int64_t M, int64_t K, int64_t group, int64_t kp, const RowSource
     int8_t* qrow = xq.q.data() + m * kp;
     for (int64_t g = 0; g < G; ++g) {
       const int64_t k0 = g * group, k1 = std::min<int64_t>(k0 + group, K);
+      if (k0 >= K) {  // a group of padding only (K padded by more than a group): zero below
+        xq.sx[size_t(m * G + g)] = xq.xs[size_t(m * G + g)] = 0.0f;
+        xq.qsum[size_t(m * G + g)] = 0;
+        continue;
+      }
       // Max drops NaN (maxps returns its second operand), so non-finite values are
       // caught separately: x * 0 is NaN exactly for Inf and NaN, and NaN sticks in a sum.
       auto vmax = hn::Zero(df), vbad = hn::Zero(df);
@@ -202,6 +213,7 @@ bool quantize_x(int64_t M, int64_t K, int64_t group, int64_t kp, const RowSource
       }
       xq.sx[size_t(m * G + g)] = sx;
       xq.xs[size_t(m * G + g)] = sx * float(qsum);
+      xq.qsum[size_t(m * G + g)] = qsum;
     }
     std::memset(qrow + K, 0, size_t(kp - K));
   });
@@ -325,7 +337,7 @@ void gemm_u8s8(const Decoder& dec, const QuantizedX& xq, HostView<float> Y, cons
   // everywhere (AVX3_ZEN4, T = 1, chunks of 256 spanning vs one group: int4 g128 4096^2
   // M = 8 1357 vs 1259 us, M = 32 3508 vs 3308; g64 3200 x 8640 M = 8 2695 vs 2188; LUT
   // unpacked 2-/4-bit M = 128 +3.5 %): the short chunk's panel and X slice stay in L1.
-  const int64_t chunk = std::min<int64_t>(kChunk, group);
+  const int64_t chunk = std::min<int64_t>(kChunk, group);  // == group for integer zero points (group <= 256)
   const int64_t KQ = KP / 4;  // quads per row
   thread_local AlignedBuffer<int32_t> xp_buf;  // X quads, packed per row tile
   pack_rows<kMRU8S8>(reinterpret_cast<const int32_t*>(xq.q.data()), KQ, M, KQ, xp_buf);
@@ -334,6 +346,7 @@ void gemm_u8s8(const Decoder& dec, const QuantizedX& xq, HostView<float> Y, cons
     const int32_t* xp = xp_all + mb * KQ;
     const float* sx = xq.sx.data() + mb * G;
     const float* xs = xq.xs.data() + mb * G;
+    const int32_t* qs = xq.qsum.data() + mb * G;
     parallel_for(dec.blocks(), [&](int64_t nb) {
       const int64_t n0 = nb * 2 * L, ncols = std::min<int64_t>(2 * L, N - n0);
       if (ncols <= 0) return;
@@ -353,7 +366,8 @@ void gemm_u8s8(const Decoder& dec, const QuantizedX& xq, HostView<float> Y, cons
         for_row_tiles<kMRU8S8>(mc, [&](int64_t m, auto mr) {
           constexpr int h = decltype(mr)::value;
           tile_u8s8<h, kCodeBits>(xp + m * KQ + (k0 / 4) * h, p.p0, p.p1, p.stride, kc / 4, S, Z, sx + m * G + g,
-                                  xs + m * G + g, G, first, yt + m * 2 * L, 2 * L, have);
+                                  xs + m * G + g, G, first && !p.izero, p.izero, qs + m * G + g,
+                                  yt + m * 2 * L, 2 * L, have);
         });
         have = true;
       }

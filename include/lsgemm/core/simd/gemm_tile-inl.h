@@ -163,6 +163,8 @@ HWY_NOINLINE void tile_f32(const float* HWY_RESTRICT x, const float* HWY_RESTRIC
 // Integer micro-tile with its per-group fix-up into float:
 //   isum[i][c] = sum over nq quads q: dot4(u8 panel quad q of column c, s8 x quads)
 //   yt[i][c] (+)= isum * (S[c] * sx[i])  (+ Z[c] * xs[i] when zp)
+// or, with integer zero points zq (2L int32, non-null), isum -= zq[c] * qs[i] first (exact:
+// the sums of MX W+A stay integers until the one float multiply-add per group).
 // p0/p1: the two panel halves (L columns each), `stride` bytes between quads.
 // xq: MR rows of int8 X as dwords (4 k each), packed quad-major: xq[q*MR + i].
 template <int MR, int kCodeBits>
@@ -170,7 +172,8 @@ HWY_NOINLINE void tile_u8s8(const int32_t* HWY_RESTRICT xq, const uint8_t* HWY_R
                           const uint8_t* HWY_RESTRICT p1, int64_t stride, int64_t nq,
                           const float* HWY_RESTRICT S, const float* HWY_RESTRICT Z,
                           const float* HWY_RESTRICT sx, const float* HWY_RESTRICT xs, int64_t ldsx,
-                          bool zp, float* HWY_RESTRICT yt, int64_t ldyt, bool load_y) {
+                          bool zp, const int32_t* HWY_RESTRICT zq, const int32_t* HWY_RESTRICT qs,
+                          float* HWY_RESTRICT yt, int64_t ldyt, bool load_y) {
   static_assert(MR >= 1 && MR <= 12, "MR in [1, 12]");
   const DF df;
   const DI di;
@@ -195,9 +198,15 @@ HWY_NOINLINE void tile_u8s8(const int32_t* HWY_RESTRICT xq, const uint8_t* HWY_R
   }
   const auto s0 = hn::LoadU(df, S), s1 = hn::LoadU(df, S + L);
   const auto z0 = hn::LoadU(df, Z), z1 = hn::LoadU(df, Z + L);
+  const auto zq0 = zq ? hn::LoadU(di, zq) : hn::Zero(di), zq1 = zq ? hn::LoadU(di, zq + L) : hn::Zero(di);
 #define LSGEMM_FIXUP(i)                                                           \
   if constexpr (MR > i) {                                                         \
     float* y = yt + i * ldyt;                                                     \
+    if (zq) {                                                                     \
+      const auto qsi = hn::Set(di, qs[i * ldsx]);                                 \
+      a0_##i = hn::Sub(a0_##i, hn::Mul(zq0, qsi));                                \
+      a1_##i = hn::Sub(a1_##i, hn::Mul(zq1, qsi));                                \
+    }                                                                             \
     auto y0 = load_y ? hn::LoadU(df, y) : hn::Zero(df);                           \
     auto y1 = load_y ? hn::LoadU(df, y + L) : hn::Zero(df);                       \
     const auto sxi = hn::Set(df, sx[i * ldsx]);                                   \
