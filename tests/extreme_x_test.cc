@@ -17,7 +17,6 @@
 #include <hwy/highway.h>
 #include <hwy/tests/hwy_gtest.h>
 
-#include "lsgemm/block_fp/simd-inl.h"
 #include "lsgemm/int_quant/simd-inl.h"
 #include "lsgemm/lut/simd-inl.h"
 

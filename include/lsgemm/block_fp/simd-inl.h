@@ -91,18 +91,38 @@ using DecodeE3M2 = MiniFloatDecode<3, 2, 3>;
 using DecodeE2M3 = MiniFloatDecode<2, 3, 1>;
 using DecodeE2M1 = MiniFloatDecode<2, 1, 1>;
 
-// kBits-bit two's complement integer (MXINT8, BFP): an arithmetic shift sign-extends it.
-template <int kBitsT>
+// m-bit two's complement integer (MXINT8, BFP m = 3..8): an arithmetic shift sign-
+// extends it. The width is a run-time value (shift-by-register, the same instructions),
+// so one instantiation per code container serves every m: the six BFP widths as
+// separate templates cost a third of the family's compile time.
 struct IntDecode {
-  static constexpr int kBits = kBitsT;
-  static HWY_INLINE hn::Vec<DF> value(hn::Vec<DU> t) {
-    return hn::ConvertTo(DF(), hn::ShiftRight<32 - kBits>(hn::BitCast(DI(), t)));
+  int bits;
+  HWY_INLINE hn::Vec<DF> value(hn::Vec<DU> t) const {
+    return hn::ConvertTo(DF(), hn::ShiftRightSame(hn::BitCast(DI(), t), 32 - bits));
   }
 };
+template <class E>
+inline constexpr bool kIntElements = std::is_same_v<E, IntDecode>;
 
-template <class E, int kJ>
-HWY_INLINE hn::Vec<DF> decode_byte(hn::Vec<DU> c8) {
-  return E::value(hn::ShiftLeft<32 - E::kBits - 8 * kJ>(c8));
+// The element of byte kJ of every lane of c8, through a decoder object e (minifloats:
+// stateless, their widths fixed; integers: the width m).
+template <int kJ, class E>
+HWY_INLINE hn::Vec<DF> decode_byte(const E& e, hn::Vec<DU> c8) {
+  if constexpr (kIntElements<E>) {
+    return e.value(hn::ShiftLeftSame(c8, 32 - e.bits - 8 * kJ));
+  } else {
+    return E::value(hn::ShiftLeft<32 - E::kBits - 8 * kJ>(c8));
+  }
+}
+
+// The decoder object of a weight: integers carry their width (MXINT8: 8, BFP: m).
+template <class E>
+HWY_INLINE E element_decoder(const BlockFpMatrix& w) {
+  if constexpr (kIntElements<E>) {
+    return E{w.value_bits()};
+  } else {
+    return E{};
+  }
 }
 
 // ----------------------------------------------------------------------------------
@@ -163,7 +183,8 @@ inline float scale_unit(const BlockFpMatrix& w) {
 // ----------------------------------------------------------------------------------
 // GEMV, float X: one strip pair, one row of X (x padded with zeros to kp).
 template <class E, int kCB>
-HWY_INLINE void gemv_f32_pair(const BlockFpMatrix& w, const Strip& s0, const Strip& s1, const float* x, float* y) {
+HWY_INLINE void gemv_f32_pair(const BlockFpMatrix& w, const E& e, const Strip& s0, const Strip& s1, const float* x,
+                              float* y) {
   const DF df;
   const size_t L = hn::Lanes(df);
   const int64_t seg_bytes = w.segment_bytes(), tile_bytes = w.tile_bytes(), quads = w.kp / 4;
@@ -192,8 +213,8 @@ HWY_INLINE void gemv_f32_pair(const BlockFpMatrix& w, const Strip& s0, const Str
 #define LSGEMM_BYTE(j)                                                                 \
   {                                                                                    \
     const auto xv = hn::Set(df, xq[j]);                                                \
-    a0##j = hn::MulAdd(hn::Mul(decode_byte<E, j>(c0), S0), xv, a0##j);                 \
-    a1##j = hn::MulAdd(hn::Mul(decode_byte<E, j>(c1), S1), xv, a1##j);                 \
+    a0##j = hn::MulAdd(hn::Mul(decode_byte<j>(e, c0), S0), xv, a0##j);                 \
+    a1##j = hn::MulAdd(hn::Mul(decode_byte<j>(e, c1), S1), xv, a1##j);                 \
   }
     LSGEMM_BYTE(0) LSGEMM_BYTE(1) LSGEMM_BYTE(2) LSGEMM_BYTE(3)
 #undef LSGEMM_BYTE
@@ -209,13 +230,14 @@ HWY_INLINE void gemv_f32_pair(const BlockFpMatrix& w, const Strip& s0, const Str
 template <class E, int kCB>
 struct GemmDecoder {
   const BlockFpMatrix& w;
+  E e;  // the element decoder
   int64_t L, strips;
   HWY_ALIGN int32_t izero[32];  // 2L copies of z (W+A)
   int z = 0;                    // W+A zero point: 12 for FP4 (2 v in [-12, 12]), 2^(m-1) for ints
 
   explicit GemmDecoder(const BlockFpMatrix& wq)
-      : w(wq), L(int64_t(hn::Lanes(DF()))), strips(strip_count(wq.tiles(), L)) {
-    z = w.scheme == Scheme::kMx && w.element == MxElement::kFp4E2M1 ? 12 : 1 << (E::kBits - 1);
+      : w(wq), e(element_decoder<E>(wq)), L(int64_t(hn::Lanes(DF()))), strips(strip_count(wq.tiles(), L)) {
+    z = w.scheme == Scheme::kMx && w.element == MxElement::kFp4E2M1 ? 12 : 1 << (w.value_bits() - 1);
     std::fill(izero, izero + 32, z);
   }
   int64_t n() const { return w.n; }
@@ -242,10 +264,10 @@ struct GemmDecoder {
         if (q % qpb == 0 || q == k0 / 4) S = block_scales(w, st[h], q / qpb, unit);
         const auto c = quad_codes<kCB>(st[h].codes, seg_bytes, q);
         float* out = panel + (4 * q - k0) * 2 * L + h * L;
-        hn::Store(hn::Mul(decode_byte<E, 0>(c), S), df, out);
-        hn::Store(hn::Mul(decode_byte<E, 1>(c), S), df, out + 2 * L);
-        hn::Store(hn::Mul(decode_byte<E, 2>(c), S), df, out + 4 * L);
-        hn::Store(hn::Mul(decode_byte<E, 3>(c), S), df, out + 6 * L);
+        hn::Store(hn::Mul(decode_byte<0>(e, c), S), df, out);
+        hn::Store(hn::Mul(decode_byte<1>(e, c), S), df, out + 2 * L);
+        hn::Store(hn::Mul(decode_byte<2>(e, c), S), df, out + 4 * L);
+        hn::Store(hn::Mul(decode_byte<3>(e, c), S), df, out + 6 * L);
       }
     }
     return true;  // dense: never skipped
@@ -264,7 +286,7 @@ struct GemmDecoder {
     alignas(16) static constexpr uint8_t kFp4Table[16] = {12, 13, 14, 15, 16, 18, 20, 24,
                                                           12, 11, 10, 9,  8,  6,  4,  0};
     const auto table = hn::LoadDup128(du8, kFp4Table);
-    const auto flip = hn::Set(du8, uint8_t(1u << (E::kBits - 1)));
+    const auto flip = hn::Set(du8, uint8_t(1u << (w.value_bits() - 1)));
     for (int64_t q = k0 / 4; q < (k0 + kc) / 4; ++q)
       for (int h = 0; h < 2; ++h) {
         const auto c = hn::BitCast(du8, quad_codes<kCB>(st[h].codes, seg_bytes, q));
@@ -303,7 +325,7 @@ void gemv_rows(HostView<const float> X, const BlockFpMatrix& w, HostView<float> 
   simd::HWY_NAMESPACE::gemv_pairs(dec.blocks(), M, Y, epi, [&](int64_t m, int64_t pr, float* yt) {
     Strip st[2];
     dec.strips_of(pr, st);
-    gemv_f32_pair<E, kCB>(w, st[0], st[1], xpad + m * KP, yt);
+    gemv_f32_pair<E, kCB>(w, dec.e, st[0], st[1], xpad + m * KP, yt);
   });
 }
 
@@ -312,10 +334,17 @@ struct MxScale {
   static bool scale(float amax, float& inv, float& sx) { return mx_x_scale(amax, inv, sx); }
 };
 
-// quad_dot's code-width classes: pair sums fit int16 up to 6 bits (AVX2 pmaddubsw), s8
-// codes up to 7 bits (SVE sdot), else the general u8 x s8 dot.
-template <int kBits>
-inline constexpr int kDotBits = kBits <= 6 ? 6 : kBits;
+// The W+A product with quad_dot's code-width class for u8 codes below 2^bits: pair sums
+// fit int16 up to 6 bits (AVX2 pmaddubsw), s8 codes up to 7 bits (SVE sdot), else the
+// general u8 x s8 dot. MX FP4's table codes are at most 24 (5 bits).
+template <class E, int kCB>
+void gemm_w_plus_a(const GemmDecoder<E, kCB>& dec, const simd::HWY_NAMESPACE::QuantizedX& xq, HostView<float> Y,
+                   const Epilogue& epi) {
+  const int bits = kIntElements<E> ? dec.w.value_bits() : 5;
+  if (bits <= 6) return simd::HWY_NAMESPACE::gemm_u8s8<6>(dec, xq, Y, epi);
+  if (bits == 7) return simd::HWY_NAMESPACE::gemm_u8s8<7>(dec, xq, Y, epi);
+  return simd::HWY_NAMESPACE::gemm_u8s8<8>(dec, xq, Y, epi);
+}
 
 template <class E, int kCB>
 void run(Path path, HostView<const float> X, const BlockFpMatrix& w, HostView<float> Y, const Epilogue& epi) {
@@ -324,13 +353,15 @@ void run(Path path, HostView<const float> X, const BlockFpMatrix& w, HostView<fl
     case Path::kBlockFpGemvFloat: return gemv_rows<E, kCB>(X, w, Y, epi);
     case Path::kBlockFpGemmFloat: return simd::HWY_NAMESPACE::gemm_f32(dec, X, Y, epi);
     default: {
-      thread_local simd::HWY_NAMESPACE::QuantizedX xq;
-      if (!simd::HWY_NAMESPACE::quantize_x<MxScale>(X.rows, X.cols, w.block, w.kp, simd::HWY_NAMESPACE::XRows{X},
-                                                   xq))
-        lsgemm::detail::fail_acts_out_of_range(X, "block_fp::matmul", "int8 (W+A) activation mode");
-      // The FP4 table's codes are at most 24 (5 bits).
-      constexpr int kU8Bits = std::is_same_v<E, DecodeE2M1> ? 5 : E::kBits;
-      return simd::HWY_NAMESPACE::gemm_u8s8<kDotBits<kU8Bits>>(dec, xq, Y, epi);
+      // Only integer elements and MX FP4 have a W+A mode (check_packed): the others
+      // compile no u8 path.
+      if constexpr (kIntElements<E> || std::is_same_v<E, DecodeE2M1>) {
+        thread_local simd::HWY_NAMESPACE::QuantizedX xq;
+        if (!simd::HWY_NAMESPACE::quantize_x<MxScale>(X.rows, X.cols, w.block, w.kp,
+                                                     simd::HWY_NAMESPACE::XRows{X}, xq))
+          lsgemm::detail::fail_acts_out_of_range(X, "block_fp::matmul", "int8 (W+A) activation mode");
+        return gemm_w_plus_a(dec, xq, Y, epi);
+      }
     }
   }
 }
@@ -376,16 +407,13 @@ inline void matmul(HostView<const float> X, const BlockFpMatrix& w, HostView<flo
         case MxElement::kFp6E3M2: return run<DecodeE3M2, 6>(path, X, w, Y, epi);
         case MxElement::kFp6E2M3: return run<DecodeE2M3, 6>(path, X, w, Y, epi);
         case MxElement::kFp4E2M1: return run<DecodeE2M1, 4>(path, X, w, Y, epi);
-        default: return run<IntDecode<8>, 8>(path, X, w, Y, epi);
+        default: return run<IntDecode, 8>(path, X, w, Y, epi);
       }
     case Scheme::kBfp:
-      switch (w.mantissa_bits) {
-        case 3: return run<IntDecode<3>, 4>(path, X, w, Y, epi);
-        case 4: return run<IntDecode<4>, 4>(path, X, w, Y, epi);
-        case 5: return run<IntDecode<5>, 6>(path, X, w, Y, epi);
-        case 6: return run<IntDecode<6>, 6>(path, X, w, Y, epi);
-        case 7: return run<IntDecode<7>, 8>(path, X, w, Y, epi);
-        default: return run<IntDecode<8>, 8>(path, X, w, Y, epi);
+      switch (w.code_bits()) {
+        case 4: return run<IntDecode, 4>(path, X, w, Y, epi);
+        case 6: return run<IntDecode, 6>(path, X, w, Y, epi);
+        default: return run<IntDecode, 8>(path, X, w, Y, epi);
       }
   }
 #endif
