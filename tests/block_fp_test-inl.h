@@ -61,7 +61,7 @@ void TestShapeClasses() {
   if (kAct == ActMode::kFloat)
     expect_paths_taken(k.rules, {Path::kBlockFpGemvFloat, Path::kBlockFpGemmFloat, Path::kBlockFpReference}, k.target);
   else
-    expect_paths_taken(k.rules, {Path::kBlockFpGemmInt8, Path::kBlockFpReference}, k.target);
+    expect_paths_taken(k.rules, {Path::kBlockFpGemvInt8, Path::kBlockFpGemmInt8, Path::kBlockFpReference}, k.target);
 }
 
 // Every format of the mode (each MX element, NVFP4, BFP m = 3..8 and every block) on

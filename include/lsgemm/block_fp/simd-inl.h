@@ -223,6 +223,15 @@ HWY_INLINE void gemv_f32_pair(const BlockFpMatrix& w, const E& e, const Strip& s
   hn::StoreU(hn::Add(hn::Add(a10, a11), hn::Add(a12, a13)), df, y + L);
 }
 
+// W+A element quads as u8 (the integer element plus the zero point z): MX FP4 by a
+// 16-entry byte table (2 v + 12: sign-magnitude code -> [0, 24]), integers by flipping
+// the sign bit (m-bit two's complement + 2^(m-1) = offset binary).
+alignas(16) inline constexpr uint8_t kFp4U8Table[16] = {12, 13, 14, 15, 16, 18, 20, 24, 12, 11, 10, 9, 8, 6, 4, 0};
+template <class V>
+HWY_INLINE V u8_quad(V c, bool fp4, V table, V flip) {
+  return fp4 ? hn::TableLookupBytes(table, c) : hn::Xor(c, flip);
+}
+
 // ----------------------------------------------------------------------------------
 // The decoder that plugs block_fp into the shared GEMM skeleton: N-block nb = strips
 // (2nb, 2nb + 1). f32 panels (float X) hold w = S * v; u8 panels (W+A) hold the integer
@@ -273,8 +282,6 @@ struct GemmDecoder {
     return true;  // dense: never skipped
   }
 
-  // u8 quads: FP4 by a 16-entry byte table (2 v + 12), integers by flipping the sign bit
-  // (m-bit two's complement + 2^(m-1) = offset binary).
   simd::HWY_NAMESPACE::U8Panel decode_u8(int64_t nb, int64_t k0, int64_t kc, uint8_t* scratch) const {
     const DU8 du8;
     const DU du;
@@ -282,15 +289,13 @@ struct GemmDecoder {
     strips_of(nb, st);
     const int64_t seg_bytes = w.segment_bytes();
     const size_t B = hn::Lanes(du8);  // 4L bytes
-    const bool fp4 = w.scheme == Scheme::kMx && w.element == MxElement::kFp4E2M1;
-    alignas(16) static constexpr uint8_t kFp4Table[16] = {12, 13, 14, 15, 16, 18, 20, 24,
-                                                          12, 11, 10, 9,  8,  6,  4,  0};
-    const auto table = hn::LoadDup128(du8, kFp4Table);
+    const bool fp4 = !kIntElements<E>;
+    const auto table = hn::LoadDup128(du8, kFp4U8Table);
     const auto flip = hn::Set(du8, uint8_t(1u << (w.value_bits() - 1)));
     for (int64_t q = k0 / 4; q < (k0 + kc) / 4; ++q)
       for (int h = 0; h < 2; ++h) {
         const auto c = hn::BitCast(du8, quad_codes<kCB>(st[h].codes, seg_bytes, q));
-        const auto u = fp4 ? hn::TableLookupBytes(table, c) : hn::Xor(c, flip);
+        const auto u = u8_quad(c, fp4, table, flip);
         hn::Store(u, du8, scratch + (q - k0 / 4) * 2 * B + h * B);
       }
     (void)du;
@@ -337,13 +342,78 @@ struct MxScale {
 // The W+A product with quad_dot's code-width class for u8 codes below 2^bits: pair sums
 // fit int16 up to 6 bits (AVX2 pmaddubsw), s8 codes up to 7 bits (SVE sdot), else the
 // general u8 x s8 dot. MX FP4's table codes are at most 24 (5 bits).
-template <class E, int kCB>
-void gemm_w_plus_a(const GemmDecoder<E, kCB>& dec, const simd::HWY_NAMESPACE::QuantizedX& xq, HostView<float> Y,
+template <class Fn>
+HWY_INLINE void with_dot_bits(int bits, const Fn& fn) {
+  if (bits <= 6) return fn(std::integral_constant<int, 6>());
+  if (bits == 7) return fn(std::integral_constant<int, 7>());
+  return fn(std::integral_constant<int, 8>());
+}
+
+// ----------------------------------------------------------------------------------
+// GEMV, W+A (few rows of X): one strip pair, one row of MXINT8 X (xq: kp int8, sx and
+// qsum per block). Per block: the u8 element quads (as the panel decoder makes them)
+// against the broadcast X quads in exact int32, minus z * qsum, then the block's one f32
+// term y += float(isum) * (Sq * sx): the reference's arithmetic, term for term. Streams
+// the codes once, as int_quant's int8 GEMV, with no panel in between.
+template <int kDotBits, class E, int kCB>
+HWY_INLINE void gemv_int8_pair(const GemmDecoder<E, kCB>& dec, const Strip& s0, const Strip& s1, const int8_t* xq,
+                               const float* sx, const int32_t* qsum, float* y) {
+  const BlockFpMatrix& w = dec.w;
+  const DF df;
+  const DI di;
+  const DU8 du8;
+  const size_t L = hn::Lanes(df);
+  const int64_t seg_bytes = w.segment_bytes(), tile_bytes = w.tile_bytes(), qpb = w.block / 4;
+  const int32_t* x32 = reinterpret_cast<const int32_t*>(xq);
+  const float unit = scale_unit(w) * int_unit(w);
+  const auto table = hn::LoadDup128(du8, kFp4U8Table);
+  const auto flip = hn::Set(du8, uint8_t(1u << (w.value_bits() - 1)));
+  const bool fp4 = !kIntElements<E>;
+  auto y0 = hn::Zero(df), y1 = hn::Zero(df);
+  for (int64_t g = 0; g < w.groups(); ++g) {
+    // (2 strips, even/odd quads) int32 accumulators: 4 chains over the quad dot's latency.
+    auto a0 = hn::Zero(di), a1 = hn::Zero(di), b0 = hn::Zero(di), b1 = hn::Zero(di);
+    for (int64_t q = g * qpb; q < (g + 1) * qpb; ++q) {
+      if (q % 8 == 0) {  // a new segment: prefetch ahead in both streams
+        const int64_t ahead = pair_stream_ahead((q / 8) * seg_bytes, kPrefetchBlocks * kBlockBytes, tile_bytes,
+                                                int64_t(L));
+        for (int64_t b = 0; b < seg_bytes; b += kBlockBytes) {
+          hwy::Prefetch(s0.codes + ahead + b);
+          hwy::Prefetch(s1.codes + ahead + b);
+        }
+      }
+      const auto x = hn::BitCast(DI8(), hn::Set(di, x32[q]));
+      const auto u0 = u8_quad(hn::BitCast(du8, quad_codes<kCB>(s0.codes, seg_bytes, q)), fp4, table, flip);
+      const auto u1 = u8_quad(hn::BitCast(du8, quad_codes<kCB>(s1.codes, seg_bytes, q)), fp4, table, flip);
+      if (q % 2 == 0) {
+        a0 = simd::HWY_NAMESPACE::quad_dot<kDotBits>(di, u0, x, a0);
+        a1 = simd::HWY_NAMESPACE::quad_dot<kDotBits>(di, u1, x, a1);
+      } else {
+        b0 = simd::HWY_NAMESPACE::quad_dot<kDotBits>(di, u0, x, b0);
+        b1 = simd::HWY_NAMESPACE::quad_dot<kDotBits>(di, u1, x, b1);
+      }
+    }
+    const auto zq = hn::Set(di, dec.z * qsum[g]);  // |z * qsum| <= 128 * 127 * 64
+    const auto vsx = hn::Set(df, sx[g]);
+    const auto i0 = hn::Sub(hn::Add(a0, b0), zq), i1 = hn::Sub(hn::Add(a1, b1), zq);
+    y0 = hn::MulAdd(hn::ConvertTo(df, i0), hn::Mul(block_scales(w, s0, g, unit), vsx), y0);
+    y1 = hn::MulAdd(hn::ConvertTo(df, i1), hn::Mul(block_scales(w, s1, g, unit), vsx), y1);
+  }
+  hn::StoreU(y0, df, y);
+  hn::StoreU(y1, df, y + L);
+}
+
+// The W+A GEMV over rows of X (M < kGemmMinRows).
+template <int kDotBits, class E, int kCB>
+void gemv_w_plus_a(const GemmDecoder<E, kCB>& dec, const simd::HWY_NAMESPACE::QuantizedX& xq, HostView<float> Y,
                    const Epilogue& epi) {
-  const int bits = kIntElements<E> ? dec.w.value_bits() : 5;
-  if (bits <= 6) return simd::HWY_NAMESPACE::gemm_u8s8<6>(dec, xq, Y, epi);
-  if (bits == 7) return simd::HWY_NAMESPACE::gemm_u8s8<7>(dec, xq, Y, epi);
-  return simd::HWY_NAMESPACE::gemm_u8s8<8>(dec, xq, Y, epi);
+  const int64_t KP = dec.w.kp, G = dec.w.groups();
+  simd::HWY_NAMESPACE::gemv_pairs(dec.blocks(), xq.m, Y, epi, [&](int64_t m, int64_t pr, float* yt) {
+    Strip st[2];
+    dec.strips_of(pr, st);
+    gemv_int8_pair<kDotBits>(dec, st[0], st[1], xq.q.data() + m * KP, xq.sx.data() + m * G,
+                             xq.qsum.data() + m * G, yt);
+  });
 }
 
 template <class E, int kCB>
@@ -360,7 +430,13 @@ void run(Path path, HostView<const float> X, const BlockFpMatrix& w, HostView<fl
         if (!simd::HWY_NAMESPACE::quantize_x<MxScale>(X.rows, X.cols, w.block, w.kp,
                                                      simd::HWY_NAMESPACE::XRows{X}, xq))
           lsgemm::detail::fail_acts_out_of_range(X, "block_fp::matmul", "int8 (W+A) activation mode");
-        return gemm_w_plus_a(dec, xq, Y, epi);
+        with_dot_bits(kIntElements<E> ? w.value_bits() : 5, [&](auto bits) {
+          if (path == Path::kBlockFpGemvInt8) {
+            gemv_w_plus_a<decltype(bits)::value>(dec, xq, Y, epi);
+          } else {
+            simd::HWY_NAMESPACE::gemm_u8s8<decltype(bits)::value>(dec, xq, Y, epi);
+          }
+        });
       }
     }
   }
@@ -368,7 +444,7 @@ void run(Path path, HostView<const float> X, const BlockFpMatrix& w, HostView<fl
 
 // The path of a call (the rules: path_rules()).
 inline Path choose_path(const BlockFpMatrix& w, int64_t M) {
-  if (w.act == ActMode::kInt8) return Path::kBlockFpGemmInt8;
+  if (w.act == ActMode::kInt8) return M < kGemmMinRows ? Path::kBlockFpGemvInt8 : Path::kBlockFpGemmInt8;
   return M < kGemmMinRows ? Path::kBlockFpGemvFloat : Path::kBlockFpGemmFloat;
 }
 
@@ -380,7 +456,8 @@ inline std::vector<PathRule> path_rules() {
   return {
       {Path::kBlockFpGemvFloat, 1, kGemmMinRows, "float X"},
       {Path::kBlockFpGemmFloat, kGemmMinRows, kAnyRows, "float X"},
-      {Path::kBlockFpGemmInt8, 1, kAnyRows, "int8 (W+A) X: MX FP4, MXINT8, BFP"},
+      {Path::kBlockFpGemvInt8, 1, kGemmMinRows, "int8 (W+A) X: MX FP4, MXINT8, BFP"},
+      {Path::kBlockFpGemmInt8, kGemmMinRows, kAnyRows, "int8 (W+A) X: MX FP4, MXINT8, BFP"},
   };
 #else
   return {{Path::kBlockFpReference, 1, kAnyRows, LSGEMM_NO_KERNELS_REASON}};

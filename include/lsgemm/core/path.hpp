@@ -31,6 +31,7 @@ enum class Path : uint8_t {
   kBlockFpReference,
   kBlockFpGemvFloat,  // few rows, fp32 X: element codes decoded to f32 in registers per row
   kBlockFpGemmFloat,  // panel of f32 weights (S * v), f32 register tiles
+  kBlockFpGemvInt8,   // W+A, few rows: u8 element quads x s8 X quads in registers per row
   kBlockFpGemmInt8,   // W+A: X as MXINT8, u8 element quads x s8 register tiles, exact per block
   kCount
 };
@@ -52,6 +53,7 @@ inline const char* path_name(Path p) {
     case Path::kBlockFpReference: return "block_fp/reference";
     case Path::kBlockFpGemvFloat: return "block_fp/gemv-float";
     case Path::kBlockFpGemmFloat: return "block_fp/gemm-float";
+    case Path::kBlockFpGemvInt8: return "block_fp/gemv-int8";
     case Path::kBlockFpGemmInt8: return "block_fp/gemm-int8";
     case Path::kCount: break;
   }
