@@ -9,13 +9,18 @@
 //   float X, more rows: the shared GEMM skeleton (core/simd/gemm_driver-inl.h) with a
 //       decoder that writes f32 panels of w = S * v, the same f32 product as dequantize.
 //   int8 (W+A) X: X quantized per weight block to MXINT8 (power-of-two scales), the
-//       codes mapped to u8 (integer element + a zero point z) for the u8 x s8 quad dot of
-//       the shared GEMM skeleton, the zero point subtracted in int32 (z * sum xq), one
-//       exact f32 term per block: bit-exact against the reference (format.hpp).
+//       codes mapped to u8 (integer element + a zero point z) for the u8 x s8 quad dot,
+//       the zero point subtracted in int32 (z * sum xq), one exact f32 term per block:
+//       bit-exact against the reference (format.hpp). M < kGemmMinRows: a GEMV of its
+//       own (gemv_int8_pair, codes streamed once per strip pair); more rows: the shared
+//       u8 x s8 GEMM skeleton with integer zero points.
 //
-// Roofline, 4096 x 4096 MXFP4, M = 1: 8.4 MB of codes + 0.5 MB of scales per call, ~250
-// us at 35 GB/s; the float GEMV spends per 16 weights (one f32 vector) ~5 ops of decode,
-// 1 multiply by the scale and 1 FMA.
+// Roofline, 4096 x 4096 MXFP4, M = 1: 8.4 MB of codes + 0.5 MB of scales per call, ~320
+// us at the 28 GB/s one Zen 4 core streams. The W+A GEMV spends per 64 weights (one
+// 64-byte vector of quads) ~1 op of nibble split, 1 byte-table lookup and 1 quad dot,
+// and reaches ~89 % of the probe there (358 us). The float GEMV spends per 16 weights ~5
+// ops of decode, 1 multiply by the scale and 1 FMA: compute-bound at ~2.5x that time
+// for 4-bit codes (a 16-entry f32 table lookup per vector would halve its decode).
 
 #if defined(LSGEMM_BLOCK_FP_SIMD_INL_H_) == defined(HWY_TARGET_TOGGLE)
 #ifdef LSGEMM_BLOCK_FP_SIMD_INL_H_
