@@ -185,6 +185,18 @@ inline float scale_unit(const BlockFpMatrix& w) {
   return 1.0f;
 }
 
+// GEMV prefetch, at the start of segment seg: the same segment kPrefetchBlocks blocks
+// ahead in both strips' streams (two sequential streams per task are too few for the
+// hardware prefetcher to cover DRAM latency; int_quant's reason and distance).
+HWY_INLINE void prefetch_segment(const Strip& s0, const Strip& s1, int64_t seg, int64_t seg_bytes, int64_t tile_bytes,
+                                 int64_t L) {
+  const int64_t ahead = pair_stream_ahead(seg * seg_bytes, kPrefetchBlocks * kBlockBytes, tile_bytes, L);
+  for (int64_t b = 0; b < seg_bytes; b += kBlockBytes) {
+    hwy::Prefetch(s0.codes + ahead + b);
+    hwy::Prefetch(s1.codes + ahead + b);
+  }
+}
+
 // ----------------------------------------------------------------------------------
 // GEMV, float X: one strip pair, one row of X (x padded with zeros to kp).
 template <class E, int kCB>
@@ -204,14 +216,7 @@ HWY_INLINE void gemv_f32_pair(const BlockFpMatrix& w, const E& e, const Strip& s
       S0 = block_scales(w, s0, q / quads_per_block, unit);
       S1 = block_scales(w, s1, q / quads_per_block, unit);
     }
-    if (q % 8 == 0) {  // a new segment: prefetch ahead in both streams (int_quant's reason)
-      const int64_t ahead = pair_stream_ahead((q / 8) * seg_bytes, kPrefetchBlocks * kBlockBytes, tile_bytes,
-                                              int64_t(L));
-      for (int64_t b = 0; b < seg_bytes; b += kBlockBytes) {
-        hwy::Prefetch(s0.codes + ahead + b);
-        hwy::Prefetch(s1.codes + ahead + b);
-      }
-    }
+    if (q % 8 == 0) prefetch_segment(s0, s1, q / 8, seg_bytes, tile_bytes, int64_t(L));
     const auto c0 = quad_codes<kCB>(s0.codes, seg_bytes, q);
     const auto c1 = quad_codes<kCB>(s1.codes, seg_bytes, q);
     const float* xq = x + 4 * q;
@@ -289,7 +294,6 @@ struct GemmDecoder {
 
   simd::HWY_NAMESPACE::U8Panel decode_u8(int64_t nb, int64_t k0, int64_t kc, uint8_t* scratch) const {
     const DU8 du8;
-    const DU du;
     Strip st[2];
     strips_of(nb, st);
     const int64_t seg_bytes = w.segment_bytes();
@@ -303,7 +307,6 @@ struct GemmDecoder {
         const auto u = u8_quad(c, fp4, table, flip);
         hn::Store(u, du8, scratch + (q - k0 / 4) * 2 * B + h * B);
       }
-    (void)du;
     simd::HWY_NAMESPACE::U8Panel p{scratch, scratch + B, int64_t(2 * B)};
     p.izero = izero;
     return p;
@@ -312,13 +315,12 @@ struct GemmDecoder {
     const DF df;
     Strip st[2];
     strips_of(nb, st);
-    const float unit = scale_unit(w) * reference_int_unit();
+    const float unit = scale_unit(w) * int_unit(w);
     for (int h = 0; h < 2; ++h) {
       hn::StoreU(block_scales(w, st[h], g, unit), df, S + h * L);
       hn::StoreU(hn::Zero(df), df, Z + h * L);
     }
   }
-  float reference_int_unit() const { return int_unit(w); }
 };
 
 // GEMV-shaped path (float X, M < kGemmMinRows): each task owns a strip pair.
@@ -379,14 +381,7 @@ HWY_INLINE void gemv_int8_pair(const GemmDecoder<E, kCB>& dec, const Strip& s0, 
     // (2 strips, even/odd quads) int32 accumulators: 4 chains over the quad dot's latency.
     auto a0 = hn::Zero(di), a1 = hn::Zero(di), b0 = hn::Zero(di), b1 = hn::Zero(di);
     for (int64_t q = g * qpb; q < (g + 1) * qpb; ++q) {
-      if (q % 8 == 0) {  // a new segment: prefetch ahead in both streams
-        const int64_t ahead = pair_stream_ahead((q / 8) * seg_bytes, kPrefetchBlocks * kBlockBytes, tile_bytes,
-                                                int64_t(L));
-        for (int64_t b = 0; b < seg_bytes; b += kBlockBytes) {
-          hwy::Prefetch(s0.codes + ahead + b);
-          hwy::Prefetch(s1.codes + ahead + b);
-        }
-      }
+      if (q % 8 == 0) prefetch_segment(s0, s1, q / 8, seg_bytes, tile_bytes, int64_t(L));
       const auto x = hn::BitCast(DI8(), hn::Set(di, x32[q]));
       const auto u0 = u8_quad(hn::BitCast(du8, quad_codes<kCB>(s0.codes, seg_bytes, q)), fp4, table, flip);
       const auto u1 = u8_quad(hn::BitCast(du8, quad_codes<kCB>(s1.codes, seg_bytes, q)), fp4, table, flip);
