@@ -42,7 +42,8 @@ void TestShapeClasses() {
     opts = {BfOptions::mx(MxElement::kFp4E2M1), BfOptions::mx(MxElement::kFp6E3M2), BfOptions::mx(MxElement::kFp8E4M3),
             BfOptions::nvfp4(), BfOptions::bfp(5, 64)};
   else
-    opts = {BfOptions::mx(MxElement::kFp4E2M1), BfOptions::mx(MxElement::kInt8), BfOptions::bfp(6, 16)};
+    opts = {BfOptions::mx(MxElement::kFp4E2M1), BfOptions::mx(MxElement::kInt8), BfOptions::nvfp4(),
+            BfOptions::bfp(6, 16)};
   uint64_t seed = 1000;
   for (BfOptions o : opts) {
     run_cases<BlockFpFamily>(block_fp_shape_classes(k, o.with_act(kAct), seed), k);

@@ -167,7 +167,9 @@ struct BlockFpFamily {
   // Float mode: kernels and reference sum the same f32 products w * x (w = S * v exactly
   // as dequantize) in different orders: recursive summation of Kp terms errs by at most
   // Kp * eps * magnitude (Higham's gamma, first order); +8 for the epilogue. Int8 (W+A)
-  // mode is bit-exact by definition (format.hpp): tolerance 0.
+  // mode is bit-exact by definition (format.hpp): tolerance 0, except NVFP4 with a bias or
+  // accumulate, where the multiply by alpha * tensor_scale may fuse with the add (the
+  // float bound then).
   static bool check_reference(const Problem<BlockFpFamily>& p, const Weights& w, const Kernels& kern,
                               const Epilogue& epi, Checked& chk) {
     const Case& c = p.c;
@@ -178,7 +180,8 @@ struct BlockFpFamily {
     chk.extra.mag = reference::matmul_magnitude(p.Xv(), w);
     chk.extra.terms = double(w.kp) + 8.0;
     const Extra& e = chk.extra;
-    const bool exact = c.data == Data::kExact || c.opt.act == block_fp::ActMode::kInt8;
+    const bool fused_epilogue = c.opt.scheme == block_fp::Scheme::kNvfp4 && (epi.bias || epi.accumulate);
+    const bool exact = c.data == Data::kExact || (c.opt.act == block_fp::ActMode::kInt8 && !fused_epilogue);
     return compare_outputs(
         "kernel vs reference::matmul", chk.Y, chk.Yr, p.Y0, c.m, c.n, p.ldy, exact,
         [&](int64_t m, int64_t n) {

@@ -35,15 +35,22 @@
 //
 // Activation modes (chosen at pack time, a property of the layer):
 //   kFloat: X fp32; W decoded in registers to f32 (W-only).
-//   kInt8 : W+A, for the elements whose values are integers times a power of two (MX FP4
-//           (v * 2 in [-12, 12]), MXINT8, BFP): each row of X is quantized per weight
-//           block to MXINT8 (xq = nearest-even(x * 2^(6 - floor(log2 amax))) in
-//           [-127, 127], sx = 2^(floor(log2 amax) - 6); zero block below kTinyAmax), the
-//           block's integer dot product is exact, and the definition of the result is
+//   kInt8 : W+A, for the elements whose values are integers times a power of two (E2M1,
+//           i.e. MX FP4 and NVFP4 (v * 2 in [-12, 12]), MXINT8, BFP): each row of X is
+//           quantized per weight block to MXINT8 (xq = nearest-even(x * 2^(6 - floor(log2
+//           amax))) in [-127, 127], sx = 2^(floor(log2 amax) - 6); zero block below
+//           kTinyAmax), the block's integer dot product is exact, and the definition of
+//           the result is
 //             y = 0;  for each block g in order:  y = y + float(isum_g) * (Sq_g * sx_g)
-//           in f32 (Sq: the scale of the integer element values). Every S and sx is a power
-//           of two, so each term is exact and FMA or not gives the same bits: the kernels
-//           are bit-exact against block_fp/reference.hpp.
+//           in f32, then the epilogue with alpha * tensor_scale (one f32 product; NVFP4
+//           only, 1 elsewhere). Sq is the block scale without the tensor scale, times the
+//           unit of the integer elements. Every term is exact, so FMA or not gives the
+//           same bits and the kernels are bit-exact against block_fp/reference.hpp: MX
+//           and BFP scales and sx are powers of two; NVFP4's Sq is a UE4M3 (4 significant
+//           bits) times 1/2 and |isum| <= 16 * 12 * 127 < 2^15, so each product has at
+//           most 19 significant bits (subnormal products included: 2^-149 divides them).
+//           With NVFP4, bias or accumulate, a kernel may fuse the multiply by alpha *
+//           tensor_scale with the add: one rounding where the reference rounds twice.
 //
 // Limits: any N, K >= 1. Weights must be finite (pack names the first that is not).
 // Scale bytes 0xFF (NaN) and element codes that are NaN or Inf are rejected by
@@ -99,15 +106,16 @@ struct PackOptions {
 };
 
 // The scheme's block length, an element's code bits, the container they are stored in,
-// and whether the elements are integers (times the unit folded into S) or, for MX FP4,
-// halves: the W+A mode multiplies integers and needs one of these.
+// and whether the elements are integers (times the unit folded into S) or, for E2M1 (MX
+// FP4, NVFP4), halves: the W+A mode multiplies integers and needs one of these.
 inline int default_block(Scheme s) { return s == Scheme::kNvfp4 ? 16 : 32; }
 inline int value_bits(Scheme s, MxElement e, int m) {
   return s == Scheme::kMx ? mx_bits(e) : s == Scheme::kNvfp4 ? 4 : m;
 }
 inline int container_bits(int value_bits) { return value_bits <= 4 ? 4 : value_bits <= 6 ? 6 : 8; }
 inline bool int_elements(Scheme s, MxElement e) {
-  return s == Scheme::kBfp || (s == Scheme::kMx && (e == MxElement::kInt8 || e == MxElement::kFp4E2M1));
+  return s == Scheme::kBfp || s == Scheme::kNvfp4 ||
+         (s == Scheme::kMx && (e == MxElement::kInt8 || e == MxElement::kFp4E2M1));
 }
 
 // The packed weight (host memory). Movable; clone() copies.
@@ -169,10 +177,15 @@ struct BlockFpMatrix {
 
   // S of block g of row r (f32, the table in the header comment).
   float block_scale(int64_t r, int64_t g) const {
+    return scheme == Scheme::kNvfp4 ? tensor_scale * block_scale_byte_value(r, g) : block_scale_byte_value(r, g);
+  }
+  // S without NVFP4's tensor scale: what the scale byte (and the unit) says. The W+A mode
+  // multiplies by this per block and by tensor_scale once per output.
+  float block_scale_byte_value(int64_t r, int64_t g) const {
     const uint8_t b = scale_byte(r, g);
     switch (scheme) {
       case Scheme::kMx: return element == MxElement::kInt8 ? e8m0_to_f32(b) * 0x1p-6f : e8m0_to_f32(b);
-      case Scheme::kNvfp4: return tensor_scale * minifloat_to_f32(MiniFloat::kE4M3, b);
+      case Scheme::kNvfp4: return minifloat_to_f32(MiniFloat::kE4M3, b);
       case Scheme::kBfp: return e8m0_to_f32(b) * std::ldexp(1.0f, -(mantissa_bits - 2));
     }
     return 0.0f;
@@ -236,7 +249,7 @@ inline void check_options(const PackOptions& o) {
           o.mantissa_bits, " is not supported (bfp: 3..8)");
   require(o.act == ActMode::kFloat || o.act == ActMode::kInt8, "block_fp: unknown activation mode ", int(o.act));
   require(o.act == ActMode::kFloat || int_elements(o.scheme, o.element), "block_fp: act=int8 needs integer elements (",
-          "mx fp4, mx int8 or bfp), not ", scheme_name(o.scheme),
+          "mx fp4, mx int8, nvfp4 or bfp), not ", scheme_name(o.scheme),
           o.scheme == Scheme::kMx ? std::string(" ") + mx_name(o.element) : std::string());
 }
 

@@ -35,14 +35,20 @@ inline bool mx_x_scale(float amax, float& inv, float& sx) {
   return true;
 }
 
-// The W+A integer element of a code: v * 2 for MX FP4 (E2M1 values are halves), v for
-// MXINT8 and BFP; int_unit() is what S is multiplied by to match (Sq = S * int_unit()).
-inline int int_element(const BlockFpMatrix& w, int code) {
-  if (w.scheme == Scheme::kMx && w.element == MxElement::kFp4E2M1) return int(2.0f * w.element_value(code));
-  return int(w.element_value(code));
+// The W+A integer element of a code: v * 2 for E2M1 (MX FP4, NVFP4: the values are
+// halves), v for MXINT8 and BFP; int_unit() is what S is multiplied by to match.
+inline bool e2m1_elements(const BlockFpMatrix& w) {
+  return w.scheme == Scheme::kNvfp4 || (w.scheme == Scheme::kMx && w.element == MxElement::kFp4E2M1);
 }
-inline float int_unit(const BlockFpMatrix& w) {
-  return w.scheme == Scheme::kMx && w.element == MxElement::kFp4E2M1 ? 0.5f : 1.0f;
+inline int int_element(const BlockFpMatrix& w, int code) {
+  return e2m1_elements(w) ? int(2.0f * w.element_value(code)) : int(w.element_value(code));
+}
+inline float int_unit(const BlockFpMatrix& w) { return e2m1_elements(w) ? 0.5f : 1.0f; }
+
+// The epilogue the W+A result goes through: NVFP4's tensor scale joins alpha (format.hpp).
+inline Epilogue w_plus_a_epilogue(const BlockFpMatrix& w, Epilogue e) {
+  if (w.scheme == Scheme::kNvfp4) e.alpha *= w.tensor_scale;
+  return e;
 }
 
 // The epilogue of the W+A mode in f32, in the order the kernels apply it (the result is
@@ -80,6 +86,7 @@ inline void matmul(HostView<const float> X, const block_fp::BlockFpMatrix& w, Ho
     return;
   }
   lsgemm::detail::require_acts_in_range(X, 0, M, "block_fp::matmul", "int8 (W+A) activation mode");
+  const Epilogue wa_epi = w_plus_a_epilogue(w, epi);
   std::vector<int> xq(static_cast<size_t>(G * B));
   std::vector<float> sx(static_cast<size_t>(G)), y(static_cast<size_t>(N));
   for (int64_t m = 0; m < M; ++m) {
@@ -98,12 +105,12 @@ inline void matmul(HostView<const float> X, const block_fp::BlockFpMatrix& w, Ho
         int64_t isum = 0;
         for (int64_t c = g * B; c < std::min((g + 1) * B, K); ++c)
           isum += int64_t(int_element(w, w.code(n, c))) * xq[size_t(c)];
-        const float s = (w.block_scale(n, g) * int_unit(w)) * sx[size_t(g)];
+        const float s = (w.block_scale_byte_value(n, g) * int_unit(w)) * sx[size_t(g)];
         acc = acc + float(isum) * s;  // float(isum) * s is exact (format.hpp)
       }
       y[size_t(n)] = acc;
     }
-    for (int64_t n = 0; n < N; ++n) Y(m, n) = apply_epilogue_f32(epi, y[size_t(n)], n, Y(m, n));
+    for (int64_t n = 0; n < N; ++n) Y(m, n) = apply_epilogue_f32(wa_epi, y[size_t(n)], n, Y(m, n));
   }
 }
 

@@ -163,26 +163,30 @@ HWY_INLINE hn::Vec<DU> quad_codes(const uint8_t* codes, int64_t seg_bytes, int64
   }
 }
 
-// Block scales of a strip, block g, as f32 S (format.hpp) times `unit`.
+// Block scales of a strip, block g: the f32 value of the scale bytes times `unit`.
 //   E8M0 (MX, BFP): byte e as f32 exponent field is 2^(e - 127) for e >= 1; e = 0 means
-//   2^-127, f32's subnormal 0x00400000.  UE4M3 (NVFP4): decoded as an element, times ts.
+//   2^-127, f32's subnormal 0x00400000.  UE4M3 (NVFP4): decoded as an element.
 HWY_INLINE hn::Vec<DF> block_scales(const BlockFpMatrix& w, const Strip& st, int64_t g, float unit) {
   const DF df;
   const DU du;
   const hn::Rebind<uint8_t, DU> d8;
   const auto e = hn::PromoteTo(du, hn::LoadU(d8, st.scales + g * kTileRows));
-  if (w.scheme == Scheme::kNvfp4)
-    return hn::Mul(hn::Set(df, w.tensor_scale), DecodeE4M3::value(hn::ShiftLeft<24>(e)));
-  const auto bits = hn::IfThenElse(hn::Eq(e, hn::Zero(du)), hn::Set(du, 0x00400000u), hn::ShiftLeft<23>(e));
-  const auto s = hn::BitCast(df, bits);
+  const auto s = w.scheme == Scheme::kNvfp4
+                     ? DecodeE4M3::value(hn::ShiftLeft<24>(e))
+                     : hn::BitCast(df, hn::IfThenElse(hn::Eq(e, hn::Zero(du)), hn::Set(du, 0x00400000u),
+                                                      hn::ShiftLeft<23>(e)));
   return unit == 1.0f ? s : hn::Mul(s, hn::Set(df, unit));
 }
 
-// The f32 unit S carries beyond its byte (format.hpp): 2^-6 for MXINT8, 2^-(m-2) for BFP.
+// What S carries beyond its byte (format.hpp): 2^-6 for MXINT8, 2^-(m-2) for BFP; the
+// float mode's S also NVFP4's tensor scale (the W+A mode applies that with alpha).
 inline float scale_unit(const BlockFpMatrix& w) {
   if (w.scheme == Scheme::kBfp) return std::ldexp(1.0f, -(w.mantissa_bits - 2));
   if (w.scheme == Scheme::kMx && w.element == MxElement::kInt8) return 0x1p-6f;
   return 1.0f;
+}
+inline float float_scale_unit(const BlockFpMatrix& w) {
+  return w.scheme == Scheme::kNvfp4 ? w.tensor_scale : scale_unit(w);
 }
 
 // GEMV prefetch, at the start of segment seg: the same segment kPrefetchBlocks blocks
@@ -206,7 +210,7 @@ HWY_INLINE void gemv_f32_pair(const BlockFpMatrix& w, const E& e, const Strip& s
   const size_t L = hn::Lanes(df);
   const int64_t seg_bytes = w.segment_bytes(), tile_bytes = w.tile_bytes(), quads = w.kp / 4;
   const int64_t quads_per_block = w.block / 4;
-  const float unit = scale_unit(w);
+  const float unit = float_scale_unit(w);
   // (2 strips, 4 bytes j) f32 accumulators: 8 FMA chains cover latency 4 x 2 ports.
   auto a00 = hn::Zero(df), a01 = hn::Zero(df), a02 = hn::Zero(df), a03 = hn::Zero(df);
   auto a10 = hn::Zero(df), a11 = hn::Zero(df), a12 = hn::Zero(df), a13 = hn::Zero(df);
@@ -256,7 +260,7 @@ struct GemmDecoder {
 
   explicit GemmDecoder(const BlockFpMatrix& wq)
       : w(wq), e(element_decoder<E>(wq)), L(int64_t(hn::Lanes(DF()))), strips(strip_count(wq.tiles(), L)) {
-    z = w.scheme == Scheme::kMx && w.element == MxElement::kFp4E2M1 ? 12 : 1 << (w.value_bits() - 1);
+    z = e2m1_elements(w) ? 12 : 1 << (w.value_bits() - 1);
     std::fill(izero, izero + 32, z);
   }
   int64_t n() const { return w.n; }
@@ -276,7 +280,7 @@ struct GemmDecoder {
     Strip st[2];
     strips_of(nb, st);
     const int64_t seg_bytes = w.segment_bytes(), qpb = w.block / 4;
-    const float unit = scale_unit(w);
+    const float unit = float_scale_unit(w);
     for (int h = 0; h < 2; ++h) {
       auto S = hn::Zero(df);
       for (int64_t q = k0 / 4; q < (k0 + kc) / 4; ++q) {
@@ -423,18 +427,19 @@ void run(Path path, HostView<const float> X, const BlockFpMatrix& w, HostView<fl
     case Path::kBlockFpGemvFloat: return gemv_rows<E, kCB>(X, w, Y, epi);
     case Path::kBlockFpGemmFloat: return simd::HWY_NAMESPACE::gemm_f32(dec, X, Y, epi);
     default: {
-      // Only integer elements and MX FP4 have a W+A mode (check_packed): the others
+      // Only integer elements and E2M1 have a W+A mode (check_packed): the others
       // compile no u8 path.
       if constexpr (kIntElements<E> || std::is_same_v<E, DecodeE2M1>) {
         thread_local simd::HWY_NAMESPACE::QuantizedX xq;
         if (!simd::HWY_NAMESPACE::quantize_x<MxScale>(X.rows, X.cols, w.block, w.kp,
                                                      simd::HWY_NAMESPACE::XRows{X}, xq))
           lsgemm::detail::fail_acts_out_of_range(X, "block_fp::matmul", "int8 (W+A) activation mode");
+        const Epilogue wa_epi = w_plus_a_epilogue(w, epi);  // NVFP4: alpha * tensor_scale
         with_dot_bits(kIntElements<E> ? w.value_bits() : 5, [&](auto bits) {
           if (path == Path::kBlockFpGemvInt8) {
-            gemv_w_plus_a<decltype(bits)::value>(dec, xq, Y, epi);
+            gemv_w_plus_a<decltype(bits)::value>(dec, xq, Y, wa_epi);
           } else {
-            simd::HWY_NAMESPACE::gemm_u8s8<decltype(bits)::value>(dec, xq, Y, epi);
+            simd::HWY_NAMESPACE::gemm_u8s8<decltype(bits)::value>(dec, xq, Y, wa_epi);
           }
         });
       }
@@ -456,8 +461,8 @@ inline std::vector<PathRule> path_rules() {
   return {
       {Path::kBlockFpGemvFloat, 1, kGemmMinRows, "float X"},
       {Path::kBlockFpGemmFloat, kGemmMinRows, kAnyRows, "float X"},
-      {Path::kBlockFpGemvInt8, 1, kGemmMinRows, "int8 (W+A) X: MX FP4, MXINT8, BFP"},
-      {Path::kBlockFpGemmInt8, kGemmMinRows, kAnyRows, "int8 (W+A) X: MX FP4, MXINT8, BFP"},
+      {Path::kBlockFpGemvInt8, 1, kGemmMinRows, "int8 (W+A) X: MX FP4, NVFP4, MXINT8, BFP"},
+      {Path::kBlockFpGemmInt8, kGemmMinRows, kAnyRows, "int8 (W+A) X: MX FP4, NVFP4, MXINT8, BFP"},
   };
 #else
   return {{Path::kBlockFpReference, 1, kAnyRows, LSGEMM_NO_KERNELS_REASON}};
