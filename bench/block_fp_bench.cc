@@ -179,6 +179,7 @@ void register_all() {
       block_fp_kernel("BM_mxfp4_f32act", O::mx(E::kFp4E2M1)),
       block_fp_kernel("BM_nvfp4_int8act", O::nvfp4().with_act(kI8)),
       block_fp_kernel("BM_nvfp4_f32act", O::nvfp4()),
+      block_fp_kernel("BM_mxfp6_e2m3_int8act", O::mx(E::kFp6E2M3).with_act(kI8)),
       block_fp_kernel("BM_mxfp6_e2m3_f32act", O::mx(E::kFp6E2M3)),
       block_fp_kernel("BM_mxfp6_e3m2_f32act", O::mx(E::kFp6E3M2)),
       block_fp_kernel("BM_mxfp8_e4m3_f32act", O::mx(E::kFp8E4M3)),

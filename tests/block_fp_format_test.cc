@@ -48,7 +48,7 @@ TEST(BlockFpPack, RejectsBadOptionsAndWeights) {
   expect_mentions(
       error_of([&] { bf::pack(Wv, PackOptions::mx(MxElement::kFp8E4M3).with_act(bf::ActMode::kInt8)); }),
       {"act=int8", "integer elements"});
-  expect_mentions(error_of([&] { bf::pack(Wv, PackOptions::mx(MxElement::kFp6E2M3).with_act(bf::ActMode::kInt8)); }),
+  expect_mentions(error_of([&] { bf::pack(Wv, PackOptions::mx(MxElement::kFp6E3M2).with_act(bf::ActMode::kInt8)); }),
                   {"act=int8", "fp6"});
   std::vector<float> Wn = W;
   Wn[size_t(3 * 64 + 17)] = std::numeric_limits<float>::quiet_NaN();

@@ -36,7 +36,8 @@
 // Activation modes (chosen at pack time, a property of the layer):
 //   kFloat: X fp32; W decoded in registers to f32 (W-only).
 //   kInt8 : W+A, for the elements whose values are integers times a power of two (E2M1,
-//           i.e. MX FP4 and NVFP4 (v * 2 in [-12, 12]), MXINT8, BFP): each row of X is
+//           i.e. MX FP4 and NVFP4 (v * 2 in [-12, 12]), MXFP6 E2M3 (v * 8 in [-60, 60]),
+//           MXINT8, BFP): each row of X is
 //           quantized per weight block to MXINT8 (xq = nearest-even(x * 2^(6 - floor(log2
 //           amax))) in [-127, 127], sx = 2^(floor(log2 amax) - 6); zero block below
 //           kTinyAmax), the block's integer dot product is exact, and the definition of
@@ -106,8 +107,8 @@ struct PackOptions {
 };
 
 // The scheme's block length, an element's code bits, the container they are stored in,
-// and whether the elements are integers (times the unit folded into S) or, for E2M1 (MX
-// FP4, NVFP4), halves: the W+A mode multiplies integers and needs one of these.
+// and whether the elements are integers (times the unit folded into S) or integers
+// times 1/2 (E2M1: MX FP4, NVFP4) or 1/8 (E2M3): the W+A mode multiplies integers.
 inline int default_block(Scheme s) { return s == Scheme::kNvfp4 ? 16 : 32; }
 inline int value_bits(Scheme s, MxElement e, int m) {
   return s == Scheme::kMx ? mx_bits(e) : s == Scheme::kNvfp4 ? 4 : m;
@@ -115,7 +116,7 @@ inline int value_bits(Scheme s, MxElement e, int m) {
 inline int container_bits(int value_bits) { return value_bits <= 4 ? 4 : value_bits <= 6 ? 6 : 8; }
 inline bool int_elements(Scheme s, MxElement e) {
   return s == Scheme::kBfp || s == Scheme::kNvfp4 ||
-         (s == Scheme::kMx && (e == MxElement::kInt8 || e == MxElement::kFp4E2M1));
+         (s == Scheme::kMx && (e == MxElement::kInt8 || e == MxElement::kFp4E2M1 || e == MxElement::kFp6E2M3));
 }
 
 // The packed weight (host memory). Movable; clone() copies.
@@ -249,7 +250,7 @@ inline void check_options(const PackOptions& o) {
           o.mantissa_bits, " is not supported (bfp: 3..8)");
   require(o.act == ActMode::kFloat || o.act == ActMode::kInt8, "block_fp: unknown activation mode ", int(o.act));
   require(o.act == ActMode::kFloat || int_elements(o.scheme, o.element), "block_fp: act=int8 needs integer elements (",
-          "mx fp4, mx int8, nvfp4 or bfp), not ", scheme_name(o.scheme),
+          "mx fp4, mx fp6 e2m3, mx int8, nvfp4 or bfp), not ", scheme_name(o.scheme),
           o.scheme == Scheme::kMx ? std::string(" ") + mx_name(o.element) : std::string());
 }
 

@@ -35,15 +35,14 @@ inline bool mx_x_scale(float amax, float& inv, float& sx) {
   return true;
 }
 
-// The W+A integer element of a code: v * 2 for E2M1 (MX FP4, NVFP4: the values are
-// halves), v for MXINT8 and BFP; int_unit() is what S is multiplied by to match.
-inline bool e2m1_elements(const BlockFpMatrix& w) {
-  return w.scheme == Scheme::kNvfp4 || (w.scheme == Scheme::kMx && w.element == MxElement::kFp4E2M1);
+// The W+A integer element of a code: v / int_unit(), with int_unit() = 1/2 for E2M1 (MX
+// FP4, NVFP4), 1/8 for MXFP6 E2M3, 1 for MXINT8 and BFP (Sq = S * int_unit()).
+inline float int_unit(const BlockFpMatrix& w) {
+  if (w.scheme == Scheme::kNvfp4 || (w.scheme == Scheme::kMx && w.element == MxElement::kFp4E2M1)) return 0.5f;
+  if (w.scheme == Scheme::kMx && w.element == MxElement::kFp6E2M3) return 0.125f;
+  return 1.0f;
 }
-inline int int_element(const BlockFpMatrix& w, int code) {
-  return e2m1_elements(w) ? int(2.0f * w.element_value(code)) : int(w.element_value(code));
-}
-inline float int_unit(const BlockFpMatrix& w) { return e2m1_elements(w) ? 0.5f : 1.0f; }
+inline int int_element(const BlockFpMatrix& w, int code) { return int(w.element_value(code) / int_unit(w)); }
 
 // The epilogue the W+A result goes through: NVFP4's tensor scale joins alpha (format.hpp).
 inline Epilogue w_plus_a_epilogue(const BlockFpMatrix& w, Epilogue e) {

@@ -2,10 +2,11 @@
 //
 // Entry: lsgemm::block_fp::HWY_NAMESPACE::matmul(X, w, Y, epi). Paths (path_rules()):
 //   float X, M < kGemmMinRows: GEMV. Each task owns a strip pair (2L outputs) and
-//       streams its codes once; element codes are decoded in registers to f32 (bit
-//       arithmetic: the code's exponent and mantissa fields moved into an f32 and
-//       rescaled by one multiply, or a sign extension for integer elements), times the
-//       block scale, into fp32 FMA chains.
+//       streams its codes once; element codes are decoded in registers to f32 (E2M1 and
+//       E2M3 through a byte table to their integer form, or on AVX-512 E2M1 through a
+//       16-entry f32 permute; FP8 and E3M2 by moving the code's fields into an f32; a
+//       sign extension for integer elements) into fp32 FMA chains, and each block's sum
+//       is scaled once.
 //   float X, more rows: the shared GEMM skeleton (core/simd/gemm_driver-inl.h) with a
 //       decoder that writes f32 panels of w = S * v, the same f32 product as dequantize.
 //   int8 (W+A) X: X quantized per weight block to MXINT8 (power-of-two scales), the
@@ -18,9 +19,11 @@
 // Roofline, 4096 x 4096 MXFP4, M = 1: 8.4 MB of codes + 0.5 MB of scales per call, ~320
 // us at the 28 GB/s one Zen 4 core streams. The W+A GEMV spends per 64 weights (one
 // 64-byte vector of quads) ~1 op of nibble split, 1 byte-table lookup and 1 quad dot,
-// and reaches ~89 % of the probe there (358 us). The float GEMV spends per 16 weights ~5
-// ops of decode, 1 multiply by the scale and 1 FMA: compute-bound at ~2.5x that time
-// for 4-bit codes (a 16-entry f32 table lookup per vector would halve its decode).
+// and reaches ~89 % of the probe there (358 us). The float GEMV needs one FMA per 16
+// weights at least (~290 us of FMA port time on Zen 4 at AVX-512): with a shift and a
+// permute per 16 weights it runs at ~400 us cold, ~320 hot (from 760-820 with the
+// field moves and a multiply by the scale per element); on AVX2 (8 lanes, two shifts and
+// a convert per 8 weights) ~920 us, from 3970.
 
 #if defined(LSGEMM_BLOCK_FP_SIMD_INL_H_) == defined(HWY_TARGET_TOGGLE)
 #ifdef LSGEMM_BLOCK_FP_SIMD_INL_H_
@@ -67,23 +70,30 @@ inline constexpr int64_t kPrefetchBlocks = 32;
 #if LSGEMM_SIMD_KERNELS
 
 // ----------------------------------------------------------------------------------
-// Element decoders. Each reads the code of byte j of every 32-bit lane of a quad vector
-// c8 (core of the layout: byte j = k 4q + j; the code in the byte's low kBits bits)
-// placed at the top of the lane, t = c8 << (32 - kBits - 8 j): the code's sign is bit 31
-// and the bits below the code are other codes' (masked off).
+// Element decoders. A decoder turns a quad vector c8 (layout: byte j of each 32-bit lane
+// = k 4q + j, the code in the byte's low bits, zeros above) into f32 elements, byte j of
+// every lane at a time: prepare(c8) once per vector, then decode_byte<j>. Its kUnit
+// multiplies the block scale (the elements' values are v = kUnit * what it returns).
+// Decoders with an integer form (integers, E2M1, E2M3) also give the W+A mode's u8
+// elements u8(c8) = integer + zero_point().
 
-// Minifloat with kE exponent and kM mantissa bits, bias kBias. The exponent and
-// mantissa fields move to f32's fields (exponent in its low kE bits, mantissa at its
-// top); read as f32 that is 2^(E - 127) * 1.M for E > 0 and M * 2^(-kM - 126) for E = 0,
-// so one multiply by 2^(127 - kBias) gives the element, subnormals included, exactly
-// (a power-of-two scaling of a value that stays in range). NaN/Inf codes are not stored
-// (validate()).
+// Minifloat with kE exponent and kM mantissa bits, bias kBias (FP8, FP6 E3M2): byte j
+// placed at the top of the lane, t = c8 << (32 - kBits - 8 j) (the code's sign is bit
+// 31; the bits below it are other codes', masked off); the exponent and mantissa fields
+// move to f32's fields (exponent in its low kE bits, mantissa at its top); read as f32
+// that is 2^(E - 127) * 1.M for E > 0 and M * 2^(-kM - 126) for E = 0, so one multiply
+// by 2^(127 - kBias) gives the element, subnormals included, exactly (a power-of-two
+// scaling of a value that stays in range). NaN/Inf codes are not stored (validate()).
 template <int kE, int kM, int kBias>
 struct MiniFloatDecode {
   static constexpr int kBits = 1 + kE + kM;
-  static HWY_INLINE hn::Vec<DF> value(hn::Vec<DU> t) {
+  static constexpr float kUnit = 1.0f;
+  static HWY_INLINE hn::Vec<DU> prepare(hn::Vec<DU> c8) { return c8; }
+  template <int kJ>
+  static HWY_INLINE hn::Vec<DF> byte(hn::Vec<DU> c8) {
     const DF df;
     const DU du;
+    const auto t = hn::ShiftLeft<32 - kBits - 8 * kJ>(c8);
     constexpr uint32_t kFields = ((1u << (kE + kM)) - 1u) << (23 - kM);
     const auto fields = hn::And(hn::ShiftRight<8 - kE>(t), hn::Set(du, kFields));
     const auto sign = hn::And(t, hn::Set(du, 0x80000000u));
@@ -93,31 +103,113 @@ struct MiniFloatDecode {
 using DecodeE4M3 = MiniFloatDecode<4, 3, 7>;
 using DecodeE5M2 = MiniFloatDecode<5, 2, 15>;
 using DecodeE3M2 = MiniFloatDecode<3, 2, 3>;
-using DecodeE2M3 = MiniFloatDecode<2, 3, 1>;
-using DecodeE2M1 = MiniFloatDecode<2, 1, 1>;
+
+// Byte j of every lane as a signed 8-bit integer, in f32: two shifts and a convert.
+template <int kJ>
+HWY_INLINE hn::Vec<DF> int8_byte(hn::Vec<DU> c8) {
+  return hn::ConvertTo(DF(), hn::ShiftRight<24>(hn::ShiftLeft<24 - 8 * kJ>(hn::BitCast(DI(), c8))));
+}
 
 // m-bit two's complement integer (MXINT8, BFP m = 3..8): an arithmetic shift sign-
 // extends it. The width is a run-time value (shift-by-register, the same instructions),
 // so one instantiation per code container serves every m: the six BFP widths as
-// separate templates cost a third of the family's compile time.
+// separate templates cost a third of the family's compile time. u8: the sign bit
+// flipped (offset binary, z = 2^(m-1)).
 struct IntDecode {
   int bits;
-  HWY_INLINE hn::Vec<DF> value(hn::Vec<DU> t) const {
+  static constexpr float kUnit = 1.0f;
+  static HWY_INLINE hn::Vec<DU> prepare(hn::Vec<DU> c8) { return c8; }
+  template <int kJ>
+  HWY_INLINE hn::Vec<DF> byte(hn::Vec<DU> c8) const {
+    const auto t = hn::ShiftLeftSame(c8, 32 - bits - 8 * kJ);
     return hn::ConvertTo(DF(), hn::ShiftRightSame(hn::BitCast(DI(), t), 32 - bits));
   }
+  HWY_INLINE hn::Vec<DU8> u8(hn::Vec<DU8> c8) const { return hn::Xor(c8, hn::Set(DU8(), uint8_t(1u << (bits - 1)))); }
+  int zero_point() const { return 1 << (bits - 1); }
+  int dot_bits() const { return bits; }
 };
+
+// 64 bytes of table, aligned for a whole-vector load.
+struct ByteTable {
+  alignas(64) uint8_t b[64];
+};
+// The integer form of E2M1 (v * 2 in [-12, 12]) or E2M3 (v * 8 in [-60, 60]) for every
+// code (kCodeBits 4 or 6: sign, 2 exponent bits, kCodeBits - 3 mantissa bits), plus add.
+constexpr ByteTable int_element_table(int code_bits, int add) {
+  ByteTable t{};
+  const int mbits = code_bits - 3;
+  for (int c = 0; c < (1 << code_bits); ++c) {
+    const int e = (c >> mbits) & 3, m = c & ((1 << mbits) - 1);
+    const int mag = e ? ((1 << mbits) + m) << (e - 1) : m;
+    t.b[c] = uint8_t(((c >> (code_bits - 1)) ? -mag : mag) + add);
+  }
+  return t;
+}
+
+// Minifloats whose values are small integers times a power of two: E2M1 (kCodeBits 4:
+// MX FP4, NVFP4) and E2M3 (6). prepare() maps a vector of codes to those int8 with one
+// byte-table lookup (16 entries: one in-block shuffle; 64: lookup_bytes64); byte j then
+// costs two shifts and a convert, ~3 ops per vector less than the field moves, and the
+// unit (1/2, 1/8) joins the block scale. The same table plus z is the W+A u8 element.
+template <int kCodeBits>
+struct TableDecode {
+  static constexpr float kUnit = kCodeBits == 4 ? 0.5f : 0.125f;
+  static constexpr int kZ = kCodeBits == 4 ? 12 : 60;  // the largest |integer|
+  static constexpr ByteTable kInt = int_element_table(kCodeBits, 0);
+  static constexpr ByteTable kU8 = int_element_table(kCodeBits, kZ);
+
+  static HWY_INLINE hn::Vec<DU8> lookup(const ByteTable& t, hn::Vec<DU8> c8) {
+    if constexpr (kCodeBits == 4) {
+      return hn::TableLookupBytes(hn::LoadDup128(DU8(), t.b), c8);
+    } else {
+#if HWY_HAVE_SCALABLE
+      const size_t bytes = hn::Lanes(DU8());
+      if (bytes >= 64) return simd::HWY_NAMESPACE::lookup_bytes64<64>(t.b, c8);
+      if (bytes == 32) return simd::HWY_NAMESPACE::lookup_bytes64<32>(t.b, c8);
+      return simd::HWY_NAMESPACE::lookup_bytes64<16>(t.b, c8);
+#else
+      return simd::HWY_NAMESPACE::lookup_bytes64<int(hn::MaxLanes(DU8()))>(t.b, c8);
+#endif
+    }
+  }
+#if HWY_ARCH_X86 && HWY_TARGET <= HWY_AVX3
+  // AVX-512, 16 codes: the f32 table fits one register, and vpermps reads only an index's
+  // low 4 bits, so byte j is one shift and one permute (Highway's TableLookupLanes wants
+  // indices below 16: one more And per vector). Measured 4096^2 M=1: see simd-inl.h's head.
+  static constexpr bool kF32Table = kCodeBits == 4;
+#else
+  static constexpr bool kF32Table = false;
+#endif
+  static HWY_INLINE hn::Vec<DU> prepare(hn::Vec<DU> c8) {
+    if constexpr (kF32Table) return c8;
+    return hn::BitCast(DU(), lookup(kInt, hn::BitCast(DU8(), c8)));
+  }
+  template <int kJ>
+  static HWY_INLINE hn::Vec<DF> byte(hn::Vec<DU> c8) {
+#if HWY_ARCH_X86 && HWY_TARGET <= HWY_AVX3
+    if constexpr (kF32Table) {
+      alignas(64) static constexpr float kF32[16] = {0, 1, 2, 3, 4, 6, 8, 12, 0, -1, -2, -3, -4, -6, -8, -12};
+      return hn::Vec<DF>{_mm512_permutexvar_ps(hn::ShiftRight<8 * kJ>(c8).raw, hn::Load(DF(), kF32).raw)};
+    }
+#endif
+    return int8_byte<kJ>(c8);
+  }
+  static HWY_INLINE hn::Vec<DU8> u8(hn::Vec<DU8> c8) { return lookup(kU8, c8); }
+  static int zero_point() { return kZ; }
+  static int dot_bits() { return kCodeBits == 4 ? 5 : 7; }  // u8 <= 2 z
+};
+using DecodeE2M1 = TableDecode<4>;
+using DecodeE2M3 = TableDecode<6>;
+
 template <class E>
 inline constexpr bool kIntElements = std::is_same_v<E, IntDecode>;
+template <class E>
+inline constexpr bool kHasIntForm = kIntElements<E> || std::is_same_v<E, DecodeE2M1> || std::is_same_v<E, DecodeE2M3>;
 
-// The element of byte kJ of every lane of c8, through a decoder object e (minifloats:
-// stateless, their widths fixed; integers: the width m).
+// The element of byte kJ of every lane of a prepared vector.
 template <int kJ, class E>
 HWY_INLINE hn::Vec<DF> decode_byte(const E& e, hn::Vec<DU> c8) {
-  if constexpr (kIntElements<E>) {
-    return e.value(hn::ShiftLeftSame(c8, 32 - e.bits - 8 * kJ));
-  } else {
-    return E::value(hn::ShiftLeft<32 - E::kBits - 8 * kJ>(c8));
-  }
+  return e.template byte<kJ>(c8);
 }
 
 // The decoder object of a weight: integers carry their width (MXINT8: 8, BFP: m).
@@ -163,6 +255,32 @@ HWY_INLINE hn::Vec<DU> quad_codes(const uint8_t* codes, int64_t seg_bytes, int64
   }
 }
 
+// Quads q and q + 1 (q even: one 64-byte block of nibbles) at once: one load and no
+// branch on q's parity. 4- and 8-bit containers are linear in q within a strip.
+template <int kCB>
+HWY_INLINE void quad_pair_codes(const uint8_t* codes, int64_t seg_bytes, int64_t q, hn::Vec<DU>& even,
+                                hn::Vec<DU>& odd) {
+  const DU du;
+  if constexpr (kCB == 8) {
+    even = hn::LoadU(du, reinterpret_cast<const uint32_t*>(codes + kBlockBytes * q));
+    odd = hn::LoadU(du, reinterpret_cast<const uint32_t*>(codes + kBlockBytes * (q + 1)));
+  } else {
+    const uint8_t* seg = codes + (q / 8) * seg_bytes;
+    const int64_t qq = q % 8;
+    const auto v = hn::LoadU(du, reinterpret_cast<const uint32_t*>(seg + kBlockBytes * (qq / 2)));
+    const auto m4 = hn::Set(du, 0x0F0F0F0Fu);
+    even = hn::And(v, m4);
+    odd = hn::And(hn::ShiftRight<4>(v), m4);
+    if constexpr (kCB == 6) {
+      const auto h = hn::ShiftRightSame(
+          hn::LoadU(du, reinterpret_cast<const uint32_t*>(seg + kBlockBytes * (4 + qq / 4))), int(2 * (qq % 4)));
+      const auto m2 = hn::Set(du, 0x03030303u);
+      even = hn::Or(even, hn::ShiftLeft<4>(hn::And(h, m2)));
+      odd = hn::Or(odd, hn::ShiftLeft<4>(hn::And(hn::ShiftRight<2>(h), m2)));
+    }
+  }
+}
+
 // Block scales of a strip, block g: the f32 value of the scale bytes times `unit`.
 //   E8M0 (MX, BFP): byte e as f32 exponent field is 2^(e - 127) for e >= 1; e = 0 means
 //   2^-127, f32's subnormal 0x00400000.  UE4M3 (NVFP4): decoded as an element.
@@ -172,7 +290,7 @@ HWY_INLINE hn::Vec<DF> block_scales(const BlockFpMatrix& w, const Strip& st, int
   const hn::Rebind<uint8_t, DU> d8;
   const auto e = hn::PromoteTo(du, hn::LoadU(d8, st.scales + g * kTileRows));
   const auto s = w.scheme == Scheme::kNvfp4
-                     ? DecodeE4M3::value(hn::ShiftLeft<24>(e))
+                     ? DecodeE4M3::byte<0>(e)
                      : hn::BitCast(df, hn::IfThenElse(hn::Eq(e, hn::Zero(du)), hn::Set(du, 0x00400000u),
                                                       hn::ShiftLeft<23>(e)));
   return unit == 1.0f ? s : hn::Mul(s, hn::Set(df, unit));
@@ -202,48 +320,48 @@ HWY_INLINE void prefetch_segment(const Strip& s0, const Strip& s1, int64_t seg, 
 }
 
 // ----------------------------------------------------------------------------------
-// GEMV, float X: one strip pair, one row of X (x padded with zeros to kp).
+// GEMV, float X: one strip pair, one row of X (x padded with zeros to kp). Per block, the
+// sums of decoded elements times x, then y += S * sum: the scale once per block, not
+// once per element.
 template <class E, int kCB>
 HWY_INLINE void gemv_f32_pair(const BlockFpMatrix& w, const E& e, const Strip& s0, const Strip& s1, const float* x,
                               float* y) {
   const DF df;
   const size_t L = hn::Lanes(df);
-  const int64_t seg_bytes = w.segment_bytes(), tile_bytes = w.tile_bytes(), quads = w.kp / 4;
-  const int64_t quads_per_block = w.block / 4;
-  const float unit = float_scale_unit(w);
-  // (2 strips, 4 bytes j) f32 accumulators: 8 FMA chains cover latency 4 x 2 ports.
-  auto a00 = hn::Zero(df), a01 = hn::Zero(df), a02 = hn::Zero(df), a03 = hn::Zero(df);
-  auto a10 = hn::Zero(df), a11 = hn::Zero(df), a12 = hn::Zero(df), a13 = hn::Zero(df);
-  auto S0 = hn::Zero(df), S1 = hn::Zero(df);
-  for (int64_t q = 0; q < quads; ++q) {
-    if (q % quads_per_block == 0) {
-      S0 = block_scales(w, s0, q / quads_per_block, unit);
-      S1 = block_scales(w, s1, q / quads_per_block, unit);
-    }
-    if (q % 8 == 0) prefetch_segment(s0, s1, q / 8, seg_bytes, tile_bytes, int64_t(L));
-    const auto c0 = quad_codes<kCB>(s0.codes, seg_bytes, q);
-    const auto c1 = quad_codes<kCB>(s1.codes, seg_bytes, q);
-    const float* xq = x + 4 * q;
-#define LSGEMM_BYTE(j)                                                                 \
-  {                                                                                    \
-    const auto xv = hn::Set(df, xq[j]);                                                \
-    a0##j = hn::MulAdd(hn::Mul(decode_byte<j>(e, c0), S0), xv, a0##j);                 \
-    a1##j = hn::MulAdd(hn::Mul(decode_byte<j>(e, c1), S1), xv, a1##j);                 \
+  const int64_t seg_bytes = w.segment_bytes(), tile_bytes = w.tile_bytes(), qpb = w.block / 4;
+  const float unit = float_scale_unit(w) * E::kUnit;
+  auto y0 = hn::Zero(df), y1 = hn::Zero(df);
+  for (int64_t g = 0; g < w.groups(); ++g) {
+    // (2 strips, 4 bytes j) f32 accumulators: 8 FMA chains cover latency 4 x 2 ports.
+    auto a00 = hn::Zero(df), a01 = hn::Zero(df), a02 = hn::Zero(df), a03 = hn::Zero(df);
+    auto a10 = hn::Zero(df), a11 = hn::Zero(df), a12 = hn::Zero(df), a13 = hn::Zero(df);
+    for (int64_t q = g * qpb; q < (g + 1) * qpb; q += 2) {  // blocks are >= 8 k: whole pairs
+      if (q % 8 == 0) prefetch_segment(s0, s1, q / 8, seg_bytes, tile_bytes, int64_t(L));
+      hn::Vec<DU> c0e, c0o, c1e, c1o;
+      quad_pair_codes<kCB>(s0.codes, seg_bytes, q, c0e, c0o);
+      quad_pair_codes<kCB>(s1.codes, seg_bytes, q, c1e, c1o);
+#define LSGEMM_BYTE(c0, c1, xq, j)                        \
+  {                                                       \
+    const auto xv = hn::Set(df, xq[j]);                   \
+    a0##j = hn::MulAdd(decode_byte<j>(e, c0), xv, a0##j); \
+    a1##j = hn::MulAdd(decode_byte<j>(e, c1), xv, a1##j); \
   }
-    LSGEMM_BYTE(0) LSGEMM_BYTE(1) LSGEMM_BYTE(2) LSGEMM_BYTE(3)
+#define LSGEMM_QUAD(c0, c1, xq)                                  \
+  {                                                              \
+    const auto p0 = e.prepare(c0), p1 = e.prepare(c1);           \
+    LSGEMM_BYTE(p0, p1, xq, 0) LSGEMM_BYTE(p0, p1, xq, 1)        \
+    LSGEMM_BYTE(p0, p1, xq, 2) LSGEMM_BYTE(p0, p1, xq, 3)        \
+  }
+      LSGEMM_QUAD(c0e, c1e, (x + 4 * q))
+      LSGEMM_QUAD(c0o, c1o, (x + 4 * q + 4))
+#undef LSGEMM_QUAD
 #undef LSGEMM_BYTE
+    }
+    y0 = hn::MulAdd(block_scales(w, s0, g, unit), hn::Add(hn::Add(a00, a01), hn::Add(a02, a03)), y0);
+    y1 = hn::MulAdd(block_scales(w, s1, g, unit), hn::Add(hn::Add(a10, a11), hn::Add(a12, a13)), y1);
   }
-  hn::StoreU(hn::Add(hn::Add(a00, a01), hn::Add(a02, a03)), df, y);
-  hn::StoreU(hn::Add(hn::Add(a10, a11), hn::Add(a12, a13)), df, y + L);
-}
-
-// W+A element quads as u8 (the integer element plus the zero point z): MX FP4 by a
-// 16-entry byte table (2 v + 12: sign-magnitude code -> [0, 24]), integers by flipping
-// the sign bit (m-bit two's complement + 2^(m-1) = offset binary).
-alignas(16) inline constexpr uint8_t kFp4U8Table[16] = {12, 13, 14, 15, 16, 18, 20, 24, 12, 11, 10, 9, 8, 6, 4, 0};
-template <class V>
-HWY_INLINE V u8_quad(V c, bool fp4, V table, V flip) {
-  return fp4 ? hn::TableLookupBytes(table, c) : hn::Xor(c, flip);
+  hn::StoreU(y0, df, y);
+  hn::StoreU(y1, df, y + L);
 }
 
 // ----------------------------------------------------------------------------------
@@ -256,11 +374,11 @@ struct GemmDecoder {
   E e;  // the element decoder
   int64_t L, strips;
   HWY_ALIGN int32_t izero[32];  // 2L copies of z (W+A)
-  int z = 0;                    // W+A zero point: 12 for FP4 (2 v in [-12, 12]), 2^(m-1) for ints
+  int z = 0;                    // W+A zero point (E::zero_point())
 
   explicit GemmDecoder(const BlockFpMatrix& wq)
       : w(wq), e(element_decoder<E>(wq)), L(int64_t(hn::Lanes(DF()))), strips(strip_count(wq.tiles(), L)) {
-    z = e2m1_elements(w) ? 12 : 1 << (w.value_bits() - 1);
+    if constexpr (kHasIntForm<E>) z = e.zero_point();
     std::fill(izero, izero + 32, z);
   }
   int64_t n() const { return w.n; }
@@ -280,12 +398,12 @@ struct GemmDecoder {
     Strip st[2];
     strips_of(nb, st);
     const int64_t seg_bytes = w.segment_bytes(), qpb = w.block / 4;
-    const float unit = float_scale_unit(w);
+    const float unit = float_scale_unit(w) * E::kUnit;
     for (int h = 0; h < 2; ++h) {
       auto S = hn::Zero(df);
       for (int64_t q = k0 / 4; q < (k0 + kc) / 4; ++q) {
         if (q % qpb == 0 || q == k0 / 4) S = block_scales(w, st[h], q / qpb, unit);
-        const auto c = quad_codes<kCB>(st[h].codes, seg_bytes, q);
+        const auto c = e.prepare(quad_codes<kCB>(st[h].codes, seg_bytes, q));
         float* out = panel + (4 * q - k0) * 2 * L + h * L;
         hn::Store(hn::Mul(decode_byte<0>(e, c), S), df, out);
         hn::Store(hn::Mul(decode_byte<1>(e, c), S), df, out + 2 * L);
@@ -302,14 +420,10 @@ struct GemmDecoder {
     strips_of(nb, st);
     const int64_t seg_bytes = w.segment_bytes();
     const size_t B = hn::Lanes(du8);  // 4L bytes
-    const bool fp4 = !kIntElements<E>;
-    const auto table = hn::LoadDup128(du8, kFp4U8Table);
-    const auto flip = hn::Set(du8, uint8_t(1u << (w.value_bits() - 1)));
     for (int64_t q = k0 / 4; q < (k0 + kc) / 4; ++q)
       for (int h = 0; h < 2; ++h) {
         const auto c = hn::BitCast(du8, quad_codes<kCB>(st[h].codes, seg_bytes, q));
-        const auto u = u8_quad(c, fp4, table, flip);
-        hn::Store(u, du8, scratch + (q - k0 / 4) * 2 * B + h * B);
+        hn::Store(e.u8(c), du8, scratch + (q - k0 / 4) * 2 * B + h * B);
       }
     simd::HWY_NAMESPACE::U8Panel p{scratch, scratch + B, int64_t(2 * B)};
     p.izero = izero;
@@ -377,9 +491,7 @@ HWY_INLINE void gemv_int8_pair(const GemmDecoder<E, kCB>& dec, const Strip& s0, 
   const int64_t seg_bytes = w.segment_bytes(), tile_bytes = w.tile_bytes(), qpb = w.block / 4;
   const int32_t* x32 = reinterpret_cast<const int32_t*>(xq);
   const float unit = scale_unit(w) * int_unit(w);
-  const auto table = hn::LoadDup128(du8, kFp4U8Table);
-  const auto flip = hn::Set(du8, uint8_t(1u << (w.value_bits() - 1)));
-  const bool fp4 = !kIntElements<E>;
+  const E& e = dec.e;
   auto y0 = hn::Zero(df), y1 = hn::Zero(df);
   for (int64_t g = 0; g < w.groups(); ++g) {
     // (2 strips, even/odd quads) int32 accumulators: 4 chains over the quad dot's latency.
@@ -387,8 +499,8 @@ HWY_INLINE void gemv_int8_pair(const GemmDecoder<E, kCB>& dec, const Strip& s0, 
     for (int64_t q = g * qpb; q < (g + 1) * qpb; ++q) {
       if (q % 8 == 0) prefetch_segment(s0, s1, q / 8, seg_bytes, tile_bytes, int64_t(L));
       const auto x = hn::BitCast(DI8(), hn::Set(di, x32[q]));
-      const auto u0 = u8_quad(hn::BitCast(du8, quad_codes<kCB>(s0.codes, seg_bytes, q)), fp4, table, flip);
-      const auto u1 = u8_quad(hn::BitCast(du8, quad_codes<kCB>(s1.codes, seg_bytes, q)), fp4, table, flip);
+      const auto u0 = e.u8(hn::BitCast(du8, quad_codes<kCB>(s0.codes, seg_bytes, q)));
+      const auto u1 = e.u8(hn::BitCast(du8, quad_codes<kCB>(s1.codes, seg_bytes, q)));
       if (q % 2 == 0) {
         a0 = simd::HWY_NAMESPACE::quad_dot<kDotBits>(di, u0, x, a0);
         a1 = simd::HWY_NAMESPACE::quad_dot<kDotBits>(di, u1, x, a1);
@@ -427,15 +539,15 @@ void run(Path path, HostView<const float> X, const BlockFpMatrix& w, HostView<fl
     case Path::kBlockFpGemvFloat: return gemv_rows<E, kCB>(X, w, Y, epi);
     case Path::kBlockFpGemmFloat: return simd::HWY_NAMESPACE::gemm_f32(dec, X, Y, epi);
     default: {
-      // Only integer elements and E2M1 have a W+A mode (check_packed): the others
+      // Only elements with an integer form have a W+A mode (check_packed): the others
       // compile no u8 path.
-      if constexpr (kIntElements<E> || std::is_same_v<E, DecodeE2M1>) {
+      if constexpr (kHasIntForm<E>) {
         thread_local simd::HWY_NAMESPACE::QuantizedX xq;
         if (!simd::HWY_NAMESPACE::quantize_x<MxScale>(X.rows, X.cols, w.block, w.kp,
                                                      simd::HWY_NAMESPACE::XRows{X}, xq))
           lsgemm::detail::fail_acts_out_of_range(X, "block_fp::matmul", "int8 (W+A) activation mode");
         const Epilogue wa_epi = w_plus_a_epilogue(w, epi);  // NVFP4: alpha * tensor_scale
-        with_dot_bits(kIntElements<E> ? w.value_bits() : 5, [&](auto bits) {
+        with_dot_bits(dec.e.dot_bits(), [&](auto bits) {
           if (path == Path::kBlockFpGemvInt8) {
             gemv_w_plus_a<decltype(bits)::value>(dec, xq, Y, wa_epi);
           } else {
@@ -461,8 +573,8 @@ inline std::vector<PathRule> path_rules() {
   return {
       {Path::kBlockFpGemvFloat, 1, kGemmMinRows, "float X"},
       {Path::kBlockFpGemmFloat, kGemmMinRows, kAnyRows, "float X"},
-      {Path::kBlockFpGemvInt8, 1, kGemmMinRows, "int8 (W+A) X: MX FP4, NVFP4, MXINT8, BFP"},
-      {Path::kBlockFpGemmInt8, kGemmMinRows, kAnyRows, "int8 (W+A) X: MX FP4, NVFP4, MXINT8, BFP"},
+      {Path::kBlockFpGemvInt8, 1, kGemmMinRows, "int8 (W+A) X: MX FP4, NVFP4, MXFP6 E2M3, MXINT8, BFP"},
+      {Path::kBlockFpGemmInt8, kGemmMinRows, kAnyRows, "int8 (W+A) X: MX FP4, NVFP4, MXFP6 E2M3, MXINT8, BFP"},
   };
 #else
   return {{Path::kBlockFpReference, 1, kAnyRows, LSGEMM_NO_KERNELS_REASON}};

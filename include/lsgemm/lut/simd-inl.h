@@ -299,7 +299,8 @@ inline void make_tables(HostView<const float> X, const TableSpec& spec, Tables& 
 // ----------------------------------------------------------------------------------
 // Lookup of 64-entry tables (4 sub-tables of 16) with indices in [0, 64). kVB: the
 // vector's byte count (matmul_kind), a template argument so that the scalable targets
-// choose the lookup's shape once per call, not once per lookup.
+// choose the lookup's shape once per call, not once per lookup. The general lookup is
+// core's; x86 without VBMI uses the layout's slot order instead (7 ops, not 9).
 template <int kVB>
 HWY_INLINE hn::Vec<DU8> lookup64(const uint8_t* HWY_RESTRICT tab, hn::Vec<DU8> idx) {
   const DU8 d;
@@ -322,23 +323,7 @@ HWY_INLINE hn::Vec<DU8> lookup64(const uint8_t* HWY_RESTRICT tab, hn::Vec<DU8> i
   const auto s3 = hn::TableLookupBytes(hn::LoadDup128(d, tab + 48), idx);
   return hn::IfThenElse(high, hn::IfThenElse(odd, s3, s2), hn::IfThenElse(odd, s1, s0));
 #else
-  // By the vector's byte count.
-  if constexpr (kVB >= 64) {
-    return hn::TableLookupLanes(hn::Load(d, tab), hn::IndicesFromVec(d, idx));
-  } else if constexpr (kVB == 32) {
-    return hn::TwoTablesLookupLanes(d, hn::Load(d, tab), hn::Load(d, tab + 32), hn::IndicesFromVec(d, idx));
-  } else {
-#if HWY_ARCH_ARM_A64 && (HWY_TARGET & HWY_ALL_NEON)
-    // NEON's tbl takes up to four table registers: the 64 entries in one instruction
-    // (Highway 1.2 exposes two), instead of two tbl2 + a test and a select.
-    return hn::Vec<DU8>{vqtbl4q_u8(vld1q_u8_x4(tab), idx.raw)};
-#else
-    const auto i31 = hn::IndicesFromVec(d, hn::And(idx, hn::Set(d, uint8_t{31})));
-    const auto r0 = hn::TwoTablesLookupLanes(d, hn::Load(d, tab), hn::Load(d, tab + 16), i31);
-    const auto r1 = hn::TwoTablesLookupLanes(d, hn::Load(d, tab + 32), hn::Load(d, tab + 48), i31);
-    return hn::IfThenElse(hn::TestBit(idx, hn::Set(d, uint8_t{32})), r1, r0);
-#endif
-  }
+  return simd::HWY_NAMESPACE::lookup_bytes64<kVB>(tab, idx);
 #endif
 }
 

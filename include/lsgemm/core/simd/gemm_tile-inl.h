@@ -66,15 +66,55 @@ using namespace tags;  // NOLINT: the skeleton's own spelling
 
 #if LSGEMM_SIMD_KERNELS
 
+// Byte lookup in a 64-entry table (64-byte aligned) at indices in [0, 64), any order.
+// kVB: the vector's byte count (a template argument so that scalable targets choose the
+// shape once per call). One permute where the target permutes bytes over 64 (VBMI; SVE
+// at 512 bits), two-table permutes over 32 and 16 bytes elsewhere on Arm; NEON's tbl
+// takes four registers (Highway 1.2 exposes two). x86 without VBMI: Highway emulates a
+// 64-entry permute in ~12 ops, so 4 in-block pshufb instead (one per 16-entry sub-table
+// broadcast to every block; pshufb reads the index's low 4 bits) and selects on index
+// bits 4 and 5 (a 16-bit shift puts each byte's bit in its sign: blendv), 9 ops.
+template <int kVB>
+HWY_INLINE hn::Vec<DU8> lookup_bytes64(const uint8_t* HWY_RESTRICT tab, hn::Vec<DU8> idx) {
+  const DU8 d;
+#if HWY_ARCH_X86 && HWY_TARGET > HWY_AVX3_DL
+  const hn::Repartition<uint16_t, DU8> d16;
+  const DI8 di8;
+  const auto s0 = hn::BitCast(di8, hn::TableLookupBytes(hn::LoadDup128(d, tab), idx));
+  const auto s1 = hn::BitCast(di8, hn::TableLookupBytes(hn::LoadDup128(d, tab + 16), idx));
+  const auto s2 = hn::BitCast(di8, hn::TableLookupBytes(hn::LoadDup128(d, tab + 32), idx));
+  const auto s3 = hn::BitCast(di8, hn::TableLookupBytes(hn::LoadDup128(d, tab + 48), idx));
+  const auto bit4 = hn::BitCast(di8, hn::ShiftLeft<3>(hn::BitCast(d16, idx)));
+  const auto bit5 = hn::BitCast(di8, hn::ShiftLeft<2>(hn::BitCast(d16, idx)));
+  return hn::BitCast(
+      d, hn::IfNegativeThenElse(bit5, hn::IfNegativeThenElse(bit4, s3, s2), hn::IfNegativeThenElse(bit4, s1, s0)));
+#else
+  if constexpr (kVB >= 64) {
+    return hn::TableLookupLanes(hn::Load(d, tab), hn::IndicesFromVec(d, idx));
+  } else if constexpr (kVB == 32) {
+    return hn::TwoTablesLookupLanes(d, hn::Load(d, tab), hn::Load(d, tab + 32), hn::IndicesFromVec(d, idx));
+  } else {
+#if HWY_ARCH_ARM_A64 && (HWY_TARGET & HWY_ALL_NEON)
+    return hn::Vec<DU8>{vqtbl4q_u8(vld1q_u8_x4(tab), idx.raw)};
+#else
+    const auto i31 = hn::IndicesFromVec(d, hn::And(idx, hn::Set(d, uint8_t{31})));
+    const auto r0 = hn::TwoTablesLookupLanes(d, hn::Load(d, tab), hn::Load(d, tab + 16), i31);
+    const auto r1 = hn::TwoTablesLookupLanes(d, hn::Load(d, tab + 32), hn::Load(d, tab + 48), i31);
+    return hn::IfThenElse(hn::TestBit(idx, hn::Set(d, uint8_t{32})), r1, r0);
+#endif
+  }
+#endif
+}
+
 // The u8 x s8 quad dot: acc[lane] += sum_{j<4} w[4*lane + j] * x[4*lane + j], exact, for
 // codes w < 2^kCodeBits. AVX-512 VNNI (AVX3_DL and later) has it as one instruction
 // (vpdpbusd); Highway's generic version on older x86 targets costs about 8 ops. There,
-// when the u8 x s8 pair sums fit int16 (kPairsFitI16: codes of at most 6 bits, 2 * 63 *
-// 128 = 16128 < 2^15, or a caller's own bound), vpmaddubsw + vpmaddwd is exact. SVE has
+// when the u8 x s8 pair sums fit int16 (kPairsFitI16: codes of at most 7 bits, 2 * 127 *
+// 128 = 32512 < 2^15, or a caller's own bound), vpmaddubsw + vpmaddwd is exact. SVE has
 // sdot/udot but no mixed-sign dot (usdot needs I8MM, which Highway 1.2 does not use): u8
 // x s8 costs two udot and three fix-up ops, while codes of at most 7 bits are the same
 // bytes as s8 and take one sdot.
-template <int kCodeBits, bool kPairsFitI16 = (kCodeBits <= 6), class VU8, class VI8, class VI>
+template <int kCodeBits, bool kPairsFitI16 = (kCodeBits <= 7), class VU8, class VI8, class VI>
 HWY_INLINE VI quad_dot(DI di, VU8 w, VI8 x, VI acc) {
 #if HWY_ARCH_X86 && HWY_TARGET <= HWY_AVX3_DL && HWY_COMPILER_GCC_ACTUAL && !HWY_COMPILER_CLANG
   // GCC 12 models vpdpbusd's accumulator as a separate output and keeps two copies of
