@@ -186,6 +186,8 @@ void register_all() {
       block_fp_kernel("BM_mxfp8_e5m2_f32act", O::mx(E::kFp8E5M2)),
       block_fp_kernel("BM_mxint8_int8act", O::mx(E::kInt8).with_act(kI8)),
       block_fp_kernel("BM_bfp5_b16_int8act", O::bfp(5, 16).with_act(kI8)),
+      block_fp_kernel("BM_mxfp4_int8act_by_amax", O::mx(E::kFp4E2M1).with_act(kI8).with_order(bf::ChannelOrder::kByAmax)),
+      block_fp_kernel("BM_mxfp4_f32act_by_amax", O::mx(E::kFp4E2M1).with_order(bf::ChannelOrder::kByAmax)),
       block_fp_kernel("BM_mxfp4_int8act_hot", O::mx(E::kFp4E2M1).with_act(kI8), true),
       block_fp_kernel("BM_mxfp4_f32act_hot", O::mx(E::kFp4E2M1), true),
   };

@@ -179,6 +179,30 @@ TEST(BlockFpValidate, RejectsMalformedObjects) {
     w.mantissa_bits = 12;
     bad(w, {"mantissa_bits=12"});
   }
+  {  // channel orders: wrong length, outside [0, K), repeated; matmul rejects them too
+    const bf::BlockFpMatrix ordered =
+        bf::pack(Wv, PackOptions::mx(MxElement::kFp4E2M1).with_order(bf::ChannelOrder::kByAmax));
+    bf::validate(ordered);
+    bf::BlockFpMatrix w = ordered.clone();
+    w.channels.resize(size_t(K - 1));
+    bad(w, {"channels hold 69", "K=70"});
+    const std::vector<float> X(size_t(3 * K), 1.0f);
+    std::vector<float> Y(size_t(3 * N), 7.0f);
+    for (int32_t v : {int32_t(K), int32_t(-1)}) {
+      w = ordered.clone();
+      w.channels[5] = v;
+      bad(w, {"channels[5]", "outside [0, K)"});
+      expect_mentions(error_keeping_y(Y, [&] {
+                        lsgemm::matmul(lsgemm::view<const float>(X.data(), 3, K), w,
+                                       lsgemm::view<float>(Y.data(), 3, N));
+                      }),
+                      {"channels[5]", "permutation"});
+    }
+    w = ordered.clone();
+    w.channels[9] = w.channels[2];
+    bad(w, {"channels[9]", "repeats"});
+    expect_mentions(error_of([&] { bf::dequantize_to_vector(w); }), {"channels[9]"});
+  }
 }
 
 // The layout's index expressions (format.hpp) for each container: the code of W[r][c]
@@ -292,6 +316,50 @@ TEST(BlockFpFormat, RoundTripAndErrors) {
     if (e.o.scheme == bf::Scheme::kNvfp4) continue;
     const bf::BlockFpMatrix again = bf::pack(lsgemm::view<const float>(d.data(), N, K), e.o);
     EXPECT_EQ(bf::dequantize_to_vector(again), d) << "dequantized values must pack to themselves";
+  }
+}
+
+// The outlier-aware channel order: on weights where a few outlier channels (x40) set
+// the block scales of the ordinary channels beside them, sorting the channels by amax
+// puts the outliers together, and the ordinary channels (here 98 % of the weights) keep
+// their precision: their relative error must fall by 30 % at least (measured with this
+// seed: to 39-58 % of the natural order's; the 23 ordinary channels that share the
+// outliers' block are what remains). The outliers, now sharing blocks with each other,
+// lose some (NVFP4 0.03 -> 0.09). dequantize() returns W in its own order throughout.
+TEST(BlockFpFormat, ChannelOrderLowersErrorOnOutlierChannels) {
+  const int64_t N = 64, K = 512;
+  std::vector<float> W = random_matrix(N, K, 12);
+  auto outlier = [](int64_t c) { return c % 61 == 0; };  // 9 channels, spread over the blocks
+  for (int64_t r = 0; r < N; ++r)
+    for (int64_t c = 0; c < K; ++c)
+      if (outlier(c)) W[size_t(r * K + c)] *= 40.0f;
+  const auto Wv = lsgemm::view<const float>(W.data(), N, K);
+  // Relative L2 error over the ordinary (0) or the outlier (1) channels.
+  auto rel_error = [&](const bf::BlockFpMatrix& w, bool outliers) {
+    const std::vector<float> d = bf::dequantize_to_vector(w);
+    double num = 0, den = 0;
+    for (int64_t r = 0; r < N; ++r)
+      for (int64_t c = 0; c < K; ++c) {
+        if (outlier(c) != outliers) continue;
+        const size_t i = size_t(r * K + c);
+        num += (double(d[i]) - W[i]) * (double(d[i]) - W[i]);
+        den += double(W[i]) * W[i];
+      }
+    return std::sqrt(num / den);
+  };
+  for (PackOptions o : {PackOptions::mx(MxElement::kFp4E2M1), PackOptions::nvfp4(), PackOptions::mx(MxElement::kFp6E2M3),
+                        PackOptions::bfp(4, 16), PackOptions::mx(MxElement::kInt8)}) {
+    const bf::BlockFpMatrix natural = bf::pack(Wv, o);
+    const bf::BlockFpMatrix ordered = bf::pack(Wv, o.with_order(bf::ChannelOrder::kByAmax));
+    EXPECT_EQ(natural.channels.size(), 0u);
+    ASSERT_EQ(ordered.channels.size(), size_t(K));
+    bf::validate(ordered);
+    for (int i = 0; i < 9; ++i) EXPECT_TRUE(outlier(ordered.channels[size_t(i)])) << "position " << i;
+    const double e0 = rel_error(natural, false), e1 = rel_error(ordered, false);
+    const double o0 = rel_error(natural, true), o1 = rel_error(ordered, true);
+    std::printf("  %s %s: relative L2 error, ordinary channels: natural %.4f, by amax %.4f; outliers %.4f -> %.4f\n",
+                bf::scheme_name(o.scheme), o.scheme == bf::Scheme::kMx ? bf::mx_name(o.element) : "", e0, e1, o0, o1);
+    EXPECT_LT(e1, 0.7 * e0) << "the channel order must keep the ordinary channels' precision";
   }
 }
 

@@ -78,6 +78,7 @@ struct BlockFpFamily {
     if (o.scheme == Scheme::kBfp) os << " m=" << o.mantissa_bits;
     os << " block=" << (o.block ? o.block : block_fp::default_block(o.scheme))
        << " act=" << block_fp::act_mode_name(o.act);
+    if (o.order == block_fp::ChannelOrder::kByAmax) os << " order=by_amax";
     return os.str();
   }
   static std::string describe_tile(const Kernels& t) {
@@ -232,7 +233,8 @@ struct BlockFpFamily {
 
 using BfCase = BlockFpFamily::Case;
 
-// Every format the family packs: each MX element, NVFP4, BFP m = 3..8 with each block.
+// Every format the family packs: each MX element, NVFP4, BFP m = 3..8 with each block,
+// and two with the channel order.
 inline std::vector<BfOptions> block_fp_all_options(block_fp::ActMode act) {
   std::vector<BfOptions> v;
   for (MxElement e : {MxElement::kFp8E4M3, MxElement::kFp8E5M2, MxElement::kFp6E3M2, MxElement::kFp6E2M3,
@@ -242,6 +244,10 @@ inline std::vector<BfOptions> block_fp_all_options(block_fp::ActMode act) {
   for (int m = 3; m <= 8; ++m) v.push_back(BfOptions::bfp(m, m % 2 ? 16 : 64));
   v.push_back(BfOptions::bfp(4, 8));
   v.push_back(BfOptions::bfp(8, 32));
+  // The outlier-aware channel order: X gathered in the GEMV row, the GEMM's packed X and
+  // the W+A quantizer.
+  v.push_back(BfOptions::mx(MxElement::kFp4E2M1).with_order(block_fp::ChannelOrder::kByAmax));
+  v.push_back(BfOptions::bfp(6, 16).with_order(block_fp::ChannelOrder::kByAmax));
   std::vector<BfOptions> out;
   for (BfOptions o : v) {
     if (act == block_fp::ActMode::kInt8 && !block_fp::int_elements(o.scheme, o.element)) continue;

@@ -33,6 +33,13 @@
 // for a quad dot, one f32 lane per byte for a float decode), as in int_quant. Scale bytes
 // in their own stream: scale[(t * G + g) * 16 + r], G = Kp / block (padding blocks 0).
 //
+// Channel order (PackOptions::order, chosen at pack time): kByAmax packs the K channels
+// sorted by max_n |W(n, c)| (descending) so that outlier channels share blocks; channels
+// (K int32) records it: packed column c is channel channels[c] of W, and the layout above
+// and every formula below index packed columns. Kernels and reference read
+// X[m][channels[c]] as they go (the GEMV's padded row, the GEMM's packed X, the W+A
+// quantizer's row); dequantize() returns W in its own order. Empty: the natural order.
+//
 // Activation modes (chosen at pack time, a property of the layer):
 //   kFloat: X fp32; W decoded in registers to f32 (W-only).
 //   kInt8 : W+A, for the elements whose values are integers times a power of two (E2M1,
@@ -80,6 +87,11 @@ inline constexpr int kBlockBytes = 64;  // one vector of codes: 16 rows x 4 k (x
 
 enum class Scheme : uint8_t { kMx, kNvfp4, kBfp };
 enum class ActMode : uint8_t { kFloat, kInt8 };
+// Outlier-aware channel order (PackOptions::order): kNatural keeps K as it is; kByAmax
+// sorts the K channels by their largest |w| over all rows, descending (ties: lower
+// channel first), so that the outlier channels share blocks and no longer set the shared
+// scale of blocks of ordinary channels, which then keep their precision.
+enum class ChannelOrder : uint8_t { kNatural, kByAmax };
 
 inline const char* scheme_name(Scheme s) {
   return s == Scheme::kMx ? "mx" : s == Scheme::kNvfp4 ? "nvfp4" : s == Scheme::kBfp ? "bfp" : "?";
@@ -92,6 +104,7 @@ struct PackOptions {
   int block = 0;          // 0: the scheme's own (MX 32, NVFP4 16, BFP 32); BFP: 8, 16, 32, 64
   int mantissa_bits = 8;  // kBfp: 3..8
   ActMode act = ActMode::kFloat;
+  ChannelOrder order = ChannelOrder::kNatural;
 
   static PackOptions mx(MxElement e) { PackOptions o; o.element = e; return o; }
   static PackOptions nvfp4() { PackOptions o; o.scheme = Scheme::kNvfp4; return o; }
@@ -104,6 +117,7 @@ struct PackOptions {
   }
   PackOptions& with_act(ActMode a) { act = a; return *this; }
   PackOptions& with_block(int b) { block = b; return *this; }
+  PackOptions& with_order(ChannelOrder o) { order = o; return *this; }
 };
 
 // The scheme's block length, an element's code bits, the container they are stored in,
@@ -131,6 +145,11 @@ struct BlockFpMatrix {
   float tensor_scale = 1.0f;  // kNvfp4: ts (f32); 1 otherwise
   AlignedBuffer<uint8_t> codes;   // tiles() * tile_bytes()
   AlignedBuffer<uint8_t> scales;  // tiles() * groups() * 16 scale bytes
+  // Channel order: empty for the natural one, else K channels: packed column c holds
+  // channel channels[c] of W, and multiplies X[m][channels[c]] (a permutation of [0, K)).
+  AlignedBuffer<int32_t> channels;
+
+  int64_t channel(int64_t c) const { return channels.size() ? int64_t(channels[size_t(c)]) : c; }
 
   int64_t tiles() const { return row_tiles(n); }
   int64_t groups() const { return kp / block; }
@@ -138,7 +157,7 @@ struct BlockFpMatrix {
   int code_bits() const { return container_bits(value_bits()); }
   int64_t segment_bytes() const { return int64_t(kBlockBytes) * code_bits(); }
   int64_t tile_bytes() const { return kp / kKUnit * segment_bytes(); }
-  int64_t packed_bytes() const { return int64_t(codes.bytes() + scales.bytes()); }
+  int64_t packed_bytes() const { return int64_t(codes.bytes() + scales.bytes() + channels.bytes()); }
 
   // Where the code of W[r][c] lives (the layout above): the byte of its low bits (and
   // the nibble / 2-bit field), and for b = 6 the byte and field of its high bits.
@@ -224,6 +243,7 @@ struct BlockFpMatrix {
     o.mantissa_bits = mantissa_bits; o.act = act; o.tensor_scale = tensor_scale;
     o.codes = codes.clone();
     o.scales = scales.clone();
+    o.channels = channels.clone();
     return o;
   }
 };
@@ -249,6 +269,8 @@ inline void check_options(const PackOptions& o) {
   require(o.scheme != Scheme::kBfp || (o.mantissa_bits >= 3 && o.mantissa_bits <= 8), "block_fp: mantissa_bits=",
           o.mantissa_bits, " is not supported (bfp: 3..8)");
   require(o.act == ActMode::kFloat || o.act == ActMode::kInt8, "block_fp: unknown activation mode ", int(o.act));
+  require(o.order == ChannelOrder::kNatural || o.order == ChannelOrder::kByAmax, "block_fp: unknown channel order ",
+          int(o.order), " (allowed: natural, by_amax)");
   require(o.act == ActMode::kFloat || int_elements(o.scheme, o.element), "block_fp: act=int8 needs integer elements (",
           "mx fp4, mx fp6 e2m3, mx int8, nvfp4 or bfp), not ", scheme_name(o.scheme),
           o.scheme == Scheme::kMx ? std::string(" ") + mx_name(o.element) : std::string());
@@ -278,8 +300,39 @@ inline void check_packed(const BlockFpMatrix& w, const char* where) {
   const size_t codes = T * size_t(w.tile_bytes()), consts = T * size_t(w.groups()) * kTileRows;
   require(w.codes.size() == codes, where, ": codes hold ", w.codes.size(), " bytes, expected ", codes);
   require(w.scales.size() == consts, where, ": scales hold ", w.scales.size(), " bytes, expected ", consts);
+  require(w.channels.size() == 0 || w.channels.size() == size_t(w.k), where, ": channels hold ", w.channels.size(),
+          " entries, expected 0 (natural order) or K=", w.k);
 }
 
+// O(K): a channel order must be a permutation of [0, K) (the kernels read X[m][channels[c]]).
+// Every reader of X through it runs this first.
+inline void check_channels(const BlockFpMatrix& w, const char* where) {
+  if (!w.channels.size()) return;
+  std::vector<uint8_t> seen(size_t(w.k), 0);
+  for (int64_t c = 0; c < w.k; ++c) {
+    const int32_t ch = w.channels[size_t(c)];
+    lsgemm::detail::require(ch >= 0 && ch < w.k && !seen[size_t(ch)], where, ": channels[", c, "]=", ch,
+                            ch >= 0 && ch < w.k ? " repeats an earlier entry" : " is outside [0, K)",
+                            " (the channel order must be a permutation of [0, K=", w.k, "))");
+    seen[size_t(ch)] = 1;
+  }
+}
+
+}  // namespace detail
+
+namespace detail {
+// kByAmax: channels sorted by max_n |W(n, c)|, descending, ties by channel (stable).
+inline AlignedBuffer<int32_t> channels_by_amax(HostView<const float> W) {
+  std::vector<float> amax(size_t(W.cols), 0.0f);
+  for (int64_t r = 0; r < W.rows; ++r)
+    for (int64_t c = 0; c < W.cols; ++c) amax[size_t(c)] = std::max(amax[size_t(c)], std::fabs(W(r, c)));
+  std::vector<int32_t> order(size_t(W.cols));
+  for (size_t c = 0; c < order.size(); ++c) order[c] = int32_t(c);
+  std::stable_sort(order.begin(), order.end(), [&](int32_t a, int32_t b) { return amax[size_t(a)] > amax[size_t(b)]; });
+  AlignedBuffer<int32_t> ch(order.size());
+  std::memcpy(ch.data(), order.data(), order.size() * sizeof(int32_t));
+  return ch;
+}
 }  // namespace detail
 
 // An object of shape N x K for the options, every code and scale byte 0 (the values
@@ -317,10 +370,13 @@ inline BlockFpMatrix pack(HostView<const float> W, const PackOptions& opt = {}) 
       amax = std::max(amax, std::fabs(W(r, c)));
     }
   if (q.scheme == Scheme::kNvfp4) q.tensor_scale = nvfp4_tensor_scale(amax);
+  if (opt.order == ChannelOrder::kByAmax) q.channels = detail::channels_by_amax(W);
   const int64_t G = q.groups();
   std::vector<uint8_t> cb(size_t(q.block));
+  std::vector<float> row(size_t(q.k));
   for (int64_t r = 0; r < q.n; ++r) {
-    const float* w = W.row(r);
+    for (int64_t c = 0; c < q.k; ++c) row[size_t(c)] = W(r, q.channel(c));
+    const float* w = row.data();
     for (int64_t g = 0; g < G; ++g) {
       const int64_t k0 = g * q.block, len = std::min<int64_t>(q.block, q.k - k0);
       if (len <= 0) break;  // padding blocks keep scale byte 0 and zero codes
@@ -342,6 +398,7 @@ inline BlockFpMatrix pack(HostView<const float> W, const PackOptions& opt = {}) 
 inline void validate(const BlockFpMatrix& q) {
   using lsgemm::detail::require;
   detail::check_packed(q, "block_fp::validate");
+  detail::check_channels(q, "block_fp::validate");
   const int64_t G = q.groups();
   for (int64_t r = 0; r < q.tiles() * kTileRows; ++r)
     for (int64_t g = 0; g < G; ++g) {
@@ -375,9 +432,10 @@ inline void validate(const BlockFpMatrix& q) {
 // Checks the object's sizes first (O(1)); validate() it first if it came from outside.
 inline std::vector<float> dequantize_to_vector(const BlockFpMatrix& q) {
   detail::check_packed(q, "block_fp::dequantize");
+  detail::check_channels(q, "block_fp::dequantize");
   std::vector<float> out = lsgemm::detail::alloc_floats(q.n * q.k, "block_fp::dequantize");
   for (int64_t r = 0; r < q.n; ++r)
-    for (int64_t c = 0; c < q.k; ++c) out[size_t(r * q.k + c)] = q.weight(r, c);
+    for (int64_t c = 0; c < q.k; ++c) out[size_t(r * q.k + q.channel(c))] = q.weight(r, c);
   return out;
 }
 

@@ -71,13 +71,14 @@ inline void matmul(HostView<const float> X, const block_fp::BlockFpMatrix& w, Ho
   using namespace block_fp;
   lsgemm::detail::check_matmul_shapes(X, w.n, w.k, Y);
   block_fp::detail::check_packed(w, "block_fp::matmul");
+  block_fp::detail::check_channels(w, "block_fp::matmul");
   const int64_t M = X.rows, N = w.n, K = w.k, G = w.groups(), B = w.block;
   if (w.act == ActMode::kFloat) {
     std::vector<double> acc(static_cast<size_t>(N));
     for (int64_t m = 0; m < M; ++m) {
       for (int64_t n = 0; n < N; ++n) {
         double s = 0.0;
-        for (int64_t c = 0; c < K; ++c) s += double(X(m, c)) * double(w.weight(n, c));
+        for (int64_t c = 0; c < K; ++c) s += double(X(m, w.channel(c))) * double(w.weight(n, c));
         acc[size_t(n)] = s;
       }
       for (int64_t n = 0; n < N; ++n) Y(m, n) = float(apply_epilogue(epi, acc[size_t(n)], n, Y(m, n)));
@@ -93,10 +94,10 @@ inline void matmul(HostView<const float> X, const block_fp::BlockFpMatrix& w, Ho
     for (int64_t g = 0; g < G; ++g) {
       const int64_t k0 = g * B, k1 = std::min(k0 + B, K);
       float amax = 0.0f;
-      for (int64_t c = k0; c < k1; ++c) amax = std::max(amax, std::fabs(X(m, c)));
+      for (int64_t c = k0; c < k1; ++c) amax = std::max(amax, std::fabs(X(m, w.channel(c))));
       float inv;
       if (!mx_x_scale(amax, inv, sx[size_t(g)])) continue;
-      for (int64_t c = k0; c < k1; ++c) xq[size_t(c)] = quantize_int8(X(m, c), inv);
+      for (int64_t c = k0; c < k1; ++c) xq[size_t(c)] = quantize_int8(X(m, w.channel(c)), inv);
     }
     for (int64_t n = 0; n < N; ++n) {
       float acc = 0.0f;
@@ -120,7 +121,8 @@ inline std::vector<double> matmul_magnitude(HostView<const float> X, const block
   for (int64_t m = 0; m < M; ++m)
     for (int64_t n = 0; n < N; ++n) {
       double s = 0.0;
-      for (int64_t c = 0; c < K; ++c) s += std::fabs(double(X(m, c))) * std::fabs(double(w.weight(n, c)));
+      for (int64_t c = 0; c < K; ++c)
+        s += std::fabs(double(X(m, w.channel(c)))) * std::fabs(double(w.weight(n, c)));
       mag[size_t(m * N + n)] = s;
     }
   return mag;

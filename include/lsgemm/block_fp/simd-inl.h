@@ -448,8 +448,12 @@ void gemv_rows(HostView<const float> X, const BlockFpMatrix& w, HostView<float> 
   const int64_t M = X.rows, KP = w.kp;
   thread_local AlignedBuffer<float> xpad_buf;
   float* xpad = simd::HWY_NAMESPACE::scratch(xpad_buf, size_t(M * KP));
-  for (int64_t m = 0; m < M; ++m) {
-    std::memcpy(xpad + m * KP, X.row(m), size_t(X.cols) * sizeof(float));
+  for (int64_t m = 0; m < M; ++m) {  // in the weights' channel order
+    if (w.channels.size()) {
+      for (int64_t c = 0; c < X.cols; ++c) xpad[m * KP + c] = X(m, w.channels[size_t(c)]);
+    } else {
+      std::memcpy(xpad + m * KP, X.row(m), size_t(X.cols) * sizeof(float));
+    }
     std::fill(xpad + m * KP + X.cols, xpad + (m + 1) * KP, 0.0f);
   }
   simd::HWY_NAMESPACE::gemv_pairs(dec.blocks(), M, Y, epi, [&](int64_t m, int64_t pr, float* yt) {
@@ -535,16 +539,20 @@ void gemv_w_plus_a(const GemmDecoder<E, kCB>& dec, const simd::HWY_NAMESPACE::Qu
 template <class E, int kCB>
 void run(Path path, HostView<const float> X, const BlockFpMatrix& w, HostView<float> Y, const Epilogue& epi) {
   const GemmDecoder<E, kCB> dec(w);
+  const int32_t* channels = w.channels.size() ? w.channels.data() : nullptr;  // X's column of packed column c
   switch (path) {
     case Path::kBlockFpGemvFloat: return gemv_rows<E, kCB>(X, w, Y, epi);
-    case Path::kBlockFpGemmFloat: return simd::HWY_NAMESPACE::gemm_f32(dec, X, Y, epi);
+    case Path::kBlockFpGemmFloat: return simd::HWY_NAMESPACE::gemm_f32(dec, X, Y, epi, channels);
     default: {
       // Only elements with an integer form have a W+A mode (check_packed): the others
       // compile no u8 path.
       if constexpr (kHasIntForm<E>) {
         thread_local simd::HWY_NAMESPACE::QuantizedX xq;
-        if (!simd::HWY_NAMESPACE::quantize_x<MxScale>(X.rows, X.cols, w.block, w.kp,
-                                                     simd::HWY_NAMESPACE::XRows{X}, xq))
+        const bool ok = channels ? simd::HWY_NAMESPACE::quantize_x<MxScale>(
+                                       X.rows, X.cols, w.block, w.kp, simd::HWY_NAMESPACE::GatheredXRows{X, channels}, xq)
+                                 : simd::HWY_NAMESPACE::quantize_x<MxScale>(X.rows, X.cols, w.block, w.kp,
+                                                                            simd::HWY_NAMESPACE::XRows{X}, xq);
+        if (!ok)
           lsgemm::detail::fail_acts_out_of_range(X, "block_fp::matmul", "int8 (W+A) activation mode");
         const Epilogue wa_epi = w_plus_a_epilogue(w, epi);  // NVFP4: alpha * tensor_scale
         with_dot_bits(dec.e.dot_bits(), [&](auto bits) {
@@ -585,6 +593,7 @@ inline std::vector<PathRule> path_rules() {
 inline void matmul(HostView<const float> X, const BlockFpMatrix& w, HostView<float> Y, const Epilogue& epi = {}) {
   lsgemm::detail::check_matmul_shapes(X, w.n, w.k, Y);
   detail::check_packed(w, "block_fp::matmul");
+  detail::check_channels(w, "block_fp::matmul");
   if (X.rows == 0) return;
 #if !LSGEMM_SIMD_KERNELS
   lsgemm::detail::note_path(Path::kBlockFpReference);  // core/simd/kernels.hpp

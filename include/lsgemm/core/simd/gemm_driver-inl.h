@@ -137,6 +137,18 @@ struct XRows {
   const float* operator()(int64_t m, std::vector<float>& /*tmp*/) const { return X.row(m); }
 };
 
+// The rows of X with their columns gathered (cols: K entries): a family's channel order.
+struct GatheredXRows {
+  HostView<const float> X;
+  const int32_t* cols;
+  const float* operator()(int64_t m, std::vector<float>& tmp) const {
+    tmp.resize(size_t(X.cols));
+    const float* x = X.row(m);
+    for (int64_t c = 0; c < X.cols; ++c) tmp[size_t(c)] = x[cols[c]];
+    return tmp.data();
+  }
+};
+
 // X quantized per scale group by a Scale policy, once per call (every N-block task
 // reads it). Returns false when a row holds a value outside act_in_range (Inf, NaN,
 // |x| > kMaxAbsX) or the row source rejects it.
@@ -256,8 +268,11 @@ HWY_INLINE void for_row_tiles(int64_t M, const Fn& fn) {
 // Packs rows of a row-major matrix (elements of type T, ld apart) tile by tile,
 // k-major within a tile: the tile of height h starting at row m0 occupies
 // out[m0 * cols + k * h + i]. One O(M*K) pass per call, shared by every N-block.
+// gather (cols entries, or null): packed column k reads source column gather[k] (a
+// family's channel order, applied to X here instead of in a copy of X).
 template <int kTop, class T>
-void pack_rows(const T* src, int64_t ld, int64_t M, int64_t cols, AlignedBuffer<T>& out) {
+void pack_rows(const T* src, int64_t ld, int64_t M, int64_t cols, AlignedBuffer<T>& out,
+               const int32_t* gather = nullptr) {
   T* dst = scratch(out, size_t(M * cols));
   std::vector<int64_t> starts;
   for_row_tiles<kTop>(M, [&](int64_t m0, auto) { starts.push_back(m0); });
@@ -265,8 +280,10 @@ void pack_rows(const T* src, int64_t ld, int64_t M, int64_t cols, AlignedBuffer<
     const int64_t m0 = starts[size_t(t)];
     const int64_t h = (t + 1 < int64_t(starts.size()) ? starts[size_t(t + 1)] : M) - m0;
     T* d = dst + m0 * cols;
-    for (int64_t k = 0; k < cols; ++k)
-      for (int64_t i = 0; i < h; ++i) d[k * h + i] = src[(m0 + i) * ld + k];
+    for (int64_t k = 0; k < cols; ++k) {
+      const int64_t ks = gather ? int64_t(gather[k]) : k;
+      for (int64_t i = 0; i < h; ++i) d[k * h + i] = src[(m0 + i) * ld + ks];
+    }
   });
 }
 
@@ -292,16 +309,18 @@ struct PanelTilesF32 {
 };
 
 // Y = X * W^T (+ epilogue) with fp32 activations, W decoded to f32 panels (or chunks
-// handled by another Tiles policy).
+// handled by another Tiles policy). x_cols (K entries, or null): the decoder's column k
+// multiplies X[m][x_cols[k]] (pack_rows' gather).
 template <class Decoder, class Tiles = PanelTilesF32>
-void gemm_f32(const Decoder& dec, HostView<const float> X, HostView<float> Y, const Epilogue& epi) {
+void gemm_f32(const Decoder& dec, HostView<const float> X, HostView<float> Y, const Epilogue& epi,
+              const int32_t* x_cols = nullptr) {
   static_assert(HasShape<Decoder>::value, "gemm_f32: the decoder needs n(), k(), kp() and blocks()");
   static_assert(!std::is_same_v<Tiles, PanelTilesF32> || F32Decoder<Decoder>::value,
                 "gemm_f32 with panel tiles: the decoder needs bool decode_f32(nb, k0, kc, float* panel)");
   const int64_t L = int64_t(hwy::HWY_NAMESPACE::Lanes(DF()));
   const int64_t M = X.rows, N = dec.n(), K = dec.k(), KP = dec.kp();
   thread_local AlignedBuffer<float> xp_buf;  // X packed per row tile
-  pack_rows<kMRF32>(X.data, X.ld, M, K, xp_buf);
+  pack_rows<kMRF32>(X.data, X.ld, M, K, xp_buf, x_cols);
   const float* xp_all = xp_buf.data();  // a thread_local is not captured: workers need the pointer
   for_m_blocks<kMBlockF32>(M, [&](int64_t mb, int64_t mc) {
     const float* xp = xp_all + mb * K;
