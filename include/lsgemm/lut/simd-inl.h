@@ -303,8 +303,8 @@ inline void make_tables(HostView<const float> X, const TableSpec& spec, Tables& 
 // core's; x86 without VBMI uses the layout's slot order instead (7 ops, not 9).
 template <int kVB>
 HWY_INLINE hn::Vec<DU8> lookup64(const uint8_t* HWY_RESTRICT tab, hn::Vec<DU8> idx) {
-  const DU8 d;
 #if HWY_ARCH_X86 && HWY_TARGET > HWY_AVX3_DL
+  const DU8 d;
   // x86 without VBMI (AVX3 = Skylake-X, AVX2, SSE4): no byte permute over 64 entries, and
   // Highway's emulation of one (two 32-entry lookups of 2 shuffles + a lane swap each, and
   // a select) is ~12 ops. But an index's sub-table j is its byte's slot in the 32-bit lane
