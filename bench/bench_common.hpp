@@ -18,6 +18,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <functional>
+#include <map>
 #include <memory>
 #include <sstream>
 #include <string>
@@ -217,6 +218,32 @@ inline void fill_gaussianish(float* p, size_t n, uint64_t seed, float stddev) {
   }
 }
 
+// Every binary draws the same weights and activations, so a peer's row in one table is
+// the same computation as in another. Seeds: weights and activations differ, and stay
+// the same across runs. LLM weights are small (std ≈ 0.02–0.05); activations near unit
+// scale.
+inline constexpr uint64_t kSeedW = 0x5EED0001, kSeedX = 0x5EED0002;
+inline constexpr float kWeightStd = 0.05f;
+
+// The dense weight W (N×K row-major) of one shape, as every kernel packs it.
+inline lsgemm::AlignedBuffer<float> dense_weight(int64_t n, int64_t k) {
+  lsgemm::AlignedBuffer<float> W(size_t(n * k));
+  fill_gaussianish(W.data(), W.size(), kSeedW, kWeightStd);
+  return W;
+}
+
+// Activations X (M×K row-major); the seed depends on M so that each M gets its own X.
+inline void fill_activations(float* x, int64_t M, int64_t K) {
+  fill_gaussianish(x, size_t(M * K), kSeedX ^ uint64_t(M), 1.0f);
+}
+
+// Arguments of the matrix-product benchmarks: BM_x/N:…/K:…/M:…/T:….
+struct Dims {
+  int64_t n, k, m;
+  int t;
+};
+inline Dims dims_of(const benchmark::State& s) { return {s.range(0), s.range(1), s.range(2), int(s.range(3))}; }
+
 // ---------------------------------------------------------------------------------------
 // Output check. `oracle(r, out)` writes the expected row r (N values) of Y into `out`;
 // the helper compares rows 0 and M-1 (the reference is a slow scalar loop, so never
@@ -306,6 +333,45 @@ bool guarded(benchmark::State& state, const char* what, Fn&& fn, std::string* wh
     if (why) *why = msg;
     return false;
   }
+}
+
+// Verdicts of the one-time output checks, by benchmark name and arguments ("" = passed).
+// Process-wide rather than in the prepared state: with random interleaving the slot is
+// rebuilt on nearly every run, and the check need not be.
+inline std::map<std::string, std::string>& verdicts() {
+  static std::map<std::string, std::string> v;
+  return v;
+}
+
+// Runs check() once per key; repeats a failure's message on later runs (every
+// repetition should say what went wrong). Returns true when the benchmark may be timed.
+inline bool checked_once(benchmark::State& state, const std::string& key,
+                         const std::function<bool(std::string*)>& check) {
+  auto it = verdicts().find(key);
+  if (it == verdicts().end()) {
+    std::string why;
+    const bool ok = check(&why);
+    if (!ok && why.empty()) why = key + ": check failed";
+    verdicts()[key] = ok ? "" : why;
+    if (!ok && !state.error_occurred()) state.SkipWithError(why.c_str());
+    return ok;
+  }
+  if (!it->second.empty()) {
+    state.SkipWithError(it->second.c_str());
+    return false;
+  }
+  return true;
+}
+
+// Context every binary's JSON carries: the SIMD target lsgemm dispatched to and what
+// the cold rotation was sized from.
+inline void add_machine_context() {
+  const CacheInfo l3 = l3_info();
+  benchmark::AddCustomContext("lsgemm_simd_target", lsgemm::simd_target_name());
+  benchmark::AddCustomContext("l3_bytes", std::to_string(l3.l3_bytes) +
+                                              (l3.from_sysfs ? " (sysfs)" : " (fallback: sysfs unreadable)"));
+  benchmark::AddCustomContext("cold_rotation_bytes", std::to_string(rotation_bytes()) + " (5x L3)");
+  benchmark::AddCustomContext("rotation_memory_cap_bytes", std::to_string(memory_budget_bytes()));
 }
 
 // "BM_x" + "/N:…/K:…" style key for the prepared-state slot.

@@ -1,21 +1,26 @@
 // block_fp benchmarks: MX (FP4/FP6/FP8/INT8), NVFP4 and BFP weights against the
-// library's int4 W4A8 GEMV and the dense fp32 peers, all in one binary so that every
-// ratio comes from one run on one machine state (DESIGN.md §6).
+// library's int4 W4A8 GEMV, the dense fp32 peers and oneDNN's f32 and u8 x s8 matmul,
+// all in one binary so that every ratio comes from one run on one machine state
+// (DESIGN.md §6).
 //
 //   BM_<format>_<act>/N:…/K:…/M:…/T:…   Y[M×N] = X[M×K]·Wᵀ, W cold unless the name ends
 //                                        _hot; <act>: f32act (W-only) or int8act (W+A:
 //                                        X quantized to MXINT8 per block on the fly)
 //   BM_int4_g128_int8act/…                int_quant W4A8, the same rotation
 //   BM_peer_eigen_f32 / BM_peer_openblas_f32   dense fp32
+//   BM_peer_onednn_f32 / _s8 / _s8_vnni   oneDNN matmul, weights prepacked (as in
+//                                        int_quant_bench)
 //   BM_probe_stream_read/T:…              what a plain streaming read gets from DRAM now
 //
 // Counters: GB/s = bytes of the packed weight (codes + scales) per call / time;
-// GFLOP/s = 2·M·N·K per call / time. Every benchmark checks its output once, before
-// timing, against lsgemm::reference::matmul (1e-3 relative L2; the W+A paths are
-// bit-exact, the float ones differ by summation order only).
+// GFLOP/s = 2·M·N·K per call / time (integer ops for the s8 peers). Every benchmark
+// checks its output once, before timing: the lsgemm kernels against
+// lsgemm::reference::matmul (1e-3 relative L2; the W+A paths are bit-exact, the float
+// ones differ by summation order only), the peers against a double oracle.
 #include <functional>
 #include <map>
 
+#include "onednn_peer.hpp"
 #include "peers.hpp"
 
 namespace {
@@ -29,14 +34,6 @@ using namespace lsgemm_bench;
 const std::vector<std::pair<int64_t, int64_t>> kShapes = {{4096, 4096}, {11008, 4096}, {4096, 11008}};
 const std::vector<int64_t> kTokens = {1, 8, 32, 128, 512};
 const std::vector<int> kThreads = {1, 2};
-constexpr uint64_t kSeedW = 0x5EED0001, kSeedX = 0x5EED0002;
-constexpr float kWeightStd = 0.05f;  // LLM weights: std ~0.02-0.05; activations ~1
-
-struct Dims {
-  int64_t n, k, m;
-  int t;
-};
-Dims dims_of(const benchmark::State& s) { return {s.range(0), s.range(1), s.range(2), int(s.range(3))}; }
 
 // One packed-weight kernel: how to pack W, and whether its copies stay hot.
 template <class Weights>
@@ -82,7 +79,7 @@ void bm_packed(benchmark::State& state, const Kernel<Weights>& kern) {
   if (st->m != d.m) {
     st->x.resize(size_t(d.m * d.k));
     st->y.resize(size_t(d.m * d.n));
-    fill_gaussianish(st->x.data(), st->x.size(), kSeedX ^ uint64_t(d.m), 1.0f);
+    fill_activations(st->x.data(), d.m, d.k);
     st->m = d.m;
   }
   const auto X = lsgemm::view<const float>(st->x.data(), d.m, d.k);
@@ -104,51 +101,6 @@ void bm_packed(benchmark::State& state, const Kernel<Weights>& kern) {
     benchmark::ClobberMemory();
   }
   set_rates(state, double(st->bytes), 2.0 * double(d.m) * double(d.n) * double(d.k));
-}
-
-struct DenseState {
-  WeightPool<AlignedBuffer<float>> pool;
-  int64_t m = -1;
-  AlignedBuffer<float> x, y;
-  std::map<std::pair<int64_t, int>, std::string> verdict;
-};
-
-void bm_dense_f32(benchmark::State& state, const std::string& name, DenseKernel kernel) {
-  const Dims d = dims_of(state);
-  set_threads(d.t);
-  const int64_t bytes = d.n * d.k * int64_t(sizeof(float));
-  auto st = prepared<DenseState>(key_of(name, {d.n, d.k}), [&] {
-    auto s = std::make_shared<DenseState>();
-    AlignedBuffer<float> W(size_t(d.n * d.k));
-    fill_gaussianish(W.data(), W.size(), kSeedW, kWeightStd);
-    for (int64_t i = 1; i < copies_for(bytes, false); ++i) s->pool.add(W.clone());
-    s->pool.add(std::move(W));
-    return s;
-  });
-  if (st->m != d.m) {
-    st->x.resize(size_t(d.m * d.k));
-    st->y.resize(size_t(d.m * d.n));
-    fill_gaussianish(st->x.data(), st->x.size(), kSeedX ^ uint64_t(d.m), 1.0f);
-    st->m = d.m;
-  }
-  const auto ck = std::make_pair(d.m, d.t);
-  auto seen = st->verdict.find(ck);
-  if (seen == st->verdict.end()) {
-    kernel(st->pool.first().data(), st->x.data(), st->y.data(), d.n, d.k, d.m);
-    std::string why;  // fp32 against a double oracle: K <= 11008 terms lose ~1e-5 relative
-    const bool ok = check_dense_f32(state, name.c_str(), st->x.data(), st->pool.first().data(), st->y.data(), d.m,
-                                    d.n, d.k, 1e-4, &why);
-    st->verdict[ck] = ok ? "" : why;
-    if (!ok) return;
-  } else if (!seen->second.empty()) {
-    state.SkipWithError(seen->second.c_str());
-    return;
-  }
-  for (auto _ : state) {
-    kernel(st->pool.next().data(), st->x.data(), st->y.data(), d.n, d.k, d.m);
-    benchmark::ClobberMemory();
-  }
-  set_rates(state, double(bytes), 2.0 * double(d.m) * double(d.n) * double(d.k));
 }
 
 void add_args(benchmark::internal::Benchmark* b, bool m1_only) {
@@ -201,14 +153,8 @@ void register_all() {
       }};
   add_args(benchmark::RegisterBenchmark(int4.name.c_str(), [int4](benchmark::State& s) { bm_packed(s, int4); }),
            false);
-  add_args(benchmark::RegisterBenchmark("BM_peer_eigen_f32",
-                                        [](benchmark::State& s) { bm_dense_f32(s, "BM_peer_eigen_f32", eigen_f32); }),
-           false);
-#if defined(LSGEMM_HAVE_OPENBLAS)
-  add_args(benchmark::RegisterBenchmark(
-               "BM_peer_openblas_f32", [](benchmark::State& s) { bm_dense_f32(s, "BM_peer_openblas_f32", openblas_f32); }),
-           false);
-#endif
+  for (auto* b : register_dense_peers()) add_args(b, false);
+  for (auto* b : register_onednn_peers()) add_args(b, false);
 }
 
 }  // namespace
@@ -217,8 +163,9 @@ int main(int argc, char** argv) {
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   register_all();
-  benchmark::AddCustomContext("lsgemm_simd_target", lsgemm::simd_target_name());
-  benchmark::AddCustomContext("cold_rotation_bytes", std::to_string(rotation_bytes()) + " (5x L3)");
+  add_machine_context();
+  add_openblas_context();
+  add_onednn_context();
   std::fprintf(stderr, "lsgemm SIMD target: %s; L3 %lld bytes; cold rotation %lld bytes\n",
                lsgemm::simd_target_name(), static_cast<long long>(l3_info().l3_bytes),
                static_cast<long long>(rotation_bytes()));

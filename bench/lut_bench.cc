@@ -51,22 +51,12 @@ const std::vector<Shape> kBitnetShapes = {{3200, 8640}, {8640, 3200}, {3200, 320
 const std::vector<int64_t> kAllTokens = {1, 8, 32, 128, 512};
 const std::vector<int> kThreads = {1, 2};
 
-constexpr uint64_t kSeedW = 0x5EED0001, kSeedX = 0x5EED0002;  // as int_quant_bench
-constexpr float kWeightStd = 0.05f;
-
-struct Dims {
-  int64_t n, k, m;
-  int t;
-};
-Dims dims_of(const benchmark::State& s) { return {s.range(0), s.range(1), s.range(2), int(s.range(3))}; }
-
-void fill_activations(float* x, int64_t M, int64_t K) { fill_gaussianish(x, size_t(M * K), kSeedX ^ uint64_t(M), 1.0f); }
-
 // ---------------------------------------------------------------------------------------
 // State kept across the rebuilds of the one-slot pool. With random interleaving (as
 // scripts/bench runs it) consecutive runs belong to different benchmarks, so the slot's
-// rotation is rebuilt on nearly every run; the packed weight (one copy) and the check
-// verdicts live here instead, so a rebuild is a few clones, not a re-pack and re-check.
+// rotation is rebuilt on nearly every run; the packed weight (one copy) lives here
+// instead, and the check verdicts in checked_once's map, so a rebuild is a few clones,
+// not a re-pack and re-check.
 
 // Packed single copies, keyed by kernel and shape; dropped wholesale past 1 GiB (the
 // full matrix packs ~100 weights; the default subset stays far below the cap).
@@ -84,38 +74,6 @@ std::shared_ptr<const W> packed_master(const std::string& key, const std::functi
   cache[key] = w;
   total += w->packed_bytes();
   return w;
-}
-
-// The dense weight every kernel of one shape packs (the peers' weights are the same).
-AlignedBuffer<float> dense_weight(int64_t n, int64_t k) {
-  AlignedBuffer<float> W(size_t(n * k));
-  fill_gaussianish(W.data(), W.size(), kSeedW, kWeightStd);
-  return W;
-}
-
-// Verdicts of the one-time output checks, by benchmark name and arguments ("" = passed).
-std::map<std::string, std::string>& verdicts() {
-  static std::map<std::string, std::string> v;
-  return v;
-}
-
-// Runs check() once per key; repeats a failure's message on later runs (every
-// repetition should say what went wrong). Returns true when the benchmark may be timed.
-bool checked_once(benchmark::State& state, const std::string& key, const std::function<bool(std::string*)>& check) {
-  auto it = verdicts().find(key);
-  if (it == verdicts().end()) {
-    std::string why;
-    const bool ok = check(&why);
-    if (!ok && why.empty()) why = key + ": check failed";
-    verdicts()[key] = ok ? "" : why;
-    if (!ok && !state.error_occurred()) state.SkipWithError(why.c_str());
-    return ok;
-  }
-  if (!it->second.empty()) {
-    state.SkipWithError(it->second.c_str());
-    return false;
-  }
-  return true;
 }
 
 // ---------------------------------------------------------------------------------------
@@ -437,48 +395,6 @@ void bm_int4(benchmark::State& state, const std::string& name, int group) {
 }
 
 // ---------------------------------------------------------------------------------------
-// Dense fp32 peers (Eigen, OpenBLAS): W row-major N×K, the same cold rotation. As in
-// int_quant_bench.
-
-struct DenseState {
-  WeightPool<AlignedBuffer<float>> pool;
-  int64_t m = -1;
-  AlignedBuffer<float> x, y;
-};
-
-
-void bm_dense_f32(benchmark::State& state, const std::string& name, DenseKernel kernel) {
-  const Dims d = dims_of(state);
-  set_threads(d.t);
-  const int64_t bytes = d.n * d.k * int64_t(sizeof(float));
-  auto st = prepared<DenseState>(key_of(name, {d.n, d.k}), [&] {
-    auto s = std::make_shared<DenseState>();
-    AlignedBuffer<float> W = dense_weight(d.n, d.k);
-    const int64_t copies = copies_for(bytes, false);
-    for (int64_t i = 1; i < copies; ++i) s->pool.add(W.clone());
-    s->pool.add(std::move(W));
-    return s;
-  });
-  if (st->m != d.m) {
-    st->x.resize(size_t(d.m * d.k));
-    st->y.resize(size_t(d.m * d.n));
-    fill_activations(st->x.data(), d.m, d.k);
-    st->m = d.m;
-  }
-  const bool ok = checked_once(state, key_of(name, {d.n, d.k, d.m, d.t}), [&](std::string* why) {
-    kernel(st->pool.first().data(), st->x.data(), st->y.data(), d.n, d.k, d.m);
-    return check_dense_f32(state, name.c_str(), st->x.data(), st->pool.first().data(), st->y.data(), d.m, d.n, d.k,
-                           1e-4, why);
-  });
-  if (!ok) return;
-  for (auto _ : state) {
-    kernel(st->pool.next().data(), st->x.data(), st->y.data(), d.n, d.k, d.m);
-    benchmark::ClobberMemory();
-  }
-  set_rates(state, double(bytes), 2.0 * double(d.m) * double(d.n) * double(d.k));
-}
-
-// ---------------------------------------------------------------------------------------
 // Registration.
 
 struct Matrix {
@@ -586,29 +502,13 @@ void register_all(bool full) {
     add_args(benchmark::RegisterBenchmark("BM_int4_g64_int8act",
                                           [](benchmark::State& s) { bm_int4(s, "BM_int4_g64_int8act", 64); }),
              g64);
-  add_args(benchmark::RegisterBenchmark("BM_peer_eigen_f32",
-                                        [](benchmark::State& s) { bm_dense_f32(s, "BM_peer_eigen_f32", eigen_f32); }),
-           peers);
-#if defined(LSGEMM_HAVE_OPENBLAS)
-  add_args(benchmark::RegisterBenchmark(
-               "BM_peer_openblas_f32", [](benchmark::State& s) { bm_dense_f32(s, "BM_peer_openblas_f32", openblas_f32); }),
-           peers);
-#endif
+  for (auto* b : register_dense_peers()) add_args(b, peers);
 }
 
 void add_context(bool full) {
-  const CacheInfo l3 = l3_info();
-  benchmark::AddCustomContext("lsgemm_simd_target", lsgemm::simd_target_name());
-  benchmark::AddCustomContext("l3_bytes", std::to_string(l3.l3_bytes) +
-                                              (l3.from_sysfs ? " (sysfs)" : " (fallback: sysfs unreadable)"));
-  benchmark::AddCustomContext("cold_rotation_bytes", std::to_string(rotation_bytes()) + " (5x L3)");
-  benchmark::AddCustomContext("rotation_memory_cap_bytes", std::to_string(memory_budget_bytes()));
+  add_machine_context();
   benchmark::AddCustomContext("lut_registration", full ? "full" : "default subset");
-#if defined(LSGEMM_HAVE_OPENBLAS)
-  benchmark::AddCustomContext("openblas", std::string(openblas_get_config()) + " core=" + openblas_get_corename());
-#else
-  benchmark::AddCustomContext("openblas", "not built");
-#endif
+  add_openblas_context();
 }
 
 }  // namespace

@@ -1,7 +1,7 @@
 #pragma once
 // What every lsgemm benchmark binary runs beside its own kernels, the same code in each so
 // that their columns mean the same: the DRAM streaming-read probe (BM_probe_stream_read)
-// and the dense fp32 peer kernels (Eigen, OpenBLAS).
+// and the dense fp32 peers (Eigen, OpenBLAS; BM_peer_eigen_f32, BM_peer_openblas_f32).
 #include "bench_common.hpp"
 
 namespace lsgemm_bench {
@@ -36,6 +36,69 @@ inline void openblas_f32(const float* W, const float* X, float* Y, int64_t N, in
   }
 }
 #endif
+
+// ---------------------------------------------------------------------------------------
+// The dense fp32 peer benchmark: W row-major N×K (dense_weight), X from fill_activations,
+// the same cold rotation as the lsgemm kernels; GB/s counts the fp32 weight bytes.
+
+struct DenseState {
+  WeightPool<lsgemm::AlignedBuffer<float>> pool;
+  int64_t m = -1;
+  lsgemm::AlignedBuffer<float> x, y;
+};
+
+inline void bm_dense_f32(benchmark::State& state, const std::string& name, DenseKernel kernel) {
+  const Dims d = dims_of(state);
+  set_threads(d.t);
+  const int64_t bytes = d.n * d.k * int64_t(sizeof(float));
+  auto st = prepared<DenseState>(key_of(name, {d.n, d.k}), [&] {
+    auto s = std::make_shared<DenseState>();
+    lsgemm::AlignedBuffer<float> W = dense_weight(d.n, d.k);
+    const int64_t copies = copies_for(bytes, false);
+    for (int64_t i = 1; i < copies; ++i) s->pool.add(W.clone());
+    s->pool.add(std::move(W));
+    return s;
+  });
+  if (st->m != d.m) {
+    st->x.resize(size_t(d.m * d.k));
+    st->y.resize(size_t(d.m * d.n));
+    fill_activations(st->x.data(), d.m, d.k);
+    st->m = d.m;
+  }
+  const bool ok = checked_once(state, key_of(name, {d.n, d.k, d.m, d.t}), [&](std::string* why) {
+    kernel(st->pool.first().data(), st->x.data(), st->y.data(), d.n, d.k, d.m);
+    // fp32 against a double oracle: K <= 11008 terms lose ~sqrt(K)·2^-24 ≈ 1e-5 relative.
+    return check_dense_f32(state, name.c_str(), st->x.data(), st->pool.first().data(), st->y.data(), d.m, d.n, d.k,
+                           1e-4, why);
+  });
+  if (!ok) return;
+  for (auto _ : state) {
+    kernel(st->pool.next().data(), st->x.data(), st->y.data(), d.n, d.k, d.m);
+    benchmark::ClobberMemory();
+  }
+  set_rates(state, double(bytes), 2.0 * double(d.m) * double(d.n) * double(d.k));
+}
+
+// Registers BM_peer_eigen_f32 and (where built) BM_peer_openblas_f32; the caller gives
+// them its argument matrix.
+inline std::vector<benchmark::internal::Benchmark*> register_dense_peers() {
+  std::vector<benchmark::internal::Benchmark*> out;
+  out.push_back(benchmark::RegisterBenchmark(
+      "BM_peer_eigen_f32", [](benchmark::State& s) { bm_dense_f32(s, "BM_peer_eigen_f32", eigen_f32); }));
+#if defined(LSGEMM_HAVE_OPENBLAS)
+  out.push_back(benchmark::RegisterBenchmark(
+      "BM_peer_openblas_f32", [](benchmark::State& s) { bm_dense_f32(s, "BM_peer_openblas_f32", openblas_f32); }));
+#endif
+  return out;
+}
+
+inline void add_openblas_context() {
+#if defined(LSGEMM_HAVE_OPENBLAS)
+  benchmark::AddCustomContext("openblas", std::string(openblas_get_config()) + " core=" + openblas_get_corename());
+#else
+  benchmark::AddCustomContext("openblas", "not built");
+#endif
+}
 
 // ---------------------------------------------------------------------------------------
 // Bandwidth probe: sums a buffer of the cold-rotation size (>= 5x L3) as 64-bit integers,

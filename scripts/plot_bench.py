@@ -13,9 +13,12 @@ would not). Columns:
   x eigen      Eigen fp32 time / this time, same N, K, M, T (Eigen is the peer every
                build has)
   x fp32 best  fastest fp32 peer's time / this time, and which peer that was
+  x onednn s8  oneDNN u8 x s8 time (BM_peer_onednn_s8_vnni where the run has it, else
+               BM_peer_onednn_s8) / this time
   % probe      M=1 only: GB/s as a share of BM_probe_stream_read at the same T, i.e. of
                what a plain read got from DRAM in the same run
 
+A JSON from bench/block_fp_bench gets the same table (its oneDNN peers run at M=128).
 A JSON from bench/lut_bench (kernels BM_lut_*) gets its own table instead: the same
 us / GB/s / % probe / GFLOP/s columns, plus bpw (bits per weight, from the label),
 x int4 (the int_quant 4-bit W4A8 GEMV's time at the same N, K, M, T over this row's;
@@ -37,6 +40,16 @@ ORDER = [
     "int4_g128_int8act_outliers", "w8a8",
     "peer_eigen_f32", "peer_openblas_f32", "peer_onednn_f32", "peer_onednn_s8",
 ]
+
+
+def kernel_rank(kernel):
+    """Sort key: ORDER's kernels in its order; other lsgemm kernels (block_fp's) after
+    ORDER's and before the peers, by name; other peers last."""
+    if kernel in ORDER:
+        return (ORDER.index(kernel), "")
+    if not kernel.startswith("peer_"):
+        return (ORDER.index("peer_eigen_f32") - 0.5, kernel)
+    return (len(ORDER), kernel)
 TO_US = {"ns": 1e-3, "us": 1.0, "ms": 1e3, "s": 1e6}
 
 
@@ -105,8 +118,7 @@ def table(context, runs):
         lines.append(f"probe (streaming read, >= 5x L3), T={t}: {fmt(probe[t]['gbs'])} GB/s")
     header = ["kernel", "N x K", "M", "T", "us", "GB/s", "GFLOP/s", "x eigen", "x fp32 best", "x onednn s8", "% probe"]
     rows = []
-    order = {k: i for i, k in enumerate(ORDER)}
-    for r in sorted(gemm, key=lambda r: (key(r), order.get(r["kernel"], len(ORDER)), r["kernel"])):
+    for r in sorted(gemm, key=lambda r: (key(r), kernel_rank(r["kernel"]))):
         p = r["params"]
         shape = f"{p.get('N')}x{p.get('K')}"
         if r["error"]:
@@ -377,8 +389,7 @@ def plot(runs, outdir, family="int_quant"):
     if family == "lut":
         kernels = sorted({r["kernel"] for r in gemm}, key=lut_order)
     else:
-        kernels = sorted({r["kernel"] for r in gemm},
-                         key=lambda k: (ORDER.index(k) if k in ORDER else len(ORDER), k))
+        kernels = sorted({r["kernel"] for r in gemm}, key=kernel_rank)
     written = []
     for n, k in shapes:
         # Throughput against M: where each kernel turns from bandwidth- to compute-bound.
