@@ -29,7 +29,6 @@
 #include <Eigen/Core>
 
 #include <algorithm>
-#include <chrono>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
@@ -37,8 +36,11 @@
 #include <vector>
 
 #include "lsgemm/lsgemm.hpp"
+#include "timing.hpp"
 
 namespace {
+
+using examples::time_us;
 
 namespace iq = lsgemm::int_quant;
 
@@ -59,21 +61,6 @@ MatF random_normal(int64_t rows, int64_t cols, uint32_t seed) {
 
 double rel_error(const MatF& y, const MatD& exact) {
   return (y.cast<double>() - exact).norm() / exact.norm();
-}
-
-// Best time of `reps` calls in microseconds, after one warm-up call. The minimum is
-// the least disturbed by other work on the machine.
-template <class F>
-double time_us(int reps, F&& f) {
-  f();
-  double best = 1e300;
-  for (int r = 0; r < reps; ++r) {
-    const auto t0 = std::chrono::steady_clock::now();
-    f();
-    const auto t1 = std::chrono::steady_clock::now();
-    best = std::min(best, std::chrono::duration<double, std::micro>(t1 - t0).count());
-  }
-  return best;
 }
 
 }  // namespace

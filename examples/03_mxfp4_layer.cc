@@ -25,7 +25,6 @@
 #include <Eigen/Core>
 
 #include <algorithm>
-#include <chrono>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
@@ -33,8 +32,11 @@
 #include <vector>
 
 #include "lsgemm/lsgemm.hpp"
+#include "timing.hpp"
 
 namespace {
+
+using examples::time_us;
 
 namespace bf = lsgemm::block_fp;
 
@@ -68,20 +70,6 @@ void weight_errors(const bf::BlockFpMatrix& w, const MatF& W, double& ordinary, 
     }
   ordinary = std::sqrt(num[0] / den[0]);
   all = std::sqrt((num[0] + num[1]) / (den[0] + den[1]));
-}
-
-// Best time of `reps` calls in microseconds, after one warm-up call.
-template <class F>
-double time_us(int reps, F&& f) {
-  f();
-  double best = 1e300;
-  for (int r = 0; r < reps; ++r) {
-    const auto t0 = std::chrono::steady_clock::now();
-    f();
-    const auto t1 = std::chrono::steady_clock::now();
-    best = std::min(best, std::chrono::duration<double, std::micro>(t1 - t0).count());
-  }
-  return best;
 }
 
 }  // namespace
