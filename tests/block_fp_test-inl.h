@@ -22,7 +22,7 @@ inline BlockFpKernels kernels() {
   BlockFpKernels k;
   k.target = hwy::TargetName(HWY_TARGET);
   k.lanes = int64_t(hwy::HWY_NAMESPACE::Lanes(simd::HWY_NAMESPACE::DF()));
-  k.mr = kAct == ActMode::kFloat ? simd::HWY_NAMESPACE::kMRF32 : simd::HWY_NAMESPACE::kMRU8S8;
+  k.mr = kAct == ActMode::kFloat ? simd::HWY_NAMESPACE::kMRF32 : simd::HWY_NAMESPACE::kMRU8S8Groups;
   k.gemm_min_m = bk::kGemmMinRows;
   k.m_block = kAct == ActMode::kFloat ? simd::HWY_NAMESPACE::kMBlockF32 : simd::HWY_NAMESPACE::kMBlockU8;
   k.rules = bk::path_rules();

@@ -14,7 +14,8 @@
 //       the zero point subtracted in int32 (z * sum xq), one exact f32 term per block:
 //       bit-exact against the reference (format.hpp). M < kGemmMinRows: a GEMV of its
 //       own (gemv_int8_pair, codes streamed once per strip pair); more rows: the shared
-//       u8 x s8 GEMM skeleton with integer zero points.
+//       u8 x s8 GEMM skeleton with one integer zero point (gemm_u8s8_int_zero: K chunks of
+//       several blocks, y kept in registers across them).
 //
 // Roofline, 4096 x 4096 MXFP4, M = 1: 8.4 MB of codes + 0.5 MB of scales per call, ~320
 // us at the 28 GB/s one Zen 4 core streams. The W+A GEMV spends per 64 weights (one
@@ -369,20 +370,19 @@ HWY_INLINE void gemv_f32_pair(const BlockFpMatrix& w, const E& e, const Strip& s
 // ----------------------------------------------------------------------------------
 // The decoder that plugs block_fp into the shared GEMM skeleton: N-block nb = strips
 // (2nb, 2nb + 1). f32 panels (float X) hold w = S * v; u8 panels (W+A) hold the integer
-// element plus the zero point z, with izero = z for the int32 correction.
+// element plus the zero point z (gemm_u8s8_int_zero subtracts z * sum(xq) in int32).
 template <class E, int kCB>
 struct GemmDecoder {
   const BlockFpMatrix& w;
   E e;  // the element decoder
   int64_t L, strips;
-  HWY_ALIGN int32_t izero[32];  // 2L copies of z (W+A)
-  int z = 0;                    // W+A zero point (E::zero_point())
+  int z = 0;  // W+A zero point (E::zero_point())
 
   explicit GemmDecoder(const BlockFpMatrix& wq)
       : w(wq), e(element_decoder<E>(wq)), L(int64_t(hn::Lanes(DF()))), strips(strip_count(wq.tiles(), L)) {
     if constexpr (kHasIntForm<E>) z = e.zero_point();
-    std::fill(izero, izero + 32, z);
   }
+  int32_t zero_point() const { return z; }
   int64_t n() const { return w.n; }
   int64_t k() const { return w.k; }
   int64_t kp() const { return w.kp; }
@@ -427,9 +427,7 @@ struct GemmDecoder {
         const auto c = hn::BitCast(du8, quad_codes<kCB>(st[h].codes, seg_bytes, q));
         hn::Store(e.u8(c), du8, scratch + (q - k0 / 4) * 2 * B + h * B);
       }
-    simd::HWY_NAMESPACE::U8Panel p{scratch, scratch + B, int64_t(2 * B)};
-    p.izero = izero;
-    return p;
+    return simd::HWY_NAMESPACE::U8Panel{scratch, scratch + B, int64_t(2 * B)};
   }
   void group_consts(int64_t nb, int64_t g, float* S, float* Z) const {
     const DF df;
@@ -561,7 +559,7 @@ void run(Path path, HostView<const float> X, const BlockFpMatrix& w, HostView<fl
           if (path == Path::kBlockFpGemvInt8) {
             gemv_w_plus_a<decltype(bits)::value>(dec, xq, Y, wa_epi);
           } else {
-            simd::HWY_NAMESPACE::gemm_u8s8<decltype(bits)::value>(dec, xq, Y, wa_epi);
+            simd::HWY_NAMESPACE::gemm_u8s8_int_zero<decltype(bits)::value>(dec, xq, Y, wa_epi);
           }
         });
       }

@@ -25,10 +25,7 @@
 //        u8 codes in quads (4 consecutive k of one output per 32-bit lane), either
 //        decoded into scratch (>= kc/4 * 8L bytes) or pointing into the packed data;
 //        .zero = true instead when every code of the chunk is 0 and Z (below) is 0 for
-//        its group: the chunk adds nothing and its tiles are skipped;
-//        .izero (2L int32, or null) = integer zero points instead of Z: the tile then
-//        subtracts izero * sum(xq) from the exact int32 sums before the float fix-up (K
-//        chunks must hold exactly one group then)
+//        its group: the chunk adds nothing and its tiles are skipped
 //   void group_consts(nb, g, float* S, float* Z)
 //        per output c < 2L: w = S[c] * code + Z[c] within scale group g
 //
@@ -72,7 +69,6 @@ struct U8Panel {
   const uint8_t* p1;  // outputs [L, 2L)
   int64_t stride;
   bool zero = false;  // the chunk contributes nothing: skip it (see the interface)
-  const int32_t* izero = nullptr;  // integer zero points per output (see the interface)
 };
 
 // The decoder traits of the interface above.
@@ -385,12 +381,58 @@ void gemm_u8s8(const Decoder& dec, const QuantizedX& xq, HostView<float> Y, cons
         for_row_tiles<kMRU8S8>(mc, [&](int64_t m, auto mr) {
           constexpr int h = decltype(mr)::value;
           tile_u8s8<h, kCodeBits>(xp + m * KQ + (k0 / 4) * h, p.p0, p.p1, p.stride, kc / 4, S, Z, sx + m * G + g,
-                                  xs + m * G + g, G, first && !p.izero, p.izero, qs + m * G + g,
-                                  yt + m * 2 * L, 2 * L, have);
+                                  xs + m * G + g, G, first, yt + m * 2 * L, 2 * L, have);
         });
         have = true;
       }
       if (!have) std::fill(yt, yt + mc * 2 * L, 0.0f);
+      store_tile(yt, 2 * L, mb, mc, n0, ncols, Y, epi);
+    });
+  });
+}
+
+// Y = X * W^T (+ epilogue) with int8 activations and one integer zero point z for every
+// output (block_fp's W+A mode): u8 codes = integer element + z, and per scale group g
+//   y = y + float(isum_g - z * qsum_g) * (S_g * sx_g)      (f32, g in order)
+// one exact f32 term per group (block_fp/format.hpp). Groups there are short (16-64 k),
+// so K chunks of kChunk span several of them and the tile keeps y in registers across
+// the chunk's groups (tile_u8s8_groups): with a chunk per group, y's trip through memory
+// and the per-group call cost as much as the quad dots. Decoder: as gemm_u8s8's, the
+// Z of group_consts unused, plus int zero_point().
+template <int kCodeBits, class Decoder>
+void gemm_u8s8_int_zero(const Decoder& dec, const QuantizedX& xq, HostView<float> Y, const Epilogue& epi) {
+  static_assert(U8Decoder<Decoder>::value, "gemm_u8s8_int_zero: the decoder needs gemm_u8s8's interface");
+  const int64_t L = int64_t(hwy::HWY_NAMESPACE::Lanes(DF()));
+  const int64_t M = xq.m, N = dec.n(), KP = dec.kp(), G = xq.groups, group = dec.group();
+  const int32_t z = dec.zero_point();
+  const int64_t chunk = std::max<int64_t>(group, kChunk / group * group);  // whole groups
+  const int64_t KQ = KP / 4;
+  thread_local AlignedBuffer<int32_t> xp_buf;  // X quads, packed per row tile
+  pack_rows<kMRU8S8Groups>(reinterpret_cast<const int32_t*>(xq.q.data()), KQ, M, KQ, xp_buf);
+  const int32_t* xp_all = xp_buf.data();  // a thread_local is not captured: workers need the pointer
+  for_m_blocks<kMBlockU8>(M, [&](int64_t mb, int64_t mc) {
+    const int32_t* xp = xp_all + mb * KQ;
+    const float* sx = xq.sx.data() + mb * G;
+    const int32_t* qs = xq.qsum.data() + mb * G;
+    parallel_for(dec.blocks(), [&](int64_t nb) {
+      const int64_t n0 = nb * 2 * L, ncols = std::min<int64_t>(2 * L, N - n0);
+      if (ncols <= 0) return;
+      thread_local AlignedBuffer<float> yt_buf, s_buf;
+      thread_local AlignedBuffer<uint8_t> panel_buf;
+      float* yt = scratch(yt_buf, size_t(mc * 2 * L));
+      uint8_t* panel = scratch(panel_buf, size_t(chunk / 4 * 8 * L));
+      float* S = scratch(s_buf, size_t(chunk / group * 2 * L));  // per group of the chunk: 2L scales
+      float Z[2 * 16];                                           // unused (no float zero points)
+      for (int64_t k0 = 0; k0 < KP; k0 += chunk) {
+        const int64_t kc = std::min(chunk, KP - k0), g0 = k0 / group, ng = kc / group;
+        const U8Panel p = dec.decode_u8(nb, k0, kc, panel);
+        for (int64_t gg = 0; gg < ng; ++gg) dec.group_consts(nb, g0 + gg, S + gg * 2 * L, Z);
+        for_row_tiles<kMRU8S8Groups>(mc, [&](int64_t m, auto mr) {
+          constexpr int h = decltype(mr)::value;
+          tile_u8s8_groups<h, kCodeBits>(xp + m * KQ + (k0 / 4) * h, p.p0, p.p1, p.stride, group / 4, ng, S,
+                                         sx + m * G + g0, G, z, qs + m * G + g0, yt + m * 2 * L, 2 * L, k0 > 0);
+        });
+      }
       store_tile(yt, 2 * L, mb, mc, n0, ncols, Y, epi);
     });
   });

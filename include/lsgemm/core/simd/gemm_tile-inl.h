@@ -43,12 +43,14 @@ namespace hn = hwy::HWY_NAMESPACE;
 #if (HWY_ARCH_X86 && HWY_TARGET > HWY_AVX3) || HWY_TARGET == HWY_EMU128 || HWY_TARGET == HWY_SCALAR
 inline constexpr int kMRF32 = 6;   // 16 registers: 12 accumulators + 2 panel + 1 broadcast
 inline constexpr int kMRU8S8 = 6;
+inline constexpr int kMRU8S8Groups = 3;  // 12 accumulators (int32 + f32) + 2 panel + 1 broadcast
 #else
 inline constexpr int kMRF32 = 12;  // 32 registers: 24 accumulators + 2 panel + broadcasts
 // GCC 12 keeps a copy of each vpdpbusd accumulator (the instruction overwrites its
 // input); with 24 accumulators that overflowed the 32 registers and spilled every one
 // per k step. 8 rows (16 accumulators) stay in registers: measured 1.3x faster.
 inline constexpr int kMRU8S8 = 8;
+inline constexpr int kMRU8S8Groups = 6;  // 24 accumulators (int32 + f32) + 2 panel + 1 broadcast + 2 scales
 #endif
 inline constexpr int kMR = kMRF32 > kMRU8S8 ? kMRF32 : kMRU8S8;  // largest tile height
 
@@ -203,8 +205,6 @@ HWY_NOINLINE void tile_f32(const float* HWY_RESTRICT x, const float* HWY_RESTRIC
 // Integer micro-tile with its per-group fix-up into float:
 //   isum[i][c] = sum over nq quads q: dot4(u8 panel quad q of column c, s8 x quads)
 //   yt[i][c] (+)= isum * (S[c] * sx[i])  (+ Z[c] * xs[i] when zp)
-// or, with integer zero points zq (2L int32, non-null), isum -= zq[c] * qs[i] first (exact:
-// the sums of MX W+A stay integers until the one float multiply-add per group).
 // p0/p1: the two panel halves (L columns each), `stride` bytes between quads.
 // xq: MR rows of int8 X as dwords (4 k each), packed quad-major: xq[q*MR + i].
 template <int MR, int kCodeBits>
@@ -212,8 +212,7 @@ HWY_NOINLINE void tile_u8s8(const int32_t* HWY_RESTRICT xq, const uint8_t* HWY_R
                           const uint8_t* HWY_RESTRICT p1, int64_t stride, int64_t nq,
                           const float* HWY_RESTRICT S, const float* HWY_RESTRICT Z,
                           const float* HWY_RESTRICT sx, const float* HWY_RESTRICT xs, int64_t ldsx,
-                          bool zp, const int32_t* HWY_RESTRICT zq, const int32_t* HWY_RESTRICT qs,
-                          float* HWY_RESTRICT yt, int64_t ldyt, bool load_y) {
+                          bool zp, float* HWY_RESTRICT yt, int64_t ldyt, bool load_y) {
   static_assert(MR >= 1 && MR <= 12, "MR in [1, 12]");
   const DF df;
   const DI di;
@@ -238,15 +237,9 @@ HWY_NOINLINE void tile_u8s8(const int32_t* HWY_RESTRICT xq, const uint8_t* HWY_R
   }
   const auto s0 = hn::LoadU(df, S), s1 = hn::LoadU(df, S + L);
   const auto z0 = hn::LoadU(df, Z), z1 = hn::LoadU(df, Z + L);
-  const auto zq0 = zq ? hn::LoadU(di, zq) : hn::Zero(di), zq1 = zq ? hn::LoadU(di, zq + L) : hn::Zero(di);
 #define LSGEMM_FIXUP(i)                                                           \
   if constexpr (MR > i) {                                                         \
     float* y = yt + i * ldyt;                                                     \
-    if (zq) {                                                                     \
-      const auto qsi = hn::Set(di, qs[i * ldsx]);                                 \
-      a0_##i = hn::Sub(a0_##i, hn::Mul(zq0, qsi));                                \
-      a1_##i = hn::Sub(a1_##i, hn::Mul(zq1, qsi));                                \
-    }                                                                             \
     auto y0 = load_y ? hn::LoadU(df, y) : hn::Zero(df);                           \
     auto y1 = load_y ? hn::LoadU(df, y + L) : hn::Zero(df);                       \
     const auto sxi = hn::Set(df, sx[i * ldsx]);                                   \
@@ -262,6 +255,78 @@ HWY_NOINLINE void tile_u8s8(const int32_t* HWY_RESTRICT xq, const uint8_t* HWY_R
   }
   LSGEMM_ROWS12(LSGEMM_FIXUP)
 #undef LSGEMM_FIXUP
+}
+
+// Integer micro-tile over ng consecutive scale groups of nqg quads each, with one
+// integer zero point z for every output: per group g, the int32 sums start at
+// -z * qs[i][g] (the zero point's term), take the group's quads, and fold into f32
+// sums kept in registers across the groups:
+//   yt[i][c] (+)= sum over g, in order:  float(isum_g) * (S[g][c] * sx[i][g])
+// the same terms in the same order as tile_u8s8 with one group per call, so the same
+// bits; S: ng rows of 2L, sx / qs: row i group g at [i * ldsx + g]. For short groups
+// (block_fp: 16-64 k), where the f32 sums' trip through yt per group cost as much as
+// the group's quad dots.
+template <int MR, int kCodeBits>
+HWY_NOINLINE void tile_u8s8_groups(const int32_t* HWY_RESTRICT xq, const uint8_t* HWY_RESTRICT p0,
+                                   const uint8_t* HWY_RESTRICT p1, int64_t stride, int64_t nqg, int64_t ng,
+                                   const float* HWY_RESTRICT S, const float* HWY_RESTRICT sx, int64_t ldsx,
+                                   int32_t z, const int32_t* HWY_RESTRICT qs, float* HWY_RESTRICT yt, int64_t ldyt,
+                                   bool load_y) {
+  static_assert(MR >= 1 && MR <= 6, "MR in [1, 6]");
+  const DF df;
+  const DI di;
+  const DU8 du8;
+  const DI8 di8;
+  const size_t L = hn::Lanes(df);
+  using VF = hn::Vec<DF>;
+  using VI = hn::Vec<DI>;
+#define LSGEMM_DECL(i)                                                          \
+  VF y0_##i = hn::Zero(df), y1_##i = hn::Zero(df);                              \
+  VI a0_##i = hn::Zero(di), a1_##i = hn::Zero(di);                              \
+  if constexpr (MR > i) {                                                       \
+    if (load_y) {                                                               \
+      y0_##i = hn::LoadU(df, yt + i * ldyt);                                    \
+      y1_##i = hn::LoadU(df, yt + i * ldyt + L);                                \
+    }                                                                           \
+  }
+  LSGEMM_ROWS12(LSGEMM_DECL)
+#undef LSGEMM_DECL
+  for (int64_t g = 0; g < ng; ++g) {
+#define LSGEMM_START(i)                                                         \
+  if constexpr (MR > i) {                                                       \
+    a0_##i = a1_##i = hn::Set(di, -z * qs[i * ldsx + g]);                       \
+  }
+    LSGEMM_ROWS12(LSGEMM_START)
+#undef LSGEMM_START
+    for (int64_t q = g * nqg; q < (g + 1) * nqg; ++q) {
+      const auto w0 = hn::LoadU(du8, p0 + q * stride);
+      const auto w1 = hn::LoadU(du8, p1 + q * stride);
+#define LSGEMM_STEP(i)                                                          \
+  if constexpr (MR > i) {                                                       \
+    const auto xb = hn::BitCast(di8, hn::Set(di, xq[q * MR + i]));              \
+    a0_##i = quad_dot<kCodeBits>(di, w0, xb, a0_##i);                          \
+    a1_##i = quad_dot<kCodeBits>(di, w1, xb, a1_##i);                          \
+  }
+      LSGEMM_ROWS12(LSGEMM_STEP)
+#undef LSGEMM_STEP
+    }
+    const auto s0 = hn::LoadU(df, S + g * 2 * L), s1 = hn::LoadU(df, S + g * 2 * L + L);
+#define LSGEMM_FOLD(i)                                                          \
+  if constexpr (MR > i) {                                                       \
+    const auto sxi = hn::Set(df, sx[i * ldsx + g]);                             \
+    y0_##i = hn::MulAdd(hn::ConvertTo(df, a0_##i), hn::Mul(s0, sxi), y0_##i);   \
+    y1_##i = hn::MulAdd(hn::ConvertTo(df, a1_##i), hn::Mul(s1, sxi), y1_##i);   \
+  }
+    LSGEMM_ROWS12(LSGEMM_FOLD)
+#undef LSGEMM_FOLD
+  }
+#define LSGEMM_STORE(i)                                                         \
+  if constexpr (MR > i) {                                                       \
+    hn::StoreU(y0_##i, df, yt + i * ldyt);                                      \
+    hn::StoreU(y1_##i, df, yt + i * ldyt + L);                                  \
+  }
+  LSGEMM_ROWS12(LSGEMM_STORE)
+#undef LSGEMM_STORE
 }
 #undef LSGEMM_ROWS12
 
