@@ -500,18 +500,17 @@ HWY_INLINE void gemv_int8_pair(const GemmDecoder<E, kCB>& dec, const Strip& s0, 
   for (int64_t g = 0; g < w.groups(); ++g) {
     // (2 strips, even/odd quads) int32 accumulators: 4 chains over the quad dot's latency.
     auto a0 = hn::Zero(di), a1 = hn::Zero(di), b0 = hn::Zero(di), b1 = hn::Zero(di);
-    for (int64_t q = g * qpb; q < (g + 1) * qpb; ++q) {
+    for (int64_t q = g * qpb; q < (g + 1) * qpb; q += 2) {  // blocks are >= 8 k: whole pairs
       if (q % 8 == 0) prefetch_segment(s0, s1, q / 8, seg_bytes, tile_bytes, int64_t(L));
-      const auto x = hn::BitCast(DI8(), hn::Set(di, x32[q]));
-      const auto u0 = e.u8(hn::BitCast(du8, quad_codes<kCB>(s0.codes, seg_bytes, q)));
-      const auto u1 = e.u8(hn::BitCast(du8, quad_codes<kCB>(s1.codes, seg_bytes, q)));
-      if (q % 2 == 0) {
-        a0 = simd::HWY_NAMESPACE::quad_dot<kDotBits>(di, u0, x, a0);
-        a1 = simd::HWY_NAMESPACE::quad_dot<kDotBits>(di, u1, x, a1);
-      } else {
-        b0 = simd::HWY_NAMESPACE::quad_dot<kDotBits>(di, u0, x, b0);
-        b1 = simd::HWY_NAMESPACE::quad_dot<kDotBits>(di, u1, x, b1);
-      }
+      hn::Vec<DU> c0e, c0o, c1e, c1o;
+      quad_pair_codes<kCB>(s0.codes, seg_bytes, q, c0e, c0o);
+      quad_pair_codes<kCB>(s1.codes, seg_bytes, q, c1e, c1o);
+      const auto xe = hn::BitCast(DI8(), hn::Set(di, x32[q]));
+      const auto xo = hn::BitCast(DI8(), hn::Set(di, x32[q + 1]));
+      a0 = simd::HWY_NAMESPACE::quad_dot<kDotBits>(di, e.u8(hn::BitCast(du8, c0e)), xe, a0);
+      a1 = simd::HWY_NAMESPACE::quad_dot<kDotBits>(di, e.u8(hn::BitCast(du8, c1e)), xe, a1);
+      b0 = simd::HWY_NAMESPACE::quad_dot<kDotBits>(di, e.u8(hn::BitCast(du8, c0o)), xo, b0);
+      b1 = simd::HWY_NAMESPACE::quad_dot<kDotBits>(di, e.u8(hn::BitCast(du8, c1o)), xo, b1);
     }
     const auto zq = hn::Set(di, dec.z * qsum[g]);  // |z * qsum| <= 128 * 127 * 64
     const auto vsx = hn::Set(df, sx[g]);
