@@ -235,29 +235,10 @@ inline Strip strip_at(const BlockFpMatrix& w, int64_t s, size_t L) {
   return {strip_codes(w.codes.data(), p, w.tile_bytes()), strip_consts(w.scales.data(), p, w.groups())};
 }
 
-// The codes of k-quad q (k in [4q, 4q + 4)) of a strip: byte j of each lane = the code of
-// k = 4q + j in its low bits, zeros above (layout: format.hpp), for containers of kCB bits.
-template <int kCB>
-HWY_INLINE hn::Vec<DU> quad_codes(const uint8_t* codes, int64_t seg_bytes, int64_t q) {
-  const DU du;
-  const uint8_t* seg = codes + (q / 8) * seg_bytes;
-  const int64_t qq = q % 8;
-  if constexpr (kCB == 8) {
-    return hn::LoadU(du, reinterpret_cast<const uint32_t*>(seg + kBlockBytes * qq));
-  } else {
-    const auto v = hn::LoadU(du, reinterpret_cast<const uint32_t*>(seg + kBlockBytes * (qq / 2)));
-    auto lo = hn::And(qq % 2 ? hn::ShiftRight<4>(v) : v, hn::Set(du, 0x0F0F0F0Fu));
-    if constexpr (kCB == 6) {
-      const auto h = hn::LoadU(du, reinterpret_cast<const uint32_t*>(seg + kBlockBytes * (4 + qq / 4)));
-      const auto hi = hn::And(hn::ShiftRightSame(h, int(2 * (qq % 4))), hn::Set(du, 0x03030303u));
-      lo = hn::Or(lo, hn::ShiftLeft<4>(hi));
-    }
-    return lo;
-  }
-}
-
-// Quads q and q + 1 (q even: one 64-byte block of nibbles) at once: one load and no
-// branch on q's parity. 4- and 8-bit containers are linear in q within a strip.
+// The codes of k-quads q and q + 1 (q even; quad q: k in [4q, 4q + 4)) of a strip: byte
+// j of each lane = the code of k = 4q + j in its low bits, zeros above (layout:
+// format.hpp), for containers of kCB bits. A pair is one 64-byte block of nibbles: one
+// load and no branch on q's parity; 4- and 8-bit containers are linear in q.
 template <int kCB>
 HWY_INLINE void quad_pair_codes(const uint8_t* codes, int64_t seg_bytes, int64_t q, hn::Vec<DU>& even,
                                 hn::Vec<DU>& odd) {
@@ -401,16 +382,23 @@ struct GemmDecoder {
     strips_of(nb, st);
     const int64_t seg_bytes = w.segment_bytes(), qpb = w.block / 4;
     const float unit = float_scale_unit(w) * E::kUnit;
+    // k0 and kc are multiples of 8 (chunks of whole blocks): whole quad pairs.
     for (int h = 0; h < 2; ++h) {
       auto S = hn::Zero(df);
-      for (int64_t q = k0 / 4; q < (k0 + kc) / 4; ++q) {
+      for (int64_t q = k0 / 4; q < (k0 + kc) / 4; q += 2) {
         if (q % qpb == 0 || q == k0 / 4) S = block_scales(w, st[h], q / qpb, unit);
-        const auto c = e.prepare(quad_codes<kCB>(st[h].codes, seg_bytes, q));
+        hn::Vec<DU> ce, co;
+        quad_pair_codes<kCB>(st[h].codes, seg_bytes, q, ce, co);
         float* out = panel + (4 * q - k0) * 2 * L + h * L;
-        hn::Store(hn::Mul(decode_byte<0>(e, c), S), df, out);
-        hn::Store(hn::Mul(decode_byte<1>(e, c), S), df, out + 2 * L);
-        hn::Store(hn::Mul(decode_byte<2>(e, c), S), df, out + 4 * L);
-        hn::Store(hn::Mul(decode_byte<3>(e, c), S), df, out + 6 * L);
+        const auto pe = e.prepare(ce), po = e.prepare(co);
+        hn::Store(hn::Mul(decode_byte<0>(e, pe), S), df, out);
+        hn::Store(hn::Mul(decode_byte<1>(e, pe), S), df, out + 2 * L);
+        hn::Store(hn::Mul(decode_byte<2>(e, pe), S), df, out + 4 * L);
+        hn::Store(hn::Mul(decode_byte<3>(e, pe), S), df, out + 6 * L);
+        hn::Store(hn::Mul(decode_byte<0>(e, po), S), df, out + 8 * L);
+        hn::Store(hn::Mul(decode_byte<1>(e, po), S), df, out + 10 * L);
+        hn::Store(hn::Mul(decode_byte<2>(e, po), S), df, out + 12 * L);
+        hn::Store(hn::Mul(decode_byte<3>(e, po), S), df, out + 14 * L);
       }
     }
     return true;  // dense: never skipped
@@ -422,10 +410,13 @@ struct GemmDecoder {
     strips_of(nb, st);
     const int64_t seg_bytes = w.segment_bytes();
     const size_t B = hn::Lanes(du8);  // 4L bytes
-    for (int64_t q = k0 / 4; q < (k0 + kc) / 4; ++q)
+    for (int64_t q = k0 / 4; q < (k0 + kc) / 4; q += 2)  // whole quad pairs (as decode_f32)
       for (int h = 0; h < 2; ++h) {
-        const auto c = hn::BitCast(du8, quad_codes<kCB>(st[h].codes, seg_bytes, q));
-        hn::Store(e.u8(c), du8, scratch + (q - k0 / 4) * 2 * B + h * B);
+        hn::Vec<DU> ce, co;
+        quad_pair_codes<kCB>(st[h].codes, seg_bytes, q, ce, co);
+        uint8_t* out = scratch + (q - k0 / 4) * 2 * B + h * B;
+        hn::Store(e.u8(hn::BitCast(du8, ce)), du8, out);
+        hn::Store(e.u8(hn::BitCast(du8, co)), du8, out + 2 * B);
       }
     return simd::HWY_NAMESPACE::U8Panel{scratch, scratch + B, int64_t(2 * B)};
   }
