@@ -218,6 +218,16 @@ HWY_NOINLINE void tile_f32(const float* HWY_RESTRICT x, const float* HWY_RESTRIC
 #undef LSGEMM_STORE
 }
 
+// One quad-pair step of the u8 x s8 tiles for row i: panel quads w0/v0 (outputs
+// [0, L)) and w1/v1 ([L, 2L)) of quads q and q + 1, against row i's two x quads.
+#define LSGEMM_U8S8_PAIR_STEP(i)                                         \
+  if constexpr (MR > i) {                                                \
+    const auto xa = hn::BitCast(di8, hn::Set(di, xq[q * MR + i]));       \
+    const auto xb = hn::BitCast(di8, hn::Set(di, xq[(q + 1) * MR + i])); \
+    a0_##i = quad_dot2<kCodeBits>(di, w0, xa, v0, xb, a0_##i);          \
+    a1_##i = quad_dot2<kCodeBits>(di, w1, xa, v1, xb, a1_##i);          \
+  }
+
 // Integer micro-tile with its per-group fix-up into float:
 //   isum[i][c] = sum over nq quads q: dot4(u8 panel quad q of column c, s8 x quads)
 //   yt[i][c] (+)= isum * (S[c] * sx[i])  (+ Z[c] * xs[i] when zp)
@@ -243,15 +253,7 @@ HWY_NOINLINE void tile_u8s8(const int32_t* HWY_RESTRICT xq, const uint8_t* HWY_R
   for (; q + 2 <= nq; q += 2) {  // quad pairs: quad_dot2
     const auto w0 = hn::LoadU(du8, p0 + q * stride), v0 = hn::LoadU(du8, p0 + (q + 1) * stride);
     const auto w1 = hn::LoadU(du8, p1 + q * stride), v1 = hn::LoadU(du8, p1 + (q + 1) * stride);
-#define LSGEMM_STEP(i)                                                     \
-  if constexpr (MR > i) {                                                  \
-    const auto xa = hn::BitCast(di8, hn::Set(di, xq[q * MR + i]));         \
-    const auto xb = hn::BitCast(di8, hn::Set(di, xq[(q + 1) * MR + i]));   \
-    a0_##i = quad_dot2<kCodeBits>(di, w0, xa, v0, xb, a0_##i);            \
-    a1_##i = quad_dot2<kCodeBits>(di, w1, xa, v1, xb, a1_##i);            \
-  }
-    LSGEMM_ROWS12(LSGEMM_STEP)
-#undef LSGEMM_STEP
+    LSGEMM_ROWS12(LSGEMM_U8S8_PAIR_STEP)
   }
   if (q < nq) {  // an odd quad count's last quad
     const auto w0 = hn::LoadU(du8, p0 + q * stride);
@@ -331,15 +333,7 @@ HWY_NOINLINE void tile_u8s8_groups(const int32_t* HWY_RESTRICT xq, const uint8_t
     for (int64_t q = g * nqg; q < (g + 1) * nqg; q += 2) {  // groups of >= 8 k: whole quad pairs
       const auto w0 = hn::LoadU(du8, p0 + q * stride), v0 = hn::LoadU(du8, p0 + (q + 1) * stride);
       const auto w1 = hn::LoadU(du8, p1 + q * stride), v1 = hn::LoadU(du8, p1 + (q + 1) * stride);
-#define LSGEMM_STEP(i)                                                          \
-  if constexpr (MR > i) {                                                       \
-    const auto xa = hn::BitCast(di8, hn::Set(di, xq[q * MR + i]));              \
-    const auto xb = hn::BitCast(di8, hn::Set(di, xq[(q + 1) * MR + i]));        \
-    a0_##i = quad_dot2<kCodeBits>(di, w0, xa, v0, xb, a0_##i);                 \
-    a1_##i = quad_dot2<kCodeBits>(di, w1, xa, v1, xb, a1_##i);                 \
-  }
-      LSGEMM_ROWS12(LSGEMM_STEP)
-#undef LSGEMM_STEP
+      LSGEMM_ROWS12(LSGEMM_U8S8_PAIR_STEP)
     }
     const auto s0 = hn::LoadU(df, S + g * 2 * L), s1 = hn::LoadU(df, S + g * 2 * L + L);
 #define LSGEMM_FOLD(i)                                                          \
@@ -359,6 +353,7 @@ HWY_NOINLINE void tile_u8s8_groups(const int32_t* HWY_RESTRICT xq, const uint8_t
   LSGEMM_ROWS12(LSGEMM_STORE)
 #undef LSGEMM_STORE
 }
+#undef LSGEMM_U8S8_PAIR_STEP
 #undef LSGEMM_ROWS12
 
 #endif  // LSGEMM_SIMD_KERNELS
