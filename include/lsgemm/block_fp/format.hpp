@@ -199,16 +199,17 @@ struct BlockFpMatrix {
   float block_scale(int64_t r, int64_t g) const {
     return scheme == Scheme::kNvfp4 ? tensor_scale * block_scale_byte_value(r, g) : block_scale_byte_value(r, g);
   }
-  // S without NVFP4's tensor scale: what the scale byte (and the unit) says. The W+A mode
-  // multiplies by this per block and by tensor_scale once per output.
+  // S without NVFP4's tensor scale: what the scale byte says, times scale_unit(). The W+A
+  // mode multiplies by this per block and by tensor_scale once per output.
   float block_scale_byte_value(int64_t r, int64_t g) const {
     const uint8_t b = scale_byte(r, g);
-    switch (scheme) {
-      case Scheme::kMx: return element == MxElement::kInt8 ? e8m0_to_f32(b) * 0x1p-6f : e8m0_to_f32(b);
-      case Scheme::kNvfp4: return minifloat_to_f32(MiniFloat::kE4M3, b);
-      case Scheme::kBfp: return e8m0_to_f32(b) * std::ldexp(1.0f, -(mantissa_bits - 2));
-    }
-    return 0.0f;
+    return (scheme == Scheme::kNvfp4 ? minifloat_to_f32(MiniFloat::kE4M3, b) : e8m0_to_f32(b)) * scale_unit();
+  }
+  // What S carries beyond its byte (the table above): 2^-6 for MXINT8, 2^-(m-2) for BFP.
+  float scale_unit() const {
+    if (scheme == Scheme::kBfp) return std::ldexp(1.0f, -(mantissa_bits - 2));
+    if (scheme == Scheme::kMx && element == MxElement::kInt8) return 0x1p-6f;
+    return 1.0f;
   }
   // v(code): the element's value in the units of block_scale (exact in f32).
   float element_value(int c) const {

@@ -73,8 +73,8 @@ inline constexpr int64_t kPrefetchBlocks = 32;
 // ----------------------------------------------------------------------------------
 // Element decoders. A decoder turns a quad vector c8 (layout: byte j of each 32-bit lane
 // = k 4q + j, the code in the byte's low bits, zeros above) into f32 elements, byte j of
-// every lane at a time: prepare(c8) once per vector, then decode_byte<j>. Its kUnit
-// multiplies the block scale (the elements' values are v = kUnit * what it returns).
+// every lane at a time: prepare(c8) once per vector, then decode_byte<j>. Elements with
+// an integer form come out as integers: int_unit(w) (reference.hpp) joins the scale.
 // Decoders with an integer form (integers, E2M1, E2M3) also give the W+A mode's u8
 // elements u8(c8) = integer + zero_point().
 
@@ -88,7 +88,6 @@ inline constexpr int64_t kPrefetchBlocks = 32;
 template <int kE, int kM, int kBias>
 struct MiniFloatDecode {
   static constexpr int kBits = 1 + kE + kM;
-  static constexpr float kUnit = 1.0f;
   static HWY_INLINE hn::Vec<DU> prepare(hn::Vec<DU> c8) { return c8; }
   template <int kJ>
   static HWY_INLINE hn::Vec<DF> byte(hn::Vec<DU> c8) {
@@ -118,7 +117,6 @@ HWY_INLINE hn::Vec<DF> int8_byte(hn::Vec<DU> c8) {
 // flipped (offset binary, z = 2^(m-1)).
 struct IntDecode {
   int bits;
-  static constexpr float kUnit = 1.0f;
   static HWY_INLINE hn::Vec<DU> prepare(hn::Vec<DU> c8) { return c8; }
   template <int kJ>
   HWY_INLINE hn::Vec<DF> byte(hn::Vec<DU> c8) const {
@@ -154,7 +152,6 @@ constexpr ByteTable int_element_table(int code_bits, int add) {
 // unit (1/2, 1/8) joins the block scale. The same table plus z is the W+A u8 element.
 template <int kCodeBits>
 struct TableDecode {
-  static constexpr float kUnit = kCodeBits == 4 ? 0.5f : 0.125f;
   static constexpr int kZ = kCodeBits == 4 ? 12 : 60;  // the largest |integer|
   static constexpr ByteTable kInt = int_element_table(kCodeBits, 0);
   static constexpr ByteTable kU8 = int_element_table(kCodeBits, kZ);
@@ -280,15 +277,12 @@ HWY_INLINE hn::Vec<DF> block_scales(const BlockFpMatrix& w, const Strip& st, int
   return unit == 1.0f ? s : hn::Mul(s, hn::Set(df, unit));
 }
 
-// What S carries beyond its byte (format.hpp): 2^-6 for MXINT8, 2^-(m-2) for BFP; the
-// float mode's S also NVFP4's tensor scale (the W+A mode applies that with alpha).
-inline float scale_unit(const BlockFpMatrix& w) {
-  if (w.scheme == Scheme::kBfp) return std::ldexp(1.0f, -(w.mantissa_bits - 2));
-  if (w.scheme == Scheme::kMx && w.element == MxElement::kInt8) return 0x1p-6f;
-  return 1.0f;
-}
-inline float float_scale_unit(const BlockFpMatrix& w) {
-  return w.scheme == Scheme::kNvfp4 ? w.tensor_scale : scale_unit(w);
+// The unit of the float mode's decoded elements: what S carries beyond its byte
+// (format.hpp's scale_unit), NVFP4's tensor scale (the W+A mode applies that with alpha
+// instead), and the integer form's unit (int_unit: 1/2 for E2M1, 1/8 for E2M3, whose
+// decoders return 2v and 8v).
+inline float float_unit(const BlockFpMatrix& w) {
+  return (w.scheme == Scheme::kNvfp4 ? w.tensor_scale : w.scale_unit()) * int_unit(w);
 }
 
 // GEMV prefetch, at the start of segment seg: the same segment kPrefetchBlocks blocks
@@ -313,7 +307,7 @@ HWY_INLINE void gemv_f32_pair(const BlockFpMatrix& w, const E& e, const Strip& s
   const DF df;
   const size_t L = hn::Lanes(df);
   const int64_t seg_bytes = w.segment_bytes(), tile_bytes = w.tile_bytes(), qpb = w.block / 4;
-  const float unit = float_scale_unit(w) * E::kUnit;
+  const float unit = float_unit(w);
   auto y0 = hn::Zero(df), y1 = hn::Zero(df);
   for (int64_t g = 0; g < w.groups(); ++g) {
     // (2 strips, 4 bytes j) f32 accumulators: 8 FMA chains cover latency 4 x 2 ports.
@@ -381,7 +375,7 @@ struct GemmDecoder {
     Strip st[2];
     strips_of(nb, st);
     const int64_t seg_bytes = w.segment_bytes(), qpb = w.block / 4;
-    const float unit = float_scale_unit(w) * E::kUnit;
+    const float unit = float_unit(w);
     // k0 and kc are multiples of 8 (chunks of whole blocks): whole quad pairs.
     for (int h = 0; h < 2; ++h) {
       auto S = hn::Zero(df);
@@ -424,7 +418,7 @@ struct GemmDecoder {
     const DF df;
     Strip st[2];
     strips_of(nb, st);
-    const float unit = scale_unit(w) * int_unit(w);
+    const float unit = w.scale_unit() * int_unit(w);
     for (int h = 0; h < 2; ++h) {
       hn::StoreU(block_scales(w, st[h], g, unit), df, S + h * L);
       hn::StoreU(hn::Zero(df), df, Z + h * L);
@@ -485,7 +479,7 @@ HWY_INLINE void gemv_int8_pair(const GemmDecoder<E, kCB>& dec, const Strip& s0, 
   const size_t L = hn::Lanes(df);
   const int64_t seg_bytes = w.segment_bytes(), tile_bytes = w.tile_bytes(), qpb = w.block / 4;
   const int32_t* x32 = reinterpret_cast<const int32_t*>(xq);
-  const float unit = scale_unit(w) * int_unit(w);
+  const float unit = w.scale_unit() * int_unit(w);
   const E& e = dec.e;
   auto y0 = hn::Zero(df), y1 = hn::Zero(df);
   for (int64_t g = 0; g < w.groups(); ++g) {
