@@ -4,9 +4,9 @@
 //   float X, M < kGemmMinRows: GEMV. Each task owns a strip pair (2L outputs) and
 //       streams its codes once; element codes are decoded in registers to f32 (E2M1 and
 //       E2M3 through a byte table to their integer form, or on AVX-512 E2M1 through a
-//       16-entry f32 permute; FP8 and E3M2 by moving the code's fields into an f32; a
-//       sign extension for integer elements) into fp32 FMA chains, and each block's sum
-//       is scaled once.
+//       16-entry f32 permute; E3M2 through f32 tables; FP8 by moving the code's fields
+//       into an f32; a sign extension for integer elements) into fp32 FMA chains, and
+//       each block's sum is scaled once.
 //   float X, more rows: the shared GEMM skeleton (core/simd/gemm_driver-inl.h) with a
 //       decoder that writes f32 panels of w = S * v, the same f32 product as dequantize.
 //   int8 (W+A) X: X quantized per weight block to MXINT8 (power-of-two scales), the
@@ -102,7 +102,50 @@ struct MiniFloatDecode {
 };
 using DecodeE4M3 = MiniFloatDecode<4, 3, 7>;
 using DecodeE5M2 = MiniFloatDecode<5, 2, 15>;
-using DecodeE3M2 = MiniFloatDecode<3, 2, 3>;
+
+// FP6 E3M2 (|v| = m/16 for exponent 0, (1 + m/4) 2^(e-3) above: 32 magnitudes, 0 to 28).
+// Not the field moves: E3M2's exponent-0 codes (about 1 % of Gaussian weights) become
+// f32 subnormals there, and the GEMV ran 2.6x slower than the same moves on E4M3 codes.
+// On AVX-512 the magnitudes fill two f32 registers and vpermt2ps, which reads only an
+// index's low 5 bits, looks byte j up after one shift; on AVX2 two 8-entry tables of the
+// exponent (below); elsewhere the integer form
+// 16 |v| = (m + 4 [e > 0]) << max(e - 1, 0) through a variable shift and a convert. The
+// sign (code bit 5) is moved to bit 31 and xored in.
+struct DecodeE3M2 {
+  static HWY_INLINE hn::Vec<DU> prepare(hn::Vec<DU> c8) { return c8; }
+  template <int kJ>
+  static HWY_INLINE hn::Vec<DF> byte(hn::Vec<DU> c8) {
+    const DF df;
+#if HWY_ARCH_X86 && HWY_TARGET <= HWY_AVX3
+    alignas(64) static constexpr float kMag[32] = {
+        0.0f,  0.0625f, 0.125f, 0.1875f, 0.25f, 0.3125f, 0.375f, 0.4375f, 0.5f, 0.625f, 0.75f,
+        0.875f, 1.0f,   1.25f,  1.5f,    1.75f, 2.0f,    2.5f,   3.0f,    3.5f, 4.0f,   5.0f,
+        6.0f,  7.0f,    8.0f,   10.0f,   12.0f, 14.0f,   16.0f,  20.0f,   24.0f, 28.0f};
+    const auto mag = hn::Vec<DF>{
+        _mm512_permutex2var_ps(hn::Load(df, kMag).raw, hn::ShiftRight<8 * kJ>(c8).raw, hn::Load(df, kMag + 16).raw)};
+#elif HWY_ARCH_X86 && HWY_TARGET == HWY_AVX2
+    // |v| = float(m) * P[e] + Q[e] (P = 2^(max(e, 1) - 5), Q = 4 P [e > 0]): two vpermps
+    // on the exponent, which read only an index's low 3 bits, and one FMA.
+    alignas(32) static constexpr float kP[8] = {0.0625f, 0.0625f, 0.125f, 0.25f, 0.5f, 1.0f, 2.0f, 4.0f};
+    alignas(32) static constexpr float kQ[8] = {0.0f, 0.25f, 0.5f, 1.0f, 2.0f, 4.0f, 8.0f, 16.0f};
+    const auto t = hn::ShiftRight<8 * kJ>(c8);
+    const auto e = hn::ShiftRight<2>(t).raw;
+    const auto m = hn::ConvertTo(df, hn::BitCast(DI(), hn::And(t, hn::Set(DU(), 3u))));
+    const auto mag = hn::MulAdd(m, hn::Vec<DF>{_mm256_permutevar8x32_ps(hn::Load(df, kP).raw, e)},
+                                hn::Vec<DF>{_mm256_permutevar8x32_ps(hn::Load(df, kQ).raw, e)});
+#else
+    const DU du;
+    const auto t = hn::ShiftRight<8 * kJ>(c8);
+    const auto e = hn::And(hn::ShiftRight<2>(t), hn::Set(du, 7u));
+    const auto nz = hn::Min(e, hn::Set(du, 1u));  // [e > 0]
+    const auto mant = hn::Or(hn::And(t, hn::Set(du, 3u)), hn::ShiftLeft<2>(nz));
+    const auto mag = hn::Mul(hn::ConvertTo(df, hn::BitCast(DI(), hn::Shl(mant, hn::Sub(e, nz)))),
+                             hn::Set(df, 1.0f / 16));
+#endif
+    const auto sign = hn::And(hn::ShiftLeft<26 - 8 * kJ>(c8), hn::Set(DU(), 0x80000000u));
+    return hn::Xor(mag, hn::BitCast(df, sign));
+  }
+};
 
 // Byte j of every lane as a signed 8-bit integer, in f32: two shifts and a convert.
 template <int kJ>
