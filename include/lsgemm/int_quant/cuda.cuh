@@ -70,6 +70,7 @@
 
 #include "lsgemm/core/cuda/common.cuh"
 #include "lsgemm/core/cuda/cta.cuh"
+#include "lsgemm/core/cuda/cta_codes.cuh"
 #include "lsgemm/core/cuda/cta_launch.cuh"
 #include "lsgemm/core/cuda/mma.cuh"
 #include "lsgemm/core/epilogue.hpp"
@@ -97,27 +98,12 @@ struct DeviceQuantizedMatrix : DeviceWeight<DeviceQuantizedMatrix> {
 
 namespace detail {
 
-// The codes in the device layout (file comment), np / 16 * kc * (bits / 4) * 128 words.
-// Host-only, so it can be checked without a GPU.
+// The codes in the device layout (file comment; written by core/cuda/cta_codes.cuh,
+// which block_fp shares), np / 16 * kc * (bits / 4) * 128 words. Host-only, so it can be
+// checked without a GPU.
 inline std::vector<uint32_t> repack_codes(const QuantizedMatrix& q, int64_t np, int64_t kc) {
-  const int V = q.bits / 4;  // u32 words per lane per k16 step (8 codes x bits / 32)
-  const int64_t tiles = np / kTileRows, host_rows = q.tiles() * kTileRows;
-  std::vector<uint32_t> words(size_t(tiles * kc * V * 128), 0u);
-  for (int64_t t = 0; t < tiles; ++t)
-    for (int64_t c = 0; c < kc; ++c)
-      for (int s = 0; s < 4; ++s)
-        for (int lane = 0; lane < 32; ++lane)
-          for (int j = 0; j < 4; ++j)
-            for (int h = 0; h < 2; ++h) {
-              const int64_t row = 16 * t + lane / 4 + 8 * (j % 2);
-              const int64_t col = 64 * c + 16 * s + 2 * (lane % 4) + h + 8 * (j / 2);
-              const uint32_t code = (row < host_rows && col < q.kp) ? uint32_t(q.code(row, col)) : 0u;
-              const int f = s * V + (q.bits == 4 ? 0 : j / 2);
-              const int shift = q.bits == 4 ? 4 * j + 16 * h : 8 * (2 * (j % 2) + h);
-              const int64_t idx = (((t * kc + c) * V + f / 4) * 32 + lane) * 4 + f % 4;
-              words[size_t(idx)] |= code << shift;
-            }
-  return words;
+  return lsgemm::detail::cta_repack_codes(q.tiles() * kTileRows, q.kp, q.bits, np, kc,
+                                          [&q](int64_t r, int64_t c) { return q.code(r, c); });
 }
 
 // Scales (f16 bits) and zero points as [group][np]; groups >= q.groups() and rows >= n
