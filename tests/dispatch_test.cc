@@ -170,7 +170,7 @@ TEST(Dispatch, AgreesWithReference) {
 // only the reference paths.
 TEST(Dispatch, TableDescribesThisTarget) {
   const std::vector<lsgemm::PathRule> t = lsgemm::dispatch_table();
-  bool iq_path = false, lut_path = false, bf_path = false;
+  bool iq_path = false, lut_path = false, bf_path = false, nm_path = false;
   for (const lsgemm::PathRule& r : t) {
     EXPECT_GE(r.min_rows, 1) << lsgemm::path_name(r.path);
     EXPECT_LT(r.min_rows, r.max_rows) << lsgemm::path_name(r.path) << ": empty row range";
@@ -179,9 +179,10 @@ TEST(Dispatch, TableDescribesThisTarget) {
     iq_path = iq_path || name.rfind("int_quant/", 0) == 0;
     lut_path = lut_path || name.rfind("lut/", 0) == 0;
     bf_path = bf_path || name.rfind("block_fp/", 0) == 0;
+    nm_path = nm_path || name.rfind("nm_sparse/", 0) == 0;
 #if defined(LSGEMM_FORCE_REFERENCE)
     EXPECT_TRUE(r.path == lsgemm::Path::kIntQuantReference || r.path == lsgemm::Path::kLutReference ||
-                r.path == lsgemm::Path::kBlockFpReference)
+                r.path == lsgemm::Path::kBlockFpReference || r.path == lsgemm::Path::kNmSparseReference)
         << name;
 #else
     EXPECT_FALSE(r.path == lsgemm::Path::kIntQuantReference || r.path == lsgemm::Path::kLutReference ||
@@ -189,7 +190,7 @@ TEST(Dispatch, TableDescribesThisTarget) {
         << name << " listed on " << lsgemm::simd_target_name() << ", which has kernels";
 #endif
   }
-  EXPECT_TRUE(iq_path && lut_path && bf_path) << "dispatch_table() must list every family";
+  EXPECT_TRUE(iq_path && lut_path && bf_path && nm_path) << "dispatch_table() must list every family";
 }
 
 }  // namespace

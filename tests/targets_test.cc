@@ -13,6 +13,7 @@
 #include "lsgemm/block_fp/simd-inl.h"
 #include "lsgemm/int_quant/simd-inl.h"
 #include "lsgemm/lut/simd-inl.h"
+#include "lsgemm/nm_sparse/simd-inl.h"
 
 #ifndef LSGEMM_TESTS_TARGETS_ONCE
 #define LSGEMM_TESTS_TARGETS_ONCE
@@ -24,7 +25,8 @@
 namespace lsgemm {
 namespace test {
 inline bool is_reference(Path p) {
-  return p == Path::kIntQuantReference || p == Path::kLutReference || p == Path::kBlockFpReference;
+  return p == Path::kIntQuantReference || p == Path::kLutReference || p == Path::kBlockFpReference ||
+         p == Path::kNmSparseReference;
 }
 
 inline void expect_kernels(const char* target, const char* family, const std::vector<PathRule>& rules) {
@@ -51,6 +53,7 @@ void TestEveryTargetHasKernels() {
   expect_kernels(target, "int_quant", int_quant::HWY_NAMESPACE::path_rules());
   expect_kernels(target, "lut", lut::HWY_NAMESPACE::path_rules());
   expect_kernels(target, "block_fp", block_fp::HWY_NAMESPACE::path_rules());
+  expect_kernels(target, "nm_sparse", nm_sparse::HWY_NAMESPACE::path_rules());
 }
 
 }  // namespace HWY_NAMESPACE

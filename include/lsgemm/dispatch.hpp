@@ -6,8 +6,9 @@
 //                     AVX3_ZEN4 target), or the reference when LSGEMM_FORCE_REFERENCE
 //                     is defined;
 //   device weights -> the CUDA kernels (these overloads exist only under nvcc, in
-//                     lsgemm/int_quant/cuda.cuh and lsgemm/lut/cuda.cuh, which this header
-//                     includes then; block_fp has no CUDA path yet).
+//                     lsgemm/int_quant/cuda.cuh, lsgemm/lut/cuda.cuh and
+//                     lsgemm/block_fp/cuda.cuh, which this header includes then;
+//                     nm_sparse has no CUDA path yet).
 //
 // The choice of implementation is made by overload resolution and macros, never by a
 // run-time branch. Under nvcc the host overloads run the reference: Highway's x86
@@ -50,12 +51,16 @@
 #include "lsgemm/int_quant/reference.hpp"
 #include "lsgemm/lut/format.hpp"
 #include "lsgemm/lut/reference.hpp"
+#include "lsgemm/nm_sparse/format.hpp"
+#include "lsgemm/nm_sparse/reference.hpp"
 #if !LSGEMM_HOST_REFERENCE
 #include "lsgemm/block_fp/simd-inl.h"
 #include "lsgemm/int_quant/simd-inl.h"
 #include "lsgemm/lut/simd-inl.h"
+#include "lsgemm/nm_sparse/simd-inl.h"
 #endif
 #if defined(__CUDACC__)
+#include "lsgemm/block_fp/cuda.cuh"
 #include "lsgemm/int_quant/cuda.cuh"
 #include "lsgemm/lut/cuda.cuh"
 #endif
@@ -70,7 +75,8 @@ namespace lsgemm {
 namespace detail {
 template <class T>
 inline constexpr bool kHostWeights = std::is_same_v<T, int_quant::QuantizedMatrix> || std::is_same_v<T, lut::LutMatrix> ||
-                                     std::is_same_v<T, block_fp::BlockFpMatrix>;
+                                     std::is_same_v<T, block_fp::BlockFpMatrix> ||
+                                     std::is_same_v<T, nm_sparse::NmSparseMatrix>;
 template <class T>
 inline constexpr bool kUnsupported = true;  // a dependent false: fires only when instantiated
 }  // namespace detail
@@ -93,18 +99,21 @@ inline const char* simd_target_name() {
 }
 
 // Every path the host calls of this translation unit can take, with the rows of X each
-// serves and its condition (core/path.hpp): one table for both families.
+// serves and its condition (core/path.hpp): one table for every family.
 inline std::vector<PathRule> dispatch_table() {
 #if LSGEMM_HOST_REFERENCE
   return {{Path::kIntQuantReference, 1, kAnyRows, "forced reference (LSGEMM_FORCE_REFERENCE or nvcc)"},
           {Path::kLutReference, 1, kAnyRows, "forced reference (LSGEMM_FORCE_REFERENCE or nvcc)"},
-          {Path::kBlockFpReference, 1, kAnyRows, "forced reference (LSGEMM_FORCE_REFERENCE or nvcc)"}};
+          {Path::kBlockFpReference, 1, kAnyRows, "forced reference (LSGEMM_FORCE_REFERENCE or nvcc)"},
+          {Path::kNmSparseReference, 1, kAnyRows, "forced reference (LSGEMM_FORCE_REFERENCE or nvcc)"}};
 #else
   std::vector<PathRule> t = int_quant::HWY_NAMESPACE::path_rules();
   const std::vector<PathRule> l = lut::HWY_NAMESPACE::path_rules();
   const std::vector<PathRule> b = block_fp::HWY_NAMESPACE::path_rules();
+  const std::vector<PathRule> s = nm_sparse::HWY_NAMESPACE::path_rules();
   t.insert(t.end(), l.begin(), l.end());
   t.insert(t.end(), b.begin(), b.end());
+  t.insert(t.end(), s.begin(), s.end());
   return t;
 #endif
 }
@@ -139,6 +148,17 @@ inline void matmul(HostView<const float> X, const block_fp::BlockFpMatrix& w, Ho
   reference::matmul(X, w, Y, epi);
 #else
   block_fp::HWY_NAMESPACE::matmul(X, w, Y, epi);
+#endif
+}
+
+// Y = X * W^T (+ bias), nm_sparse (N:M structured sparse) weights in host memory.
+inline void matmul(HostView<const float> X, const nm_sparse::NmSparseMatrix& w, HostView<float> Y,
+                   const Epilogue& epi = {}) {
+#if LSGEMM_HOST_REFERENCE
+  lsgemm::detail::note_path(Path::kNmSparseReference);
+  reference::matmul(X, w, Y, epi);
+#else
+  nm_sparse::HWY_NAMESPACE::matmul(X, w, Y, epi);
 #endif
 }
 
@@ -182,6 +202,11 @@ inline void matmul(HostView<const float> X, const block_fp::BlockFpMatrix& w, Ho
   const lsgemm::detail::ContextScope scope(ctx);
   matmul(X, w, Y, epi);
 }
+inline void matmul(HostView<const float> X, const nm_sparse::NmSparseMatrix& w, HostView<float> Y,
+                   const Epilogue& epi, const Context& ctx) {
+  const lsgemm::detail::ContextScope scope(ctx);
+  matmul(X, w, Y, epi);
+}
 inline void matmul(const lut::Tables& t, const lut::LutMatrix& w, HostView<float> Y, const Epilogue& epi,
                    const Context& ctx) {
   const lsgemm::detail::ContextScope scope(ctx);
@@ -200,7 +225,8 @@ template <class TX, class W, class TY, class = std::enable_if_t<!(std::is_conver
 void matmul(HostView<TX>, const W&, HostView<TY>, const Epilogue& = {}) {
   static_assert(!lsgemm::detail::kUnsupported<TX>,
                 "lsgemm::matmul: unsupported combination. Host calls take X as HostView<const float> (M x K), "
-                "W as int_quant::QuantizedMatrix, lut::LutMatrix or block_fp::BlockFpMatrix, Y as HostView<float> (M x N). "
+                "W as int_quant::QuantizedMatrix, lut::LutMatrix, block_fp::BlockFpMatrix or nm_sparse::NmSparseMatrix, "
+                "Y as HostView<float> (M x N). "
                 "bf16/f16 host activations are not supported yet; device weights (to_device) take DeviceView "
                 "X and Y of __half or __nv_bfloat16 in a .cu file.");
 }

@@ -17,6 +17,8 @@
 #include "lsgemm/int_quant/reference.hpp"
 #include "lsgemm/lut/format.hpp"
 #include "lsgemm/lut/reference.hpp"
+#include "lsgemm/nm_sparse/format.hpp"
+#include "lsgemm/nm_sparse/reference.hpp"
 
 #if __has_include(<Eigen/Core>)
 #include <Eigen/Core>

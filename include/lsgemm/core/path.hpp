@@ -33,6 +33,8 @@ enum class Path : uint8_t {
   kBlockFpGemmFloat,  // panel of f32 weights (S * v), f32 register tiles
   kBlockFpGemvInt8,   // W+A, few rows: u8 element quads x s8 X quads in registers per row
   kBlockFpGemmInt8,   // W+A: X as MXINT8, u8 element quads x s8 register tiles, exact per block
+  kNmSparseReference,
+  kNmSparseGather,  // x gathered per slot by the stored positions in registers, tiles of 1..kMRGather rows
   kCount
 };
 
@@ -55,6 +57,8 @@ inline const char* path_name(Path p) {
     case Path::kBlockFpGemmFloat: return "block_fp/gemm-float";
     case Path::kBlockFpGemvInt8: return "block_fp/gemv-int8";
     case Path::kBlockFpGemmInt8: return "block_fp/gemm-int8";
+    case Path::kNmSparseReference: return "nm_sparse/reference";
+    case Path::kNmSparseGather: return "nm_sparse/gather";
     case Path::kCount: break;
   }
   return "?";

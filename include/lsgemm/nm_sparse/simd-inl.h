@@ -1,0 +1,230 @@
+// nm_sparse Highway kernels, one copy per SIMD target (re-includable: see DESIGN §4).
+//
+// Entry: lsgemm::nm_sparse::HWY_NAMESPACE::matmul(X, w, Y, epi). One path for every M
+// (path_rules()): nothing is decoded to dense form, so the bytes read are the packed
+// ones and the FMAs are the non-zeros' (N/M of a dense product's). Each task owns a strip
+// pair (2L rows of W) and sweeps register tiles of rows of X over all of K: per run,
+// each row's M x values are one vector (its table; two on 128-bit targets with M = 8),
+// each slot's L positions come out of the index words with a shift and a mask (once for
+// the tile's rows) and pick every row's x from its table (TableLookupLanes: vpermps),
+// one FMA with the L values per row. Tiles of 1 row (the GEMV, which prefetches its
+// DRAM stream) up to kMRGather rows; the pair's packed bytes stay in L2 across them.
+//
+// Measured against the alternative of scattering the slots into dense f32 panels for
+// the shared GEMM skeleton (4096^2, T = 1, f32 values): the gather was faster at every
+// M from 1 to 512 and every pattern, on AVX3 (2:4 M = 128 18.7 vs 36.1 ms, M = 512 65 vs
+// 111 ms) and AVX2 (2:4 M = 128 57 vs 77 ms, 4:8 38 vs 55 ms), so there is no crossover
+// to record and no dense path.
+//
+// Roofline, 4096 x 4096 2:4 f32. M = 1: 35.7 MB of values and index words per call, ~1.4
+// ms at the ~25 GB/s one Zen 4 core streams; per slot and L rows ~5 ops (shift, mask,
+// lookup, FMA, the value load) for 4L bytes of values. M = 128: 2^26 16-lane FMAs (half a
+// dense product's) and as many lookups, the register tile's only other work being MR
+// table loads per run and two index extractions per slot.
+// Not here yet: int8 / int4 values with group scales.
+
+#if defined(LSGEMM_NM_SPARSE_SIMD_INL_H_) == defined(HWY_TARGET_TOGGLE)
+#ifdef LSGEMM_NM_SPARSE_SIMD_INL_H_
+#undef LSGEMM_NM_SPARSE_SIMD_INL_H_
+#else
+#define LSGEMM_NM_SPARSE_SIMD_INL_H_
+#endif
+
+#include <algorithm>
+#include <cstdint>
+#include <cstring>
+#include <vector>
+
+#include "lsgemm/core/hwy_config.hpp"  // before Highway
+#include <hwy/cache_control.h>
+#include <hwy/highway.h>
+
+#include "lsgemm/core/epilogue.hpp"
+#include "lsgemm/core/error.hpp"
+#include "lsgemm/core/matrix.hpp"
+#include "lsgemm/core/numeric.hpp"
+#include "lsgemm/core/parallel.hpp"
+#include "lsgemm/core/path.hpp"
+#include "lsgemm/core/row_tiles.hpp"
+#include "lsgemm/nm_sparse/format.hpp"
+#include "lsgemm/nm_sparse/reference.hpp"
+// Re-included per target together with this file:
+#include "lsgemm/core/simd/gemm_tile-inl.h"
+#include "lsgemm/core/simd/gemm_driver-inl.h"
+
+HWY_BEFORE_NAMESPACE();
+namespace lsgemm {
+namespace nm_sparse {
+namespace HWY_NAMESPACE {
+namespace hn = hwy::HWY_NAMESPACE;
+using namespace simd::HWY_NAMESPACE::tags;  // NOLINT: DF, DI, DU, DU8, DI8 (core/simd)
+
+// GEMV prefetch distance per stream, in bytes (block_fp's: 32 lines of 64 bytes).
+inline constexpr int64_t kPrefetchBytes = 2048;
+
+// Rows of X per gather tile: 2 MR accumulators and MR (kTwo: 2 MR) tables in registers.
+#if (HWY_ARCH_X86 && HWY_TARGET > HWY_AVX3) || HWY_TARGET == HWY_EMU128 || HWY_TARGET == HWY_SCALAR
+inline constexpr int kMRGather = 3;  // 16 registers
+#else
+inline constexpr int kMRGather = 6;  // 32 registers
+#endif
+
+#if LSGEMM_SIMD_KERNELS
+
+// L values of one slot (f32, or bf16 widened exactly).
+template <ValueType kV>
+HWY_INLINE hn::Vec<DF> load_values(const uint8_t* p) {
+  const DF df;
+  if constexpr (kV == ValueType::kBf16) {
+    const hn::Rebind<uint16_t, DF> d16;
+    const auto u = hn::PromoteTo(DU(), hn::LoadU(d16, reinterpret_cast<const uint16_t*>(p)));
+    return hn::BitCast(df, hn::ShiftLeft<16>(u));
+  } else {
+    return hn::LoadU(df, reinterpret_cast<const float*>(p));
+  }
+}
+
+// One strip of L rows: its values (slot s at + s * 16 * vb) and index words (word i at
+// + i * 16).
+struct Strip {
+  const uint8_t* values;
+  const uint32_t* words;
+};
+
+inline Strip strip_at(const NmSparseMatrix& w, int64_t s, int64_t L) {
+  const StripPos p = strip_pos(s, L);
+  return {w.values.data() + size_t(p.tile * w.slots() * kTileRows + p.row) * size_t(w.vbytes()),
+          w.indices.data() + size_t(p.tile * w.words() * kTileRows + p.row)};
+}
+
+// Register tile: MR rows of X x one strip pair (2L rows of W), all of K. Per run, each
+// row's M x values are one vector (kTwo: two, L < M), the table of that row; per slot,
+// the strips' L positions come out of the index words with a shift and a mask (once for
+// all MR rows) and pick each row's x from its table, one FMA with the L values. x: row i
+// at x + i * ldx, padded with zeros to kp + 2L; y: row i at y + i * ldy, 2L outputs.
+template <int MR, ValueType kV, bool kTwo>
+HWY_INLINE void gather_tile(const NmSparseMatrix& w, const Strip& s0, const Strip& s1, const float* HWY_RESTRICT x,
+                            int64_t ldx, float* HWY_RESTRICT y, int64_t ldy) {
+  static_assert(MR >= 1 && MR <= 6, "MR in [1, 6]");
+  const DF df;
+  const DU du;
+  const DI di;
+  const size_t L = hn::Lanes(df);
+  const int M = w.run, Nz = w.nnz, R = w.rpw(), b = index_bits(M);
+  constexpr int64_t vb = kV == ValueType::kBf16 ? 2 : 4;
+  const int64_t slot_bytes = kTileRows * vb, word_bytes = int64_t(R) * Nz * slot_bytes;
+  const auto mask = hn::Set(du, (1u << b) - 1u);
+  using V = hn::Vec<DF>;
+  // Arrays of vectors in registers: every loop over them is unrolled (GCC kept them on
+  // the stack otherwise, a store and a reload per FMA: 4x slower at M = 128).
+  V a0[MR], a1[MR], tlo[MR], thi[MR];
+  HWY_UNROLL(6)
+  for (int i = 0; i < MR; ++i) a0[i] = a1[i] = hn::Zero(df);
+  for (int64_t wi = 0; wi < w.words(); ++wi) {
+    if constexpr (MR == 1) {  // the GEMV streams the weights from DRAM: prefetch them
+      const int64_t ahead = (wi + 1) * word_bytes + kPrefetchBytes;
+      for (int64_t o = 0; o < word_bytes; o += 64) {
+        hwy::Prefetch(s0.values + ahead + o);
+        hwy::Prefetch(s1.values + ahead + o);
+      }
+    }
+    const auto w0 = hn::LoadU(du, s0.words + wi * kTileRows), w1 = hn::LoadU(du, s1.words + wi * kTileRows);
+    for (int u = 0; u < R; ++u) {
+      const int64_t run = wi * R + u;
+      HWY_UNROLL(6)
+      for (int i = 0; i < MR; ++i) {
+        tlo[i] = hn::LoadU(df, x + i * ldx + run * M);
+        if constexpr (kTwo) thi[i] = hn::LoadU(df, x + i * ldx + run * M + L);
+      }
+      for (int j = 0; j < Nz; ++j) {
+        const int sh = b * (u * Nz + j);
+        const auto q0 = hn::IndicesFromVec(df, hn::BitCast(di, hn::And(hn::ShiftRightSame(w0, sh), mask)));
+        const auto q1 = hn::IndicesFromVec(df, hn::BitCast(di, hn::And(hn::ShiftRightSame(w1, sh), mask)));
+        const int64_t off = (run * Nz + j) * slot_bytes;
+        const V v0 = load_values<kV>(s0.values + off), v1 = load_values<kV>(s1.values + off);
+        HWY_UNROLL(6)
+        for (int i = 0; i < MR; ++i) {
+          if constexpr (kTwo) {
+            a0[i] = hn::MulAdd(v0, hn::TwoTablesLookupLanes(df, tlo[i], thi[i], q0), a0[i]);
+            a1[i] = hn::MulAdd(v1, hn::TwoTablesLookupLanes(df, tlo[i], thi[i], q1), a1[i]);
+          } else {
+            a0[i] = hn::MulAdd(v0, hn::TableLookupLanes(tlo[i], q0), a0[i]);
+            a1[i] = hn::MulAdd(v1, hn::TableLookupLanes(tlo[i], q1), a1[i]);
+          }
+        }
+      }
+    }
+  }
+  HWY_UNROLL(6)
+  for (int i = 0; i < MR; ++i) {
+    hn::StoreU(a0[i], df, y + i * ldy);
+    hn::StoreU(a1[i], df, y + i * ldy + L);
+  }
+}
+
+// The gather path, every M: X padded once (rows of kp + 2L: the last run's table reads
+// past kp), then one task per strip pair, register tiles of kMRGather rows over all of K
+// (the pair's packed bytes stay in L2 across a task's row tiles).
+template <ValueType kV, bool kTwo>
+void gather_rows(HostView<const float> X, const NmSparseMatrix& w, HostView<float> Y, const Epilogue& epi) {
+  const int64_t M = X.rows, L = int64_t(hn::Lanes(DF())), KP = w.kp, ld = KP + 2 * L;
+  const int64_t strips = strip_count(w.tiles(), L);
+  thread_local AlignedBuffer<float> xpad_buf;
+  float* xpad = simd::HWY_NAMESPACE::scratch(xpad_buf, size_t(M * ld));
+  parallel_for(M, [&](int64_t m) {
+    std::memcpy(xpad + m * ld, X.row(m), size_t(X.cols) * sizeof(float));
+    std::fill(xpad + m * ld + X.cols, xpad + (m + 1) * ld, 0.0f);
+  });
+  const float* xp = xpad;  // a thread_local is not captured: workers need the pointer
+  parallel_for(strip_pairs(w.tiles(), L), [&](int64_t pr) {
+    const int64_t n0 = pr * 2 * L, ncols = std::min<int64_t>(2 * L, w.n - n0);
+    if (ncols <= 0) return;
+    // An odd strip count: the last pair reads its strip twice, outputs past N dropped.
+    const Strip s0 = strip_at(w, 2 * pr, L), s1 = strip_at(w, std::min(2 * pr + 1, strips - 1), L);
+    HWY_ALIGN float yt[kMRGather * 2 * 16];
+    simd::HWY_NAMESPACE::for_row_tiles<kMRGather>(M, [&](int64_t m, auto mr) {
+      constexpr int h = decltype(mr)::value;
+      gather_tile<h, kV, kTwo>(w, s0, s1, xp + m * ld, ld, yt, 2 * L);
+      simd::HWY_NAMESPACE::store_tile(yt, 2 * L, m, h, n0, ncols, Y, epi);
+    });
+  });
+}
+
+template <ValueType kV>
+void gather(HostView<const float> X, const NmSparseMatrix& w, HostView<float> Y, const Epilogue& epi) {
+  if (int64_t(hn::Lanes(DF())) >= w.run) return gather_rows<kV, false>(X, w, Y, epi);
+  gather_rows<kV, true>(X, w, Y, epi);
+}
+
+#endif  // LSGEMM_SIMD_KERNELS
+
+// This target's dispatch table (lsgemm::dispatch_table() lists it with the others).
+inline std::vector<PathRule> path_rules() {
+#if LSGEMM_SIMD_KERNELS
+  return {{Path::kNmSparseGather, 1, kAnyRows, "every pattern and value type"}};
+#else
+  return {{Path::kNmSparseReference, 1, kAnyRows, LSGEMM_NO_KERNELS_REASON}};
+#endif
+}
+
+// Y = X * W^T (+ epilogue).
+inline void matmul(HostView<const float> X, const NmSparseMatrix& w, HostView<float> Y, const Epilogue& epi = {}) {
+  lsgemm::detail::check_matmul_shapes(X, w.n, w.k, Y);
+  detail::check_packed(w, "nm_sparse::matmul");
+  if (X.rows == 0) return;
+#if !LSGEMM_SIMD_KERNELS
+  lsgemm::detail::note_path(Path::kNmSparseReference);  // core/simd/kernels.hpp
+  reference::matmul(X, w, Y, epi);
+#else
+  lsgemm::detail::note_path(Path::kNmSparseGather);
+  if (w.values_type == ValueType::kBf16) return gather<ValueType::kBf16>(X, w, Y, epi);
+  gather<ValueType::kF32>(X, w, Y, epi);
+#endif
+}
+
+}  // namespace HWY_NAMESPACE
+}  // namespace nm_sparse
+}  // namespace lsgemm
+HWY_AFTER_NAMESPACE();
+
+#endif  // per-target include guard

@@ -1,0 +1,129 @@
+// nm_sparse kernels on every attainable SIMD target: the shared tester's shape classes,
+// every pattern and value type, the data classes and a long K. foreach_target.h
+// re-includes this file once per attainable target; HWY_EXPORT_AND_TEST_P registers each
+// function once per target the CPU supports.
+#undef HWY_TARGET_INCLUDE
+#define HWY_TARGET_INCLUDE "nm_sparse_test.cc"
+#include <hwy/foreach_target.h>  // IWYU pragma: keep
+
+#include <hwy/highway.h>
+#include <hwy/tests/hwy_gtest.h>
+
+#include "lsgemm/nm_sparse/simd-inl.h"
+#include "support/nm_sparse_tester.hpp"
+
+HWY_BEFORE_NAMESPACE();
+namespace lsgemm {
+namespace test {
+namespace HWY_NAMESPACE {
+namespace nk = lsgemm::nm_sparse::HWY_NAMESPACE;
+
+// The kernel and the constants of this target.
+inline NmSparseKernels kernels() {
+  NmSparseKernels k;
+  k.target = hwy::TargetName(HWY_TARGET);
+  k.lanes = int64_t(hwy::HWY_NAMESPACE::Lanes(simd::HWY_NAMESPACE::DF()));
+  k.mr = nk::kMRGather;
+  k.m_block = simd::HWY_NAMESPACE::kMBlockF32;  // no M blocks: the shape class still crosses 240 rows
+  k.rules = nk::path_rules();
+  k.matmul = [](HostView<const float> X, const NmSparseMatrix& w, HostView<float> Y, const Epilogue& e) {
+    nk::matmul(X, w, Y, e);
+  };
+  return k;
+}
+
+// Every shape class for 2:4 and 2:8 (f32) and 1:4 (bf16); then every path of this
+// target's rules must have run.
+void TestShapeClasses() {
+  const NmSparseKernels k = kernels();
+  reset_paths_taken();
+  uint64_t seed = 1000;
+  for (const NmOptions& o : {NmOptions{}, NmOptions{}.with_pattern(2, 8),
+                             NmOptions{}.with_pattern(1, 4).with_values(nm_sparse::ValueType::kBf16)}) {
+    run_cases<NmSparseFamily>(nm_sparse_shape_classes(k, o, seed), k);
+    seed += 100;
+    if (::testing::Test::HasFailure()) return;
+  }
+  // Two M blocks of the GEMM skeleton, the second with remainder tiles (once: it is big).
+  NmCase c;
+  c.cls = "M=m_block+mr+5";
+  c.m = k.m_block + k.mr + 5;
+  c.n = 2 * k.lanes + 3;
+  c.k = 64;
+  c.seed = 99;
+  run_case<NmSparseFamily>(c, k);
+  expect_paths_taken(k.rules, {Path::kNmSparseGather, Path::kNmSparseReference}, k.target);
+}
+
+// Every pattern and value type at M = 1 and M = 13, with strides and the epilogue's
+// options; then each data class.
+void TestAllPatterns() {
+  const NmSparseKernels t = kernels();
+  uint64_t seed = 7;
+  for (const NmOptions& o : nm_sparse_all_options())
+    for (int64_t m : {int64_t(1), int64_t(13)}) {
+      NmCase c;
+      c.cls = "patterns";
+      c.m = m;
+      c.n = 2 * t.lanes + 3;
+      c.k = 203;  // a partial run and a partial index word
+      c.opt = o;
+      c.ldx_pad = (seed % 3) * 5;
+      c.ldy_pad = (seed % 2) * 3;
+      c.bias = seed % 2 == 0;
+      c.accumulate = seed % 3 == 1;
+      c.alpha = seed % 4 == 3 ? -0.5f : seed % 4 == 2 ? 0.25f : 1.0f;
+      c.seed = seed++;
+      run_case<NmSparseFamily>(c, t);
+      if (::testing::Test::HasFatalFailure()) return;
+    }
+  for (Data d : {Data::kExact, Data::kZeroX, Data::kZeroW, Data::kConstant, Data::kOutliers})
+    for (const NmOptions& o : nm_sparse_all_options()) {
+      NmCase c;
+      c.cls = "data";
+      c.m = seed % 2 ? 1 : t.mr + 2;
+      c.n = 40;
+      c.k = 256;
+      c.opt = o;
+      c.data = d;
+      c.seed = seed++;
+      run_case<NmSparseFamily>(c, t);
+      if (::testing::Test::HasFatalFailure()) return;
+    }
+}
+
+// Long K (8640): accumulation over many chunks.
+void TestLongK() {
+  const NmSparseKernels t = kernels();
+  uint64_t seed = 500;
+  for (const NmOptions& o : {NmOptions{}, NmOptions{}.with_pattern(4, 8).with_values(nm_sparse::ValueType::kBf16)})
+    for (int64_t m : {int64_t(1), int64_t(6)}) {
+      NmCase c;
+      c.cls = "K=8640";
+      c.m = m;
+      c.n = 19;
+      c.k = 8640;
+      c.opt = o;
+      c.seed = seed++;
+      run_case<NmSparseFamily>(c, t);
+      if (::testing::Test::HasFatalFailure()) return;
+    }
+}
+
+}  // namespace HWY_NAMESPACE
+}  // namespace test
+}  // namespace lsgemm
+HWY_AFTER_NAMESPACE();
+
+#if HWY_ONCE
+namespace lsgemm {
+namespace test {
+HWY_BEFORE_TEST(NmSparse);
+HWY_EXPORT_AND_TEST_P(NmSparse, TestShapeClasses);
+HWY_EXPORT_AND_TEST_P(NmSparse, TestAllPatterns);
+HWY_EXPORT_AND_TEST_P(NmSparse, TestLongK);
+HWY_AFTER_TEST();
+}  // namespace test
+}  // namespace lsgemm
+HWY_TEST_MAIN();
+#endif

@@ -1,0 +1,207 @@
+#pragma once
+// The nm_sparse family of the matmul tester (support/matmul_tester.hpp): data generators,
+// tolerances and shape classes. Plain header: the per-target test file passes its kernel
+// and constants in.
+#include <gtest/gtest.h>
+
+#include <Eigen/Core>
+#include <algorithm>
+#include <cfloat>
+#include <cmath>
+#include <cstdint>
+#include <functional>
+#include <limits>
+#include <random>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "lsgemm/core/path.hpp"
+#include "lsgemm/nm_sparse/format.hpp"
+#include "lsgemm/nm_sparse/reference.hpp"
+#include "support/matmul_tester.hpp"
+
+namespace lsgemm {
+namespace test {
+
+using nm_sparse::NmSparseMatrix;
+using NmOptions = nm_sparse::PackOptions;
+
+struct NmSparseKernels {
+  const char* target = "";
+  int64_t lanes = 16;
+  int64_t mr = 12;
+  int64_t m_block = 240;
+  std::vector<PathRule> rules;
+  std::function<void(HostView<const float>, const NmSparseMatrix&, HostView<float>, const Epilogue&)> matmul;
+};
+
+struct NmSparseFamily {
+  using Options = NmOptions;
+  using Weights = NmSparseMatrix;
+  using Kernels = NmSparseKernels;
+  using Case = MatmulCase<Options>;
+  struct Extra {
+    std::vector<double> mag;
+    double terms = 0.0;
+  };
+  using Checked = test::Checked<Extra>;
+  static constexpr bool kExactSecondOracle = false;
+
+  static std::string describe_options(const Options& o) {
+    std::ostringstream os;
+    os << o.nnz << ":" << o.run << " " << nm_sparse::value_type_name(o.values);
+    return os.str();
+  }
+  static std::string describe_tile(const Kernels& t) {
+    return "tile(lanes=" + std::to_string(t.lanes) + ", mr=" + std::to_string(t.mr) + ")";
+  }
+
+  // Normal data mixes in what pruning treats specially: all-zero rows, runs with fewer
+  // non-zeros than N, and ties (equal magnitudes of both signs). Exact data: small
+  // integers (exact in bf16 too), so with integer X every sum is exact.
+  static std::vector<float> make_weights(const Case& c, std::mt19937_64& rng) {
+    std::vector<float> W(size_t(c.n * c.k));
+    std::normal_distribution<float> nd(0.0f, 1.0f);
+    std::uniform_int_distribution<int> id(-8, 8), pick(0, 9);
+    for (int64_t r = 0; r < c.n; ++r)
+      for (int64_t k = 0; k < c.k; ++k) {
+        float v = 0.0f;
+        switch (c.data) {
+          case Data::kZeroW: break;
+          case Data::kConstant: v = 0.25f; break;
+          case Data::kExact: v = float(id(rng)); break;
+          case Data::kOutliers: v = pick(rng) == 0 ? 1000.0f * nd(rng) : nd(rng); break;
+          default: {
+            const int p = pick(rng);
+            v = r % 7 == 3 ? 0.0f : p == 0 ? 0.0f : p == 1 ? ((k & 1) ? -0.75f : 0.75f) : nd(rng);
+          }
+        }
+        W[size_t(r * c.k + k)] = v;
+      }
+    if (c.data == Data::kExact) {  // already N:M (pack must reproduce it): N random survivors per run
+      std::vector<int> pos(static_cast<size_t>(c.opt.run));
+      for (int64_t r = 0; r < c.n; ++r)
+        for (int64_t k0 = 0; k0 < c.k; k0 += c.opt.run) {
+          for (int i = 0; i < c.opt.run; ++i) pos[size_t(i)] = i;
+          std::shuffle(pos.begin(), pos.end(), rng);
+          for (int i = c.opt.nnz; i < c.opt.run; ++i)
+            if (k0 + pos[size_t(i)] < c.k) W[size_t(r * c.k + k0 + pos[size_t(i)])] = 0.0f;
+        }
+    }
+    return W;
+  }
+
+  // X, M x ldx; the ld gap is poisoned with NaN.
+  static std::vector<float> make_activations(const Case& c, int64_t ldx, std::mt19937_64& rng) {
+    std::vector<float> X(size_t(std::max<int64_t>(c.m, 1) * ldx), std::numeric_limits<float>::quiet_NaN());
+    std::normal_distribution<float> nd(0.0f, 1.0f);
+    std::uniform_int_distribution<int> id(-15, 15);
+    for (int64_t r = 0; r < c.m; ++r)
+      for (int64_t k = 0; k < c.k; ++k) {
+        float v;
+        switch (c.data) {
+          case Data::kZeroX: v = 0.0f; break;
+          case Data::kConstant: v = 0.5f; break;
+          case Data::kExact: v = float(id(rng)); break;
+          default: v = nd(rng);
+        }
+        X[size_t(r * ldx + k)] = v;
+      }
+    return X;
+  }
+
+  static Weights pack(const Problem<NmSparseFamily>& p) {
+    return nm_sparse::pack(view<const float>(p.W.data(), p.c.n, p.c.k), p.c.opt);
+  }
+  static std::vector<float> dequantize(const Weights& w) { return nm_sparse::dequantize_to_vector(w); }
+
+  // Kernels and reference sum the same f32 products value * x (bf16 values widened
+  // exactly) in different orders, and a kernel may add up to Kp terms (zeros included):
+  // recursive summation errs by at most Kp * eps * magnitude (Higham's gamma, first
+  // order); +8 for the epilogue. Exact data: bit for bit.
+  static bool check_reference(const Problem<NmSparseFamily>& p, const Weights& w, const Kernels& kern,
+                              const Epilogue& epi, Checked& chk) {
+    const Case& c = p.c;
+    chk.Y = p.Y0;
+    chk.Yr = p.Y0;
+    kern.matmul(p.Xv(), w, p.Yv(chk.Y), epi);
+    reference::matmul(p.Xv(), w, p.Yv(chk.Yr), epi);
+    chk.extra.mag = reference::matmul_magnitude(p.Xv(), w);
+    chk.extra.terms = double(w.kp) + 8.0;
+    const Extra& e = chk.extra;
+    return compare_outputs(
+        "kernel vs reference::matmul", chk.Y, chk.Yr, p.Y0, c.m, c.n, p.ldy, c.data == Data::kExact,
+        [&](int64_t m, int64_t n) {
+          return e.terms * double(FLT_EPSILON) * (e.mag[size_t(m * c.n + n)] + p.extra(m, n)) + 1e-30;
+        },
+        [&](int64_t m, int64_t n) {
+          return std::to_string(e.terms) + " terms * FLT_EPSILON * magnitude " +
+                 std::to_string(e.mag[size_t(m * c.n + n)] + p.extra(m, n));
+        });
+  }
+
+  // Second oracle (dequantize, double product): rounding only, the bound above.
+  static OracleBound oracle_bounds(const Problem<NmSparseFamily>& p, const Weights&, const Checked& chk,
+                                   const Eigen::MatrixXd&, const Eigen::MatrixXd&) {
+    const Case& c = p.c;
+    OracleBound b;
+    b.tol.assign(size_t(c.m * c.n), 0.0);
+    for (int64_t r = 0; r < c.m; ++r)
+      for (int64_t n = 0; n < c.n; ++n)
+        b.tol[size_t(r * c.n + n)] =
+            chk.extra.terms * double(FLT_EPSILON) * (chk.extra.mag[size_t(r * c.n + n)] + p.extra(r, n)) + 1e-30;
+    b.explain = [](int64_t, int64_t) { return std::string("rounding (terms * FLT_EPSILON * magnitude)"); };
+    return b;
+  }
+};
+
+using NmCase = NmSparseFamily::Case;
+
+// Every pattern the family packs, with both value types.
+inline std::vector<NmOptions> nm_sparse_all_options() {
+  std::vector<NmOptions> v;
+  for (auto nm : {std::pair<int, int>{2, 4}, {1, 4}, {3, 4}, {1, 8}, {2, 8}, {4, 8}, {7, 8}})
+    for (auto vt : {nm_sparse::ValueType::kF32, nm_sparse::ValueType::kBf16})
+      v.push_back(NmOptions{}.with_pattern(nm.first, nm.second).with_values(vt));
+  return v;
+}
+
+// Shape classes from the kernel's constants: M = 1, around the register tile, past an M
+// block; N tails around a tile (16) and an N-block (2 * lanes); K = 1, 3, M - 1, M + 1,
+// a partial index word, a 256 chunk plus a tail.
+inline std::vector<NmCase> nm_sparse_shape_classes(const NmSparseKernels& t, const NmOptions& opt, uint64_t seed0) {
+  std::vector<NmCase> cs;
+  auto add = [&](const std::string& cls, int64_t m, int64_t n, int64_t k) {
+    NmCase c;
+    c.cls = cls;
+    c.m = m;
+    c.n = n;
+    c.k = k;
+    c.opt = opt;
+    c.seed = seed0 + cs.size();
+    cs.push_back(c);
+  };
+  const int64_t nb = 2 * t.lanes, mr = t.mr, M = opt.run;
+  add("M=1", 1, 64, 256);
+  add("M=2", 2, nb + 1, 320);
+  add("M=mr-1", mr - 1, nb, 64);
+  add("M=mr", mr, nb - 1, 96);
+  add("M=mr+1", mr + 1, 3 * 16 + 5, 512);
+  add("M=2mr+7", 2 * mr + 7, 33, 128);
+  for (int64_t m : rule_edge_rows(t.rules)) add("M=rule-edge", m, 24, 64);
+  add("N=1", 5, 1, 64);
+  add("N=15", 1, 15, 64);
+  add("N=17", 9, 17, 64);
+  add("K=1", 2, 18, 1);
+  add("K=3", 1, 18, 3);
+  add("K=run-1", 3, 20, M - 1);
+  add("K=run+1", 1, 20, M + 1);
+  add("K=33", 7, 20, 33);
+  add("K=chunk+tail", 6, 24, 256 + 64 + 7);
+  add("M=0", 0, 16, 64);
+  return cs;
+}
+
+}  // namespace test
+}  // namespace lsgemm
