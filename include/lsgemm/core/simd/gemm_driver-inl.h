@@ -361,7 +361,6 @@ void gemm_u8s8(const Decoder& dec, const QuantizedX& xq, HostView<float> Y, cons
     const int32_t* xp = xp_all + mb * KQ;
     const float* sx = xq.sx.data() + mb * G;
     const float* xs = xq.xs.data() + mb * G;
-    const int32_t* qs = xq.qsum.data() + mb * G;
     parallel_for(dec.blocks(), [&](int64_t nb) {
       const int64_t n0 = nb * 2 * L, ncols = std::min<int64_t>(2 * L, N - n0);
       if (ncols <= 0) return;
