@@ -14,7 +14,10 @@
 // the shared GEMM skeleton (4096^2, T = 1, f32 values): the gather was faster at every
 // M from 1 to 512 and every pattern, on AVX3 (2:4 M = 128 18.7 vs 36.1 ms, M = 512 65 vs
 // 111 ms) and AVX2 (2:4 M = 128 57 vs 77 ms, 4:8 38 vs 55 ms), so there is no crossover
-// to record and no dense path.
+// to record and no dense path. Tried too and not kept: outer products over tokens
+// (XNNPACK's SpMM direction: X of 64 tokens transposed once, per non-zero a broadcast and
+// 4 FMAs on whole token vectors, no lookup): 1.5-2x slower than the gather at M = 64 to
+// 512 (4096^2, AVX3, a first version with K chunks of 1024 in L2).
 //
 // Roofline, 4096 x 4096 2:4 f32. M = 1: 35.7 MB of values and index words per call, ~1.4
 // ms at the ~25 GB/s one Zen 4 core streams; per slot and L rows ~5 ops (shift, mask,
