@@ -142,30 +142,10 @@ const W& oracle_of(const W& w) {
 }
 const nm::NmSparseMatrix& oracle_of(const CsrWeight& c) { return *c.pruned; }
 
-// Copies for the cold rotation. NmSparseMatrix has no clone() (the other families'
-// packed weights do), so its buffers are copied field by field until it has one.
-template <class W, class = void>
-struct HasClone : std::false_type {};
-template <class W>
-struct HasClone<W, std::void_t<decltype(std::declval<const W&>().clone())>> : std::true_type {};
-
+// Copies for the cold rotation.
 template <class W>
 W copy_of(const W& w) {
-  if constexpr (HasClone<W>::value) {
-    return w.clone();
-  } else {
-    static_assert(std::is_same_v<W, nm::NmSparseMatrix>, "copy_of: a packed weight without clone()");
-    W c;
-    c.n = w.n;
-    c.k = w.k;
-    c.kp = w.kp;
-    c.nnz = w.nnz;
-    c.run = w.run;
-    c.values_type = w.values_type;
-    c.values = w.values.clone();
-    c.indices = w.indices.clone();
-    return c;
-  }
+  return w.clone();
 }
 CsrWeight copy_of(const CsrWeight& c) { return {c.w, c.pruned}; }
 
@@ -214,7 +194,7 @@ std::shared_ptr<const W> cached(const std::string& key, const std::function<W()>
 }
 
 std::shared_ptr<const nm::NmSparseMatrix> nm_weight(const nm::PackOptions& o, int64_t n, int64_t k) {
-  return cached<nm::NmSparseMatrix>(key_of("nm", {o.nnz, o.run, int64_t(o.values), n, k}), [&] {
+  return cached<nm::NmSparseMatrix>(key_of("nm", {o.nnz, o.run, int64_t(o.values), o.group, n, k}), [&] {
     const AlignedBuffer<float> W = dense_weight(n, k);
     return nm::pack(lsgemm::view<const float>(W.data(), n, k), o);
   });
@@ -342,14 +322,16 @@ void register_all(bool full) {
   const Matrix all = full ? Matrix{kShapes, kTokens} : Matrix{{{4096, 4096}}, {1, 8, 128}};
   const Matrix hot = full ? Matrix{kShapes, {1}} : Matrix{{{4096, 4096}}, {1}};
 
-  // The n:m rows: every pattern with f32 values, 2:4 also with bf16. Values are stored
-  // exactly (bf16 widened exactly), so a kernel differs from the reference by float
-  // summation order only: the dense fp32 peers' bound, 1e-4 relative L2.
+  // The n:m rows: every pattern with f32 values, 2:4 also with bf16, int8 and int4 (group
+  // 128). A kernel multiplies the same f32 values as the reference (bf16 widened exactly,
+  // ints s * q), so they differ by float summation order only: the dense fp32 peers'
+  // bound, 1e-4 relative L2.
   std::vector<Kernel<nm::NmSparseMatrix>> sparse;
   auto nm_kernel = [](int nnz, int run, nm::ValueType v, bool hot) {
     const nm::PackOptions o = nm::PackOptions().with_pattern(nnz, run).with_values(v);
     Kernel<nm::NmSparseMatrix> k;
-    k.name = "BM_nm_" + pattern_name(nnz, run) + "_" + nm::value_type_name(v) + (hot ? "_hot" : "");
+    k.name = "BM_nm_" + pattern_name(nnz, run) + "_" + nm::value_type_name(v) +
+             (nm::int_values(v) ? "_g" + std::to_string(o.group) : std::string()) + (hot ? "_hot" : "");
     k.weight = [o](int64_t n, int64_t kk) { return nm_weight(o, n, kk); };
     k.rel_tol = 1e-4;
     k.hot = hot;
@@ -357,6 +339,8 @@ void register_all(bool full) {
   };
   for (const Pattern& p : kPatterns) reg(nm_kernel(p.nnz, p.run, nm::ValueType::kF32, false), all);
   reg(nm_kernel(2, 4, nm::ValueType::kBf16, false), all);
+  reg(nm_kernel(2, 4, nm::ValueType::kInt8, false), all);  // sparse + quantized, f16 scales per 128
+  reg(nm_kernel(2, 4, nm::ValueType::kInt4, false), all);
   reg(nm_kernel(2, 4, nm::ValueType::kF32, true), hot);
   reg(nm_kernel(2, 4, nm::ValueType::kBf16, true), hot);
 

@@ -10,6 +10,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <functional>
 #include <limits>
 #include <random>
 #include <string>
@@ -627,6 +628,79 @@ TEST(NmSparsePack, Bf16OverflowIsAnErrorNamingTheWeight) {
 }
 
 // ---------------------------------------------------------------------------------------
+// Int values: per (row, group) s = f16(amax / qmax) over the kept weights, q =
+// nearest-even(w / s) clamped, value = s * q; int4 codes two per byte (even slot low).
+TEST(NmSparseInts, QuantizeLayoutAndValidate) {
+  const int64_t rows = 19, cols = 300;  // K padded to the group; a partial last group
+  std::mt19937 rng(5);
+  std::normal_distribution<float> nd(0.0f, 1.0f);
+  std::vector<float> W(size_t(rows * cols));
+  for (float& v : W) v = nd(rng);
+  for (ValueType vt : {ValueType::kInt8, ValueType::kInt4})
+    for (int g : {64, 128, 256})
+      for (Pattern p : {Pattern{2, 4}, Pattern{1, 8}, Pattern{7, 8}}) {
+        SCOPED_TRACE(label(p, vt) + " g" + std::to_string(g));
+        const nm::NmSparseMatrix pruned = nm::pack(cview(W, rows, cols), options(p, ValueType::kF32));
+        const nm::NmSparseMatrix q = nm::pack(cview(W, rows, cols), options(p, vt).with_group(g));
+        ASSERT_EQ(q.kp % g, 0);
+        ASSERT_EQ(q.groups(), q.kp / g);
+        nm::validate(q);
+        const int qmax = vt == ValueType::kInt8 ? 127 : 7;
+        const int64_t per_group = g / p.m * p.n;
+        for (int64_t r = 0; r < rows; ++r)
+          for (int64_t gi = 0; gi < q.groups(); ++gi) {
+            // Slots past the f32 object's (its K padding is shorter) are padding: 0.
+            auto kept = [&](int64_t sl) { return sl < pruned.slots() ? pruned.value(r, sl) : 0.0f; };
+            float amax = 0.0f;
+            for (int64_t sl = gi * per_group; sl < (gi + 1) * per_group; ++sl) amax = std::max(amax, std::fabs(kept(sl)));
+            const float sc = lsgemm::f16_to_f32(lsgemm::f32_to_f16(amax / float(qmax)));
+            ASSERT_EQ(q.scale(r, gi), sc) << "row " << r << " group " << gi;
+            for (int64_t sl = gi * per_group; sl < (gi + 1) * per_group; ++sl) {
+              if (sl < pruned.slots()) {
+                ASSERT_EQ(q.position(r, sl), pruned.position(r, sl));
+              }
+              const float want = sc > 0 ? std::min(float(qmax), std::max(float(-qmax), std::nearbyint(kept(sl) / sc))) : 0.0f;
+              ASSERT_EQ(q.code(r, sl), int(want)) << "row " << r << " slot " << sl;
+              ASSERT_EQ(q.value(r, sl), sc * want);
+              // The raw byte: int8 the code; int4 the nibble of the slot's parity.
+              const int64_t S = q.slots(), per_tile = vt == ValueType::kInt4 ? (S + 1) / 2 : S;
+              const uint8_t byte =
+                  q.values[size_t(((r / 16) * per_tile + (vt == ValueType::kInt4 ? sl / 2 : sl)) * 16 + r % 16)];
+              const int raw = vt == ValueType::kInt8 ? int(int8_t(byte))
+                                                     : (((sl % 2 ? byte >> 4 : byte & 15) ^ 8) - 8);
+              ASSERT_EQ(raw, int(want));
+            }
+          }
+        // Dequantize: s * q at each kept column.
+        const std::vector<float> d = nm::dequantize_to_vector(q);
+        for (int64_t r = 0; r < rows; ++r)
+          for (int64_t sl = 0; sl < q.slots(); ++sl) {
+            if (q.column(r, sl) < cols && q.value(r, sl) != 0.0f) {
+              ASSERT_EQ(d[size_t(r * cols + q.column(r, sl))], q.value(r, sl));
+            }
+          }
+        // Malformed: a code out of range, a negative or NaN scale, a scale in a padding row.
+        auto bad = [&](const std::function<void(nm::NmSparseMatrix&)>& edit, std::initializer_list<std::string> parts) {
+          nm::NmSparseMatrix m = nm::allocate(rows, cols, options(p, vt).with_group(g));
+          std::memcpy(m.values.data(), q.values.data(), q.values.bytes());
+          std::memcpy(m.indices.data(), q.indices.data(), q.indices.bytes());
+          std::memcpy(m.scales.data(), q.scales.data(), q.scales.bytes());
+          edit(m);
+          expect_mentions(error_of([&] { nm::validate(m); }), parts);
+        };
+        bad([&](nm::NmSparseMatrix& m) { m.set_code(3, 1, -qmax - 1); }, {"code " + std::to_string(-qmax - 1)});
+        bad([&](nm::NmSparseMatrix& m) { m.set_scale(4, 0, -1.0f); }, {"scale of row 4 group 0"});
+        bad([&](nm::NmSparseMatrix& m) { m.set_scale(4, 0, std::nanf("")); }, {"scale of row 4 group 0"});
+        bad([&](nm::NmSparseMatrix& m) { m.set_scale(rows + 2, 0, 1.0f); }, {"padding row " + std::to_string(rows + 2)});
+      }
+  // A scale beyond f16 is an error naming the row and group.
+  std::vector<float> big(size_t(4 * 128), 0.0f);
+  big[size_t(128 + 70)] = 1e6f;  // row 1, column 70: int4 scale 1e6 / 7 > 65504
+  expect_mentions(error_of([&] { nm::pack(cview(big, 4, 128), PackOptions().with_values(ValueType::kInt4).with_group(64)); }),
+                  {"row 1, columns [64, 128)", "beyond f16"});
+}
+
+// ---------------------------------------------------------------------------------------
 // pack()'s options and shapes.
 TEST(NmSparsePack, RejectsBadOptionsAndWeights) {
   const int64_t rows = 8, cols = 64;
@@ -638,8 +712,11 @@ TEST(NmSparsePack, RejectsBadOptionsAndWeights) {
     expect_mentions(error_of([&] { nm::pack(Wv, PackOptions().with_pattern(p.n, p.m)); }), {pat, "not supported"});
     expect_mentions(error_of([&] { nm::allocate(rows, cols, PackOptions().with_pattern(p.n, p.m)); }), {pat});
   }
-  expect_mentions(error_of([&] { nm::pack(Wv, PackOptions().with_values(ValueType(3))); }),
-                  {"unknown value type 3"});
+  expect_mentions(error_of([&] { nm::pack(Wv, PackOptions().with_values(ValueType(7))); }),
+                  {"unknown value type 7"});
+  for (int g : {0, 32, 96, 512})
+    expect_mentions(error_of([&] { nm::pack(Wv, PackOptions().with_values(ValueType::kInt4).with_group(g)); }),
+                    {"group=" + std::to_string(g), "64, 128, 256"});
   expect_mentions(error_of([&] { nm::pack(Wv, PackOptions().with_prune(Prune(9))); }), {"unknown prune mode 9"});
   for (float bad : {std::numeric_limits<float>::quiet_NaN(), std::numeric_limits<float>::infinity(),
                     -std::numeric_limits<float>::infinity()})

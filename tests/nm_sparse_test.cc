@@ -32,14 +32,16 @@ inline NmSparseKernels kernels() {
   return k;
 }
 
-// Every shape class for 2:4 and 2:8 (f32) and 1:4 (bf16); then every path of this
-// target's rules must have run.
+// Every shape class for 2:4 and 2:8 (f32), 1:4 (bf16), 2:4 int4 g128 and 4:8 int8 g64;
+// then every path of this target's rules must have run.
 void TestShapeClasses() {
   const NmSparseKernels k = kernels();
   reset_paths_taken();
   uint64_t seed = 1000;
   for (const NmOptions& o : {NmOptions{}, NmOptions{}.with_pattern(2, 8),
-                             NmOptions{}.with_pattern(1, 4).with_values(nm_sparse::ValueType::kBf16)}) {
+                             NmOptions{}.with_pattern(1, 4).with_values(nm_sparse::ValueType::kBf16),
+                             NmOptions{}.with_values(nm_sparse::ValueType::kInt4),
+                             NmOptions{}.with_pattern(4, 8).with_values(nm_sparse::ValueType::kInt8).with_group(64)}) {
     run_cases<NmSparseFamily>(nm_sparse_shape_classes(k, o, seed), k);
     seed += 100;
     if (::testing::Test::HasFailure()) return;
@@ -96,7 +98,8 @@ void TestAllPatterns() {
 void TestLongK() {
   const NmSparseKernels t = kernels();
   uint64_t seed = 500;
-  for (const NmOptions& o : {NmOptions{}, NmOptions{}.with_pattern(4, 8).with_values(nm_sparse::ValueType::kBf16)})
+  for (const NmOptions& o : {NmOptions{}, NmOptions{}.with_pattern(4, 8).with_values(nm_sparse::ValueType::kBf16),
+                             NmOptions{}.with_values(nm_sparse::ValueType::kInt4).with_group(256)})
     for (int64_t m : {int64_t(1), int64_t(6)}) {
       NmCase c;
       c.cls = "K=8640";

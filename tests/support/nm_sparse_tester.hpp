@@ -51,6 +51,7 @@ struct NmSparseFamily {
   static std::string describe_options(const Options& o) {
     std::ostringstream os;
     os << o.nnz << ":" << o.run << " " << nm_sparse::value_type_name(o.values);
+    if (nm_sparse::int_values(o.values)) os << " g" << o.group;
     return os.str();
   }
   static std::string describe_tile(const Kernels& t) {
@@ -79,12 +80,23 @@ struct NmSparseFamily {
         }
         W[size_t(r * c.k + k)] = v;
       }
+    if (c.data == Data::kExact && nm_sparse::int_values(c.opt.values)) {
+      // Int values: codes in [-qmax, qmax] with a +-qmax in every (row, group), so that
+      // the scale is 1 and the codes are W itself.
+      const int qmax = nm_sparse::code_max(c.opt.values);
+      std::uniform_int_distribution<int> qd(-qmax, qmax);
+      for (int64_t r = 0; r < c.n; ++r)
+        for (int64_t k = 0; k < c.k; ++k)
+          W[size_t(r * c.k + k)] = k % c.opt.group == 0 ? float((r + k) % 2 ? qmax : -qmax) : float(qd(rng));
+    }
     if (c.data == Data::kExact) {  // already N:M (pack must reproduce it): N random survivors per run
       std::vector<int> pos(static_cast<size_t>(c.opt.run));
       for (int64_t r = 0; r < c.n; ++r)
         for (int64_t k0 = 0; k0 < c.k; k0 += c.opt.run) {
           for (int i = 0; i < c.opt.run; ++i) pos[size_t(i)] = i;
           std::shuffle(pos.begin(), pos.end(), rng);
+          if (k0 % c.opt.group == 0)  // ints: keep the group's +-qmax (it sits at the group's start)
+            std::iter_swap(pos.begin(), std::find(pos.begin(), pos.end(), 0));
           for (int i = c.opt.nnz; i < c.opt.run; ++i)
             if (k0 + pos[size_t(i)] < c.k) W[size_t(r * c.k + k0 + pos[size_t(i)])] = 0.0f;
         }
@@ -158,12 +170,14 @@ struct NmSparseFamily {
 
 using NmCase = NmSparseFamily::Case;
 
-// Every pattern the family packs, with both value types.
+// Every pattern the family packs with every value type (ints: groups 64, 128, 256 in turn).
 inline std::vector<NmOptions> nm_sparse_all_options() {
   std::vector<NmOptions> v;
+  int g = 0;
   for (auto nm : {std::pair<int, int>{2, 4}, {1, 4}, {3, 4}, {1, 8}, {2, 8}, {4, 8}, {7, 8}})
-    for (auto vt : {nm_sparse::ValueType::kF32, nm_sparse::ValueType::kBf16})
-      v.push_back(NmOptions{}.with_pattern(nm.first, nm.second).with_values(vt));
+    for (auto vt : {nm_sparse::ValueType::kF32, nm_sparse::ValueType::kBf16, nm_sparse::ValueType::kInt8,
+                    nm_sparse::ValueType::kInt4})
+      v.push_back(NmOptions{}.with_pattern(nm.first, nm.second).with_values(vt).with_group(64 << (g++ % 3)));
   return v;
 }
 

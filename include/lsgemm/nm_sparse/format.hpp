@@ -6,21 +6,31 @@
 //
 //     w[n][k] = value of the slot of run k / M whose position is k % M, 0 if none
 //
-// Patterns: M in {4, 8}, 1 <= N < M. Values: f32 or bf16 (rounded to nearest even
-// from the f32 weight). int8/int4 values with group scales: not here yet.
+// Patterns: M in {4, 8}, 1 <= N < M. Values: f32, bf16 (rounded to nearest even from the
+// f32 weight), or int8 / int4 codes q with a scale s per (row, group of `group` columns
+// along K; 64, 128 or 256), sparse + quantized as Sparse-Marlin and GQSA:
+//
+//     value = s * q  (f32 product; s an f16, q in [-127, 127] or [-7, 7])
+//
+// s = amax / qmax over the group's kept weights (rounded to f16; 0 for an all-zero
+// group), q = nearest-even(w / s). The kernels multiply the same f32 product.
 //
 // Slots. A run's N positions are distinct and ascending. pack() keeps the N largest |w|
 // of each run (ties: the lower position) and, in a run with fewer non-zeros, fills the
 // remaining slots with the lowest unused positions and value 0. So the layout of a
 // matrix is a function of its values, and a slot with value 0 is harmless wherever it
 // points. K is padded with zero weights to Kp, a multiple of the index word's span
-// (below): the last run may be partial, its positions >= K hold value 0.
+// (below) and of the group: the last run may be partial, its positions >= K hold 0.
 //
 // Packed layout (host). Rows in tiles of kTileRows = 16 (core/row_tiles.hpp; N padded
 // with zero rows). Slot s of a row (s = run * N + j, j < N the slot within the run):
 //
-//   values:  [t][s][r]   value of slot s of row 16 t + r     (f32: 4 bytes, bf16: 2)
-//            tile t at values + t * S * 16 * vb, S = (Kp / M) * N slots per row
+//   values:  [t][s][r]   value of slot s of row 16 t + r     (f32: 4 bytes, bf16: 2,
+//            tile t at values + t * S * 16 * vb             int8: 1 two's complement)
+//            S = (Kp / M) * N slots per row
+//            int4: byte [t][s / 2][r], slot s in its low (s even) or high nibble (two's
+//            complement), tile t at values + t * ceil(S / 2) * 16
+//   scales:  [t][g][r]   f16 bits, s of row 16 t + r, group g < Kp / group (ints only)
 //   indices: [t][i][r]   u32 index word i of row 16 t + r, i < Kp / (R * M);
 //            word i holds the positions of runs [R i, R i + R): run R i + u, slot j at
 //            bits [b (u N + j), + b), b = log2 M
@@ -54,9 +64,27 @@ LSGEMM_ABI_BEGIN
 
 using lsgemm::kTileRows;  // core/row_tiles.hpp
 
-enum class ValueType : uint8_t { kF32, kBf16 };
-inline const char* value_type_name(ValueType v) { return v == ValueType::kBf16 ? "bf16" : "f32"; }
-inline int value_bytes(ValueType v) { return v == ValueType::kBf16 ? 2 : 4; }
+enum class ValueType : uint8_t { kF32, kBf16, kInt8, kInt4 };
+inline const char* value_type_name(ValueType v) {
+  switch (v) {
+    case ValueType::kF32: return "f32";
+    case ValueType::kBf16: return "bf16";
+    case ValueType::kInt8: return "int8";
+    case ValueType::kInt4: return "int4";
+  }
+  return "?";
+}
+inline bool value_type_ok(ValueType v) { return int(v) <= int(ValueType::kInt4); }
+inline bool int_values(ValueType v) { return v == ValueType::kInt8 || v == ValueType::kInt4; }
+inline int value_bits(ValueType v) {
+  switch (v) {
+    case ValueType::kF32: return 32;
+    case ValueType::kBf16: return 16;
+    case ValueType::kInt8: return 8;
+    default: return 4;
+  }
+}
+inline int code_max(ValueType v) { return v == ValueType::kInt8 ? 127 : 7; }  // ints: |q| <= qmax
 
 // How pack() treats a matrix that is not already N:M.
 enum class Prune : uint8_t {
@@ -68,6 +96,7 @@ struct PackOptions {
   int nnz = 2;  // N: non-zeros kept per run
   int run = 4;  // M: run length along K
   ValueType values = ValueType::kF32;
+  int group = 128;  // int8 / int4: columns per scale (64, 128 or 256)
   Prune prune = Prune::kMagnitude;
 
   PackOptions& with_pattern(int n, int m) {
@@ -79,6 +108,10 @@ struct PackOptions {
     values = v;
     return *this;
   }
+  PackOptions& with_group(int g) {
+    group = g;
+    return *this;
+  }
   PackOptions& with_prune(Prune p) {
     prune = p;
     return *this;
@@ -86,6 +119,7 @@ struct PackOptions {
 };
 
 inline bool pattern_ok(int nnz, int run) { return (run == 4 || run == 8) && nnz >= 1 && nnz < run; }
+inline bool group_ok(int g) { return g == 64 || g == 128 || g == 256; }
 inline int index_bits(int run) { return run == 8 ? 3 : 2; }
 // Runs per index word (file comment): the largest power of two with R * N * b <= 32.
 inline int runs_per_word(int nnz, int run) {
@@ -98,8 +132,10 @@ struct NmSparseMatrix {
   int64_t n = 0, k = 0, kp = 0;  // logical shape, K padded (file comment)
   int nnz = 2, run = 4;          // the N:M pattern
   ValueType values_type = ValueType::kF32;
+  int group = 0;                    // int values: columns per scale; 0 for f32 / bf16
   AlignedBuffer<uint8_t> values;    // tiles() * tile_value_bytes()
   AlignedBuffer<uint32_t> indices;  // tiles() * words() * 16
+  AlignedBuffer<uint16_t> scales;   // ints: tiles() * groups() * 16 f16 bits; else empty
 
   int64_t tiles() const { return row_tiles(n); }
   int64_t runs() const { return kp / run; }                  // per row, padding included
@@ -107,20 +143,36 @@ struct NmSparseMatrix {
   int rpw() const { return runs_per_word(nnz, run); }        // runs per index word
   int64_t words() const { return runs() / rpw(); }           // index words per row
   int64_t word_span() const { return int64_t(rpw()) * run; }  // k per index word
-  int vbytes() const { return value_bytes(values_type); }
-  int64_t tile_value_bytes() const { return slots() * kTileRows * vbytes(); }
-  int64_t packed_bytes() const { return int64_t(values.bytes() + indices.bytes()); }
+  bool ints() const { return int_values(values_type); }
+  int64_t groups() const { return ints() ? kp / group : 0; }
+  // Value bytes per slot row (int4: per slot pair).
+  int vbytes() const { return std::max(1, value_bits(values_type) / 8); }
+  int64_t tile_value_bytes() const {
+    return (values_type == ValueType::kInt4 ? (slots() + 1) / 2 : slots()) * kTileRows * vbytes();
+  }
+  int64_t packed_bytes() const { return int64_t(values.bytes() + indices.bytes() + scales.bytes()); }
   // Bits per logical weight of the packed object (padding included).
   double bits_per_weight() const { return n && k ? 8.0 * double(packed_bytes()) / (double(n) * double(k)) : 0.0; }
 
-  size_t value_offset(int64_t r, int64_t s) const {
-    return size_t(((r / kTileRows) * slots() + s) * kTileRows + r % kTileRows) * size_t(vbytes());
+  size_t value_offset(int64_t r, int64_t s) const {  // int4: the byte of the slot pair
+    const int64_t per_tile = tile_value_bytes() / (kTileRows * vbytes());
+    const int64_t slot_row = values_type == ValueType::kInt4 ? s / 2 : s;
+    return size_t(((r / kTileRows) * per_tile + slot_row) * kTileRows + r % kTileRows) * size_t(vbytes());
   }
   size_t word_index(int64_t r, int64_t i) const {
     return size_t(((r / kTileRows) * words() + i) * kTileRows + r % kTileRows);
   }
-  // Slot s of row r: its value (f32) and its position in its run.
+  // Int values: the code of slot s of row r, and the scale of its group.
+  int code(int64_t r, int64_t s) const {
+    const uint8_t byte = values[value_offset(r, s)];
+    if (values_type == ValueType::kInt8) return int(int8_t(byte));
+    const int nib = (s % 2) ? byte >> 4 : byte & 15;
+    return nib >= 8 ? nib - 16 : nib;
+  }
+  float scale(int64_t r, int64_t g) const { return f16_to_f32(scales[tile_const_index(r, g, groups())]); }
+  // Slot s of row r: its value (f32; ints: s * q, the f32 product) and its position.
   float value(int64_t r, int64_t s) const {
+    if (ints()) return scale(r, column_of_run(s) / group) * float(code(r, s));
     const uint8_t* p = values.data() + value_offset(r, s);
     if (values_type == ValueType::kBf16) {
       uint16_t b;
@@ -131,6 +183,7 @@ struct NmSparseMatrix {
     std::memcpy(&f, p, 4);
     return f;
   }
+  int64_t column_of_run(int64_t s) const { return (s / nnz) * run; }  // the first column of s's run
   int position(int64_t r, int64_t s) const {
     const int64_t run_i = s / nnz, j = s % nnz, R = rpw(), b = index_bits(run);
     const uint32_t w = indices[word_index(r, run_i / R)];
@@ -139,7 +192,18 @@ struct NmSparseMatrix {
   // The column of W that slot s of row r stands for (may be >= k in the padding).
   int64_t column(int64_t r, int64_t s) const { return (s / nnz) * run + position(r, s); }
 
-  // Writers (pack, importers): value stored as the value type rounds it.
+  // Writers (pack, importers). set_value: f32 / bf16 (stored as the type rounds it);
+  // set_code / set_scale: int values.
+  void set_code(int64_t r, int64_t s, int q) {
+    uint8_t& byte = values[value_offset(r, s)];
+    if (values_type == ValueType::kInt8) {
+      byte = uint8_t(int8_t(q));
+    } else {
+      const int sh = (s % 2) ? 4 : 0;
+      byte = uint8_t((byte & ~(15 << sh)) | ((q & 15) << sh));
+    }
+  }
+  void set_scale(int64_t r, int64_t g, float sc) { scales[tile_const_index(r, g, groups())] = f32_to_f16(sc); }
   void set_value(int64_t r, int64_t s, float v) {
     uint8_t* p = values.data() + value_offset(r, s);
     if (values_type == ValueType::kBf16) {
@@ -148,6 +212,20 @@ struct NmSparseMatrix {
     } else {
       std::memcpy(p, &v, 4);
     }
+  }
+  NmSparseMatrix clone() const {
+    NmSparseMatrix o;
+    o.n = n;
+    o.k = k;
+    o.kp = kp;
+    o.nnz = nnz;
+    o.run = run;
+    o.values_type = values_type;
+    o.group = group;
+    o.values = values.clone();
+    o.indices = indices.clone();
+    o.scales = scales.clone();
+    return o;
   }
   void set_position(int64_t r, int64_t s, int pos) {
     const int64_t run_i = s / nnz, j = s % nnz, R = rpw(), b = index_bits(run);
@@ -162,8 +240,10 @@ namespace detail {
 inline void check_options(const PackOptions& o) {
   lsgemm::detail::require(pattern_ok(o.nnz, o.run), "nm_sparse: pattern ", o.nnz, ":", o.run,
                           " is not supported (allowed: N:M with M = 4 or 8 and 1 <= N < M)");
-  lsgemm::detail::require(o.values == ValueType::kF32 || o.values == ValueType::kBf16,
-                          "nm_sparse: unknown value type ", int(o.values), " (allowed: f32, bf16)");
+  lsgemm::detail::require(value_type_ok(o.values), "nm_sparse: unknown value type ", int(o.values),
+                          " (allowed: f32, bf16, int8, int4)");
+  lsgemm::detail::require(!int_values(o.values) || group_ok(o.group), "nm_sparse: group=", o.group,
+                          " is not supported for ", value_type_name(o.values), " values (allowed: 64, 128, 256)");
   lsgemm::detail::require(o.prune == Prune::kMagnitude || o.prune == Prune::kCheck, "nm_sparse: unknown prune mode ",
                           int(o.prune), " (allowed: magnitude, check)");
 }
@@ -174,17 +254,42 @@ inline void check_packed(const NmSparseMatrix& w, const char* where) {
   using lsgemm::detail::require;
   lsgemm::detail::require_packed_shape(w.n, w.k, w.kp, where);
   require(pattern_ok(w.nnz, w.run), where, ": pattern ", w.nnz, ":", w.run, " is not valid (M = 4 or 8, 1 <= N < M)");
-  require(w.values_type == ValueType::kF32 || w.values_type == ValueType::kBf16, where, ": bad value type ",
-          int(w.values_type));
-  const int64_t span = w.word_span();
+  require(value_type_ok(w.values_type), where, ": bad value type ", int(w.values_type));
+  require(w.ints() ? group_ok(w.group) : w.group == 0, where, ": group=", w.group, " is not valid for ",
+          value_type_name(w.values_type), " values (ints: 64, 128, 256; f32 / bf16: 0)");
+  const int64_t span = w.ints() ? std::max<int64_t>(w.word_span(), w.group) : w.word_span();
   require(w.kp >= w.k && w.kp % span == 0 && w.kp - w.k < span, where, ": kp=", w.kp, " must be K=", w.k,
           " rounded up to a multiple of ", span);
   const size_t T = size_t(w.tiles());
-  const size_t vals = T * size_t(w.tile_value_bytes()), idx = T * size_t(w.words()) * kTileRows;
+  const size_t vals = T * size_t(w.tile_value_bytes()), idx = T * size_t(w.words()) * kTileRows,
+               sc = T * size_t(w.groups()) * kTileRows;
   require(w.values.size() == vals, where, ": values hold ", w.values.size(), " bytes, expected ", vals);
   require(w.indices.size() == idx, where, ": indices hold ", w.indices.size(), " words, expected ", idx);
+  require(w.scales.size() == sc, where, ": scales hold ", w.scales.size(), " entries, expected ", sc);
 }
 
+}  // namespace detail
+
+namespace detail {
+// Int values of row r from its kept weights (one per slot): per group, s = amax / qmax
+// rounded to f16, q = nearest-even(w / s) clamped to [-qmax, qmax] (the file comment).
+inline void quantize_row(NmSparseMatrix& q, int64_t r, const std::vector<float>& kept) {
+  const int qmax = code_max(q.values_type);
+  const int64_t per_group = q.group / q.run * q.nnz;  // slots per group
+  for (int64_t g = 0; g < q.groups(); ++g) {
+    float amax = 0.0f;
+    for (int64_t s = g * per_group; s < (g + 1) * per_group; ++s) amax = std::max(amax, std::fabs(kept[size_t(s)]));
+    const float sc = f16_to_f32(f32_to_f16(amax / float(qmax)));
+    lsgemm::detail::require(std::isfinite(sc), "nm_sparse::pack: row ", r, ", columns [", g * q.group, ", ",
+                            (g + 1) * q.group, "): the largest kept |w| = ", amax, " needs a scale of ", amax / float(qmax),
+                            ", beyond f16 (65504)");
+    q.set_scale(r, g, sc);
+    for (int64_t s = g * per_group; s < (g + 1) * per_group; ++s) {
+      const float v = sc > 0.0f ? std::nearbyint(kept[size_t(s)] / sc) : 0.0f;
+      q.set_code(r, s, int(std::min(float(qmax), std::max(float(-qmax), v))));
+    }
+  }
+}
 }  // namespace detail
 
 // An all-zero object of shape N x K for the options (every slot value 0, positions
@@ -198,16 +303,18 @@ inline NmSparseMatrix allocate(int64_t n, int64_t k, const PackOptions& opt = {}
   q.nnz = opt.nnz;
   q.run = opt.run;
   q.values_type = opt.values;
-  const int64_t span = q.word_span();
+  q.group = int_values(opt.values) ? opt.group : 0;
+  const int64_t span = q.ints() ? std::max<int64_t>(q.word_span(), q.group) : q.word_span();
   q.kp = (k + span - 1) / span * span;
   // N, K < 2^31 (require_pack_shape) leave rows * slots * 4 bytes up to 2^64: refuse
   // what int64 sizes cannot hold before computing them.
-  const double bytes = double(q.tiles() * kTileRows) * double(q.slots()) * q.vbytes();
+  const double bytes = double(q.tiles() * kTileRows) * double(q.slots()) * 4.0;
   lsgemm::detail::require(bytes < 0x1p62, "nm_sparse::allocate: N x K = ", n, " x ", k, " with ", opt.nnz, ":",
                           opt.run, " ", value_type_name(opt.values), " needs ", bytes,
                           " bytes of values, more than this library addresses (2^62)");
   q.values.resize(size_t(q.tiles() * q.tile_value_bytes()));
   q.indices.resize(size_t(q.tiles() * q.words() * kTileRows));
+  q.scales.resize(size_t(q.tiles() * q.groups() * kTileRows));
   for (int64_t r = 0; r < q.tiles() * kTileRows; ++r)
     for (int64_t s = 0; s < q.slots(); ++s) q.set_position(r, s, int(s % q.nnz));
   return q;
@@ -225,7 +332,8 @@ inline NmSparseMatrix pack(HostView<const float> W, const PackOptions& opt = {})
   const int M = q.run, Nz = q.nnz;
   std::vector<int> order(static_cast<size_t>(M)), keep(static_cast<size_t>(Nz));
   std::vector<float> w(static_cast<size_t>(M));
-  for (int64_t r = 0; r < q.n; ++r)
+  std::vector<float> kept(q.ints() ? static_cast<size_t>(q.slots()) : 0);  // ints: the row's kept weights
+  for (int64_t r = 0; r < q.n; ++r) {
     for (int64_t run_i = 0; run_i < q.runs(); ++run_i) {
       const int64_t c0 = run_i * M;
       int nonzero = 0;
@@ -247,12 +355,18 @@ inline NmSparseMatrix pack(HostView<const float> W, const PackOptions& opt = {})
       for (int j = 0; j < Nz; ++j) {
         const int p = keep[size_t(j)];
         q.set_position(r, run_i * Nz + j, p);
+        if (q.ints()) {
+          kept[size_t(run_i * Nz + j)] = w[size_t(p)];
+          continue;
+        }
         q.set_value(r, run_i * Nz + j, w[size_t(p)]);
         require(std::isfinite(q.value(r, run_i * Nz + j)), "nm_sparse::pack: W(", r, ",", c0 + p, ")=", w[size_t(p)],
                 " rounds to ", q.value(r, run_i * Nz + j), " in ", value_type_name(q.values_type),
                 " (bf16 holds |w| < 0x1.FFp127)");
       }
     }
+    if (q.ints()) detail::quantize_row(q, r, kept);
+  }
   return q;
 }
 
@@ -264,7 +378,23 @@ inline void validate(const NmSparseMatrix& q) {
   using lsgemm::detail::require;
   detail::check_packed(q, "nm_sparse::validate");
   for (int64_t r = 0; r < q.tiles() * kTileRows; ++r)
+    for (int64_t g = 0; g < q.groups(); ++g) {
+      const float sc = q.scale(r, g);
+      require(std::isfinite(sc) && !std::signbit(sc), "nm_sparse::validate: scale of row ", r, " group ", g, " is ",
+              sc, " (scales are finite and >= 0)");
+      require(r < q.n || sc == 0.0f, "nm_sparse::validate: padding row ", r, " has scale ", sc, ", must be 0");
+    }
+  const int qmax = q.ints() ? code_max(q.values_type) : 0;
+  for (int64_t r = 0; r < q.tiles() * kTileRows; ++r)
     for (int64_t s = 0; s < q.slots(); ++s) {
+      if (q.ints()) {
+        const int c = q.code(r, s);
+        require(c >= -qmax && c <= qmax, "nm_sparse::validate: row ", r, " slot ", s, " holds code ", c, " (",
+                value_type_name(q.values_type), " codes lie in [", -qmax, ", ", qmax, "])");
+        require(c == 0 || (r < q.n && q.column(r, s) < q.k), "nm_sparse::validate: row ", r, " slot ", s,
+                " holds code ", c, " at column ", q.column(r, s), " in the padding (N=", q.n, ", K=", q.k,
+                "): must be 0");
+      }
       const int p = q.position(r, s);
       const int prev = s % q.nnz ? q.position(r, s - 1) : -1;  // the run's first slot has none
       require(p > prev, "nm_sparse::validate: row ", r, " run ", s / q.nnz, ": slot ", s % q.nnz, " has position ", p,

@@ -24,7 +24,10 @@
 // lookup, FMA, the value load) for 4L bytes of values. M = 128: 2^26 16-lane FMAs (half a
 // dense product's) and as many lookups, the register tile's only other work being MR
 // table loads per run and two index extractions per slot.
-// Not here yet: int8 / int4 values with group scales.
+// Int values (int8 / int4 with f16 group scales): the codes converted to f32 and
+// multiplied by the group's scale, the same f32 product as the format's value, so the
+// results differ from the reference by summation order only. Not here yet: the u8 x s8
+// quad-dot path with X quantized to int8.
 
 #if defined(LSGEMM_NM_SPARSE_SIMD_INL_H_) == defined(HWY_TARGET_TOGGLE)
 #ifdef LSGEMM_NM_SPARSE_SIMD_INL_H_
@@ -74,11 +77,17 @@ inline constexpr int kMRGather = 6;  // 32 registers
 
 #if LSGEMM_SIMD_KERNELS
 
-// L values of one slot (f32, or bf16 widened exactly).
+// L values of one slot (f32, bf16 widened exactly, int codes converted; int4: the low
+// nibbles for an even slot, the high ones for an odd slot).
 template <ValueType kV>
-HWY_INLINE hn::Vec<DF> load_values(const uint8_t* p) {
+HWY_INLINE hn::Vec<DF> load_values(const uint8_t* p, int64_t slot) {
   const DF df;
-  if constexpr (kV == ValueType::kBf16) {
+  if constexpr (kV == ValueType::kInt8 || kV == ValueType::kInt4) {
+    const hn::Rebind<int8_t, DF> d8;
+    const auto i = hn::PromoteTo(DI(), hn::LoadU(d8, reinterpret_cast<const int8_t*>(p)));
+    if constexpr (kV == ValueType::kInt8) return hn::ConvertTo(df, i);
+    return hn::ConvertTo(df, (slot & 1) ? hn::ShiftRight<4>(i) : hn::ShiftRight<28>(hn::ShiftLeft<28>(i)));
+  } else if constexpr (kV == ValueType::kBf16) {
     const hn::Rebind<uint16_t, DF> d16;
     const auto u = hn::PromoteTo(DU(), hn::LoadU(d16, reinterpret_cast<const uint16_t*>(p)));
     return hn::BitCast(df, hn::ShiftLeft<16>(u));
@@ -87,17 +96,40 @@ HWY_INLINE hn::Vec<DF> load_values(const uint8_t* p) {
   }
 }
 
-// One strip of L rows: its values (slot s at + s * 16 * vb) and index words (word i at
-// + i * 16).
+// One strip of L rows: its values (slot s at + s * 16 * vb; int4: slot pair s / 2 at
+// + (s / 2) * 16), index words (word i at + i * 16) and int scales (group g at + g * 16).
 struct Strip {
   const uint8_t* values;
   const uint32_t* words;
+  const uint16_t* scales;
 };
 
 inline Strip strip_at(const NmSparseMatrix& w, int64_t s, int64_t L) {
   const StripPos p = strip_pos(s, L);
-  return {w.values.data() + size_t(p.tile * w.slots() * kTileRows + p.row) * size_t(w.vbytes()),
-          w.indices.data() + size_t(p.tile * w.words() * kTileRows + p.row)};
+  return {w.values.data() + size_t(p.tile * w.tile_value_bytes() + p.row * w.vbytes()),
+          w.indices.data() + size_t(p.tile * w.words() * kTileRows + p.row),
+          w.ints() ? strip_consts(w.scales.data(), p, w.groups()) : nullptr};
+}
+
+// The byte offset of slot s's L values from a strip's first value byte.
+template <ValueType kV>
+HWY_INLINE int64_t slot_offset(int64_t s) {
+  if constexpr (kV == ValueType::kInt4) return (s / 2) * kTileRows;
+  return s * kTileRows * (kV == ValueType::kF32 ? 4 : kV == ValueType::kBf16 ? 2 : 1);
+}
+
+// Int values: the f32 scales of group g of a strip (f16 in the format); others: unused.
+template <ValueType kV>
+HWY_INLINE hn::Vec<DF> group_scales(const Strip& st, int64_t g) {
+  const DF df;
+  if constexpr (kV == ValueType::kInt8 || kV == ValueType::kInt4) {
+    const hn::Rebind<hwy::float16_t, DF> dh;
+    return hn::PromoteTo(df, hn::LoadU(dh, reinterpret_cast<const hwy::float16_t*>(st.scales + g * kTileRows)));
+  } else {
+    (void)st;
+    (void)g;
+    return hn::Set(df, 1.0f);
+  }
 }
 
 // Register tile: MR rows of X x one strip pair (2L rows of W), all of K. Per run, each
@@ -114,10 +146,11 @@ HWY_INLINE void gather_tile(const NmSparseMatrix& w, const Strip& s0, const Stri
   const DI di;
   const size_t L = hn::Lanes(df);
   const int M = w.run, Nz = w.nnz, R = w.rpw(), b = index_bits(M);
-  constexpr int64_t vb = kV == ValueType::kBf16 ? 2 : 4;
-  const int64_t slot_bytes = kTileRows * vb, word_bytes = int64_t(R) * Nz * slot_bytes;
+  constexpr bool kInts = kV == ValueType::kInt8 || kV == ValueType::kInt4;
+  const int64_t word_bytes = slot_offset<kV>(int64_t(R) * Nz), runs_per_group = kInts ? w.group / M : 1;
   const auto mask = hn::Set(du, (1u << b) - 1u);
   using V = hn::Vec<DF>;
+  V sc0 = hn::Set(df, 1.0f), sc1 = sc0;  // int values: the group's scales
   // Arrays of vectors in registers: every loop over them is unrolled (GCC kept them on
   // the stack otherwise, a store and a reload per FMA: 4x slower at M = 128).
   V a0[MR], a1[MR], tlo[MR], thi[MR];
@@ -134,6 +167,10 @@ HWY_INLINE void gather_tile(const NmSparseMatrix& w, const Strip& s0, const Stri
     const auto w0 = hn::LoadU(du, s0.words + wi * kTileRows), w1 = hn::LoadU(du, s1.words + wi * kTileRows);
     for (int u = 0; u < R; ++u) {
       const int64_t run = wi * R + u;
+      if (kInts && run % runs_per_group == 0) {
+        sc0 = group_scales<kV>(s0, run / runs_per_group);
+        sc1 = group_scales<kV>(s1, run / runs_per_group);
+      }
       HWY_UNROLL(6)
       for (int i = 0; i < MR; ++i) {
         tlo[i] = hn::LoadU(df, x + i * ldx + run * M);
@@ -143,8 +180,12 @@ HWY_INLINE void gather_tile(const NmSparseMatrix& w, const Strip& s0, const Stri
         const int sh = b * (u * Nz + j);
         const auto q0 = hn::IndicesFromVec(df, hn::BitCast(di, hn::And(hn::ShiftRightSame(w0, sh), mask)));
         const auto q1 = hn::IndicesFromVec(df, hn::BitCast(di, hn::And(hn::ShiftRightSame(w1, sh), mask)));
-        const int64_t off = (run * Nz + j) * slot_bytes;
-        const V v0 = load_values<kV>(s0.values + off), v1 = load_values<kV>(s1.values + off);
+        const int64_t slot = run * Nz + j, off = slot_offset<kV>(slot);
+        V v0 = load_values<kV>(s0.values + off, slot), v1 = load_values<kV>(s1.values + off, slot);
+        if constexpr (kInts) {  // w = s * q, the f32 product of the format
+          v0 = hn::Mul(sc0, v0);
+          v1 = hn::Mul(sc1, v1);
+        }
         HWY_UNROLL(6)
         for (int i = 0; i < MR; ++i) {
           if constexpr (kTwo) {
@@ -220,8 +261,12 @@ inline void matmul(HostView<const float> X, const NmSparseMatrix& w, HostView<fl
   reference::matmul(X, w, Y, epi);
 #else
   lsgemm::detail::note_path(Path::kNmSparseGather);
-  if (w.values_type == ValueType::kBf16) return gather<ValueType::kBf16>(X, w, Y, epi);
-  gather<ValueType::kF32>(X, w, Y, epi);
+  switch (w.values_type) {
+    case ValueType::kBf16: return gather<ValueType::kBf16>(X, w, Y, epi);
+    case ValueType::kInt8: return gather<ValueType::kInt8>(X, w, Y, epi);
+    case ValueType::kInt4: return gather<ValueType::kInt4>(X, w, Y, epi);
+    default: return gather<ValueType::kF32>(X, w, Y, epi);
+  }
 #endif
 }
 
