@@ -132,6 +132,9 @@ HWY_INLINE hn::Vec<DF> group_scales(const Strip& st, int64_t g) {
   }
 }
 
+// Expands X(i) for the tile's rows i = 0..5 (each guarded by MR > i where used).
+#define LSGEMM_NM_ROWS6(X) X(0) X(1) X(2) X(3) X(4) X(5)
+
 // Register tile: MR rows of X x one strip pair (2L rows of W), all of K. Per run, each
 // row's M x values are one vector (kTwo: two, L < M), the table of that row; per slot,
 // the strips' L positions come out of the index words with a shift and a mask (once for
@@ -151,11 +154,12 @@ HWY_INLINE void gather_tile(const NmSparseMatrix& w, const Strip& s0, const Stri
   const auto mask = hn::Set(du, (1u << b) - 1u);
   using V = hn::Vec<DF>;
   V sc0 = hn::Set(df, 1.0f), sc1 = sc0;  // int values: the group's scales
-  // Arrays of vectors in registers: every loop over them is unrolled (GCC kept them on
-  // the stack otherwise, a store and a reload per FMA: 4x slower at M = 128).
-  V a0[MR], a1[MR], tlo[MR], thi[MR];
-  HWY_UNROLL(6)
-  for (int i = 0; i < MR; ++i) a0[i] = a1[i] = hn::Zero(df);
+  // Per row i of the tile: accumulators a0_i, a1_i (the two strips) and the run's tables
+  // tl_i (th_i: the second one, kTwo). Named variables, not arrays: SVE vectors are
+  // sizeless and cannot be array elements (and GCC kept x86 arrays on the stack).
+#define LSGEMM_NM_DECL(i) V a0_##i = hn::Zero(df), a1_##i = a0_##i, tl_##i = a0_##i, th_##i = a0_##i;
+  LSGEMM_NM_ROWS6(LSGEMM_NM_DECL)
+#undef LSGEMM_NM_DECL
   for (int64_t wi = 0; wi < w.words(); ++wi) {
     if constexpr (MR == 1) {  // the GEMV streams the weights from DRAM: prefetch them
       const int64_t ahead = (wi + 1) * word_bytes + kPrefetchBytes;
@@ -171,11 +175,13 @@ HWY_INLINE void gather_tile(const NmSparseMatrix& w, const Strip& s0, const Stri
         sc0 = group_scales<kV>(s0, run / runs_per_group);
         sc1 = group_scales<kV>(s1, run / runs_per_group);
       }
-      HWY_UNROLL(6)
-      for (int i = 0; i < MR; ++i) {
-        tlo[i] = hn::LoadU(df, x + i * ldx + run * M);
-        if constexpr (kTwo) thi[i] = hn::LoadU(df, x + i * ldx + run * M + L);
-      }
+#define LSGEMM_NM_TABLES(i)                                                  \
+  if constexpr (MR > i) {                                                    \
+    tl_##i = hn::LoadU(df, x + i * ldx + run * M);                           \
+    if constexpr (kTwo) th_##i = hn::LoadU(df, x + i * ldx + run * M + L);   \
+  }
+      LSGEMM_NM_ROWS6(LSGEMM_NM_TABLES)
+#undef LSGEMM_NM_TABLES
       for (int j = 0; j < Nz; ++j) {
         const int sh = b * (u * Nz + j);
         const auto q0 = hn::IndicesFromVec(df, hn::BitCast(di, hn::And(hn::ShiftRightSame(w0, sh), mask)));
@@ -186,24 +192,28 @@ HWY_INLINE void gather_tile(const NmSparseMatrix& w, const Strip& s0, const Stri
           v0 = hn::Mul(sc0, v0);
           v1 = hn::Mul(sc1, v1);
         }
-        HWY_UNROLL(6)
-        for (int i = 0; i < MR; ++i) {
-          if constexpr (kTwo) {
-            a0[i] = hn::MulAdd(v0, hn::TwoTablesLookupLanes(df, tlo[i], thi[i], q0), a0[i]);
-            a1[i] = hn::MulAdd(v1, hn::TwoTablesLookupLanes(df, tlo[i], thi[i], q1), a1[i]);
-          } else {
-            a0[i] = hn::MulAdd(v0, hn::TableLookupLanes(tlo[i], q0), a0[i]);
-            a1[i] = hn::MulAdd(v1, hn::TableLookupLanes(tlo[i], q1), a1[i]);
-          }
-        }
+#define LSGEMM_NM_FMA(i)                                                                      \
+  if constexpr (MR > i) {                                                                     \
+    if constexpr (kTwo) {                                                                     \
+      a0_##i = hn::MulAdd(v0, hn::TwoTablesLookupLanes(df, tl_##i, th_##i, q0), a0_##i);     \
+      a1_##i = hn::MulAdd(v1, hn::TwoTablesLookupLanes(df, tl_##i, th_##i, q1), a1_##i);     \
+    } else {                                                                                  \
+      a0_##i = hn::MulAdd(v0, hn::TableLookupLanes(tl_##i, q0), a0_##i);                     \
+      a1_##i = hn::MulAdd(v1, hn::TableLookupLanes(tl_##i, q1), a1_##i);                     \
+    }                                                                                         \
+  }
+        LSGEMM_NM_ROWS6(LSGEMM_NM_FMA)
+#undef LSGEMM_NM_FMA
       }
     }
   }
-  HWY_UNROLL(6)
-  for (int i = 0; i < MR; ++i) {
-    hn::StoreU(a0[i], df, y + i * ldy);
-    hn::StoreU(a1[i], df, y + i * ldy + L);
+#define LSGEMM_NM_STORE(i)                      \
+  if constexpr (MR > i) {                       \
+    hn::StoreU(a0_##i, df, y + i * ldy);        \
+    hn::StoreU(a1_##i, df, y + i * ldy + L);    \
   }
+  LSGEMM_NM_ROWS6(LSGEMM_NM_STORE)
+#undef LSGEMM_NM_STORE
 }
 
 // The gather path, every M: X padded once (rows of kp + 2L: the last run's table reads
@@ -240,6 +250,7 @@ void gather(HostView<const float> X, const NmSparseMatrix& w, HostView<float> Y,
   gather_rows<kV, true>(X, w, Y, epi);
 }
 
+#undef LSGEMM_NM_ROWS6
 #endif  // LSGEMM_SIMD_KERNELS
 
 // This target's dispatch table (lsgemm::dispatch_table() lists it with the others).
