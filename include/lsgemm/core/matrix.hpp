@@ -5,7 +5,9 @@
 // dispatch.hpp chooses by the tag, at compile time.
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <type_traits>
+#include <vector>
 
 #include "lsgemm/core/error.hpp"
 
@@ -70,6 +72,17 @@ void check_matmul_shapes(const MatrixView<TX, S>& X, int64_t n, int64_t k,
           " (Y must be M x N)");
   require(Y.cols == n, "Y has ", Y.cols, " columns but the packed weight has N=", n,
           " (Y must be M x N)");
+}
+
+// The dequantize(w, out) of every family: checks that out is a valid N x K view, then
+// copies the row-major N x K matrix that make() returns (the family's
+// dequantize_to_vector, called only once out has passed) into it.
+template <class Make>
+void dequantize_into(HostView<float> out, int64_t n, int64_t k, const char* where, const Make& make) {
+  check_view(out, "out");
+  require(out.rows == n && out.cols == k, where, ": out is ", out.rows, "x", out.cols, ", must be N x K = ", n, "x", k);
+  const std::vector<float> d = make();
+  for (int64_t r = 0; r < n; ++r) std::memcpy(out.row(r), &d[size_t(r * k)], size_t(k) * sizeof(float));
 }
 
 }  // namespace detail

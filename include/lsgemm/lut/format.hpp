@@ -507,11 +507,7 @@ inline std::vector<float> dequantize_to_vector(const LutMatrix& w) {
 
 inline void dequantize(const LutMatrix& w, HostView<float> out) {
   detail::check_packed(w, "lut::dequantize");
-  lsgemm::detail::check_view(out, "out");
-  lsgemm::detail::require(out.rows == w.n && out.cols == w.k, "lut::dequantize: out is ", out.rows, "x",
-                          out.cols, ", must be N x K = ", w.n, "x", w.k);
-  const std::vector<float> d = dequantize_to_vector(w);
-  for (int64_t r = 0; r < w.n; ++r) std::memcpy(out.row(r), &d[size_t(r * w.k)], size_t(w.k) * 4);
+  lsgemm::detail::dequantize_into(out, w.n, w.k, "lut::dequantize", [&] { return dequantize_to_vector(w); });
 }
 
 LSGEMM_ABI_END

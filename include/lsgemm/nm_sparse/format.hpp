@@ -421,11 +421,7 @@ inline std::vector<float> dequantize_to_vector(const NmSparseMatrix& q) {
 
 inline void dequantize(const NmSparseMatrix& q, HostView<float> out) {
   detail::check_packed(q, "nm_sparse::dequantize");
-  lsgemm::detail::check_view(out, "out");
-  lsgemm::detail::require(out.rows == q.n && out.cols == q.k, "nm_sparse::dequantize: out is ", out.rows, "x",
-                          out.cols, ", must be N x K = ", q.n, "x", q.k);
-  const std::vector<float> d = dequantize_to_vector(q);
-  for (int64_t r = 0; r < q.n; ++r) std::memcpy(out.row(r), &d[size_t(r * q.k)], size_t(q.k) * 4);
+  lsgemm::detail::dequantize_into(out, q.n, q.k, "nm_sparse::dequantize", [&] { return dequantize_to_vector(q); });
 }
 
 LSGEMM_ABI_END
