@@ -180,18 +180,9 @@ struct BlockFpFamily {
     reference::matmul(p.Xv(), w, p.Yv(chk.Yr), epi);
     chk.extra.mag = reference::matmul_magnitude(p.Xv(), w);
     chk.extra.terms = double(w.kp) + 8.0;
-    const Extra& e = chk.extra;
     const bool fused_epilogue = c.opt.scheme == block_fp::Scheme::kNvfp4 && (epi.bias || epi.accumulate);
     const bool exact = c.data == Data::kExact || (c.opt.act == block_fp::ActMode::kInt8 && !fused_epilogue);
-    return compare_outputs(
-        "kernel vs reference::matmul", chk.Y, chk.Yr, p.Y0, c.m, c.n, p.ldy, exact,
-        [&](int64_t m, int64_t n) {
-          return e.terms * double(FLT_EPSILON) * (e.mag[size_t(m * c.n + n)] + p.extra(m, n)) + 1e-30;
-        },
-        [&](int64_t m, int64_t n) {
-          return std::to_string(e.terms) + " terms * FLT_EPSILON * magnitude " +
-                 std::to_string(e.mag[size_t(m * c.n + n)] + p.extra(m, n));
-        });
+    return compare_within_rounding(p, chk, exact);
   }
 
   // Second oracle (dequantize, double product): float mode differs by rounding only; the

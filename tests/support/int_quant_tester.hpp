@@ -144,16 +144,7 @@ struct IntQuantFamily {
     chk.extra.mag = reference::matmul_magnitude(p.Xv(), w);
     chk.extra.terms = (c.opt.act == ActMode::kFloat ? double(w.kp) : 0.0) + 2.0 * double(w.groups()) + 8.0 +
                       (c.opt.outlier_threshold > 0 ? double(c.k) : 0.0);
-    const Extra& e = chk.extra;
-    return compare_outputs(
-        "kernel vs reference::matmul", chk.Y, chk.Yr, p.Y0, c.m, c.n, p.ldy, c.data == Data::kExact,
-        [&](int64_t m, int64_t n) {
-          return e.terms * double(FLT_EPSILON) * (e.mag[size_t(m * c.n + n)] + p.extra(m, n)) + 1e-30;
-        },
-        [&](int64_t m, int64_t n) {
-          return std::to_string(e.terms) + " terms * FLT_EPSILON * magnitude " +
-                 std::to_string(e.mag[size_t(m * c.n + n)] + p.extra(m, n));
-        });
+    return compare_within_rounding(p, chk, c.data == Data::kExact);
   }
 
   // Second oracle: float mode differs from the double product only by rounding; int8

@@ -26,6 +26,7 @@
 
 #include <Eigen/Core>
 #include <algorithm>
+#include <cfloat>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -177,6 +178,25 @@ bool compare_outputs(const char* what, const std::vector<float>& Y, const std::v
       }
     }
   return true;
+}
+
+// The usual check_reference comparison: the kernel's Y (chk.Y) against the reference's
+// (chk.Yr) within chk.extra.terms * FLT_EPSILON * (chk.extra.mag + the epilogue's share)
+// per output, recursive summation of that many float terms (Higham's gamma, first
+// order); bit for bit when `exact`. Families whose Checked::Extra has `mag` and `terms`.
+template <class F>
+bool compare_within_rounding(const Problem<F>& p, const typename F::Checked& chk, bool exact) {
+  const auto& c = p.c;
+  const auto& e = chk.extra;
+  return compare_outputs(
+      "kernel vs reference::matmul", chk.Y, chk.Yr, p.Y0, c.m, c.n, p.ldy, exact,
+      [&](int64_t m, int64_t n) {
+        return e.terms * double(FLT_EPSILON) * (e.mag[size_t(m * c.n + n)] + p.extra(m, n)) + 1e-30;
+      },
+      [&](int64_t m, int64_t n) {
+        return std::to_string(e.terms) + " terms * FLT_EPSILON * magnitude " +
+               std::to_string(e.mag[size_t(m * c.n + n)] + p.extra(m, n));
+      });
 }
 
 // Runs the checks of one case on the packed `w` (which packs p.W with p.c.opt):

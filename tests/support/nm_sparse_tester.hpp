@@ -141,16 +141,7 @@ struct NmSparseFamily {
     reference::matmul(p.Xv(), w, p.Yv(chk.Yr), epi);
     chk.extra.mag = reference::matmul_magnitude(p.Xv(), w);
     chk.extra.terms = double(w.kp) + 8.0;
-    const Extra& e = chk.extra;
-    return compare_outputs(
-        "kernel vs reference::matmul", chk.Y, chk.Yr, p.Y0, c.m, c.n, p.ldy, c.data == Data::kExact,
-        [&](int64_t m, int64_t n) {
-          return e.terms * double(FLT_EPSILON) * (e.mag[size_t(m * c.n + n)] + p.extra(m, n)) + 1e-30;
-        },
-        [&](int64_t m, int64_t n) {
-          return std::to_string(e.terms) + " terms * FLT_EPSILON * magnitude " +
-                 std::to_string(e.mag[size_t(m * c.n + n)] + p.extra(m, n));
-        });
+    return compare_within_rounding(p, chk, c.data == Data::kExact);
   }
 
   // Second oracle (dequantize, double product): rounding only, the bound above.
