@@ -1,8 +1,9 @@
 #pragma once
 // What the families' CUDA tests share: the device guard, the activation types and their
-// conversions, the host operands of one product (X, Y's initial contents and a bias, with
-// the ld padding holding a sentinel), the device run of that product, the check that the
-// padding kept its sentinel, and the checks every family's matmul makes on its arguments.
+// conversions, random weights, the host operands of one product (X, Y's initial contents
+// and a bias, with the ld padding holding a sentinel), the device run of that product, the
+// check that the padding kept its sentinel, the tally of the outputs against an oracle, and
+// the checks every family's matmul makes on its arguments.
 //
 // The matmul calls below are unqualified on purpose: argument-dependent lookup at the
 // point of instantiation finds the overload of whichever family header the test included,
@@ -12,6 +13,7 @@
 #include <cuda_runtime.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
@@ -52,6 +54,15 @@ float from_t(T v) {
 template <class T>
 double type_eps() {
   return std::is_same_v<T, __half> ? std::ldexp(1.0, -10) : std::ldexp(1.0, -7);
+}
+
+// An n x k weight, scale * N(0, 1), drawn with `seed` row by row.
+inline std::vector<float> random_weights(int64_t n, int64_t k, float scale, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  std::vector<float> W(size_t(n * k));
+  for (auto& v : W) v = scale * normal(rng);
+  return W;
 }
 
 // Rows of X and Y beyond the logical columns (ld padding) hold this and must keep it.
@@ -165,6 +176,62 @@ void expect_padding_kept(const std::vector<TY>& Y, const HostOperands<T, TY>& h)
     for (int64_t c = h.n; c < h.ldy; ++c)
       ASSERT_EQ(from_t(Y[size_t(r * h.ldy + c)]), from_t(to_t<TY>(kSentinel)))
           << "the kernel wrote Y(" << r << "," << c << ") in the ld padding (N=" << h.n << ")";
+}
+
+// One output of a case: Y(r, n) as the device left it (got), the oracle's value (want),
+// and |bias| + |y0|, the magnitude the epilogue added to it (extra).
+struct Output {
+  int64_t r, n;
+  double got, want, extra;
+};
+
+// Calls f(Output) for every output of Y (rows of h.ldy) against the oracle's Yref (m x n),
+// row by row.
+template <class T, class TY, class F>
+void for_each_output(const std::vector<TY>& Y, const HostOperands<T, TY>& h, const std::vector<float>& Yref, F&& f) {
+  for (int64_t r = 0; r < h.m; ++r)
+    for (int64_t n = 0; n < h.n; ++n) {
+      const size_t i = size_t(r * h.n + n);
+      const double extra = (h.use_bias ? std::fabs(h.bias[size_t(n)]) : 0.0) + std::fabs(h.y0f[i]);
+      f(Output{r, n, from_t(Y[size_t(r * h.ldy + n)]), Yref[i], extra});
+    }
+}
+
+// The outputs of a case against one oracle: how many are out of tolerance (the first one
+// described), the worst ratio of error to tolerance among them, the largest |oracle
+// value|, and the sums of squares of the errors and oracle values for the RMS check.
+struct OutputTally {
+  int64_t bad = 0;
+  double max_excess = 0.0, err2 = 0.0, ref2 = 0.0, max_abs_ref = 0.0;
+  std::string first_bad;
+
+  // Tallies one output, got against want within tol; describe(|got - want|) gives the
+  // first bad output's description (it is called for that one only).
+  template <class Describe>
+  void add(double got, double want, double tol, Describe&& describe) {
+    const double err = std::fabs(got - want);
+    err2 += err * err;
+    ref2 += want * want;
+    max_abs_ref = std::max(max_abs_ref, std::fabs(want));
+    if (!(err <= tol)) {
+      if (bad++ == 0) first_bad = describe(err);
+      max_excess = std::max(max_excess, err / tol);
+    }
+  }
+
+  // The RMS error relative to the RMS oracle value.
+  double rel_rms() const { return std::sqrt(err2 / std::max(ref2, 1e-300)); }
+};
+
+// The per-element verdict on a case's Y tallied in t: the ld padding kept its sentinel and
+// the oracle's output is not all zero (fatal: callers wrap it in ASSERT_NO_FATAL_FAILURE
+// so that the case stops there), then no output out of tolerance.
+template <class T, class TY>
+void expect_outputs_within_tolerance(const std::vector<TY>& Y, const HostOperands<T, TY>& h, const OutputTally& t) {
+  ASSERT_NO_FATAL_FAILURE(expect_padding_kept(Y, h));
+  ASSERT_GT(t.max_abs_ref, 0.0) << "vacuous: the reference output is all zero";
+  EXPECT_EQ(t.bad, 0) << t.bad << " of " << h.m * h.n << " outputs out of tolerance (worst at " << t.max_excess
+                      << "x tol); first: " << t.first_bad;
 }
 
 // ---- bad input ---------------------------------------------------------------------

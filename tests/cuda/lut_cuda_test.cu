@@ -60,10 +60,7 @@ PackOptions options_for(WeightKind kind, int bits, bool symmetric, int group, Ta
 }
 
 LutMatrix random_weight(int64_t n, int64_t k, const PackOptions& o, uint64_t seed) {
-  std::mt19937_64 rng(seed);
-  std::normal_distribution<float> normal(0.0f, 1.0f);
-  std::vector<float> W(size_t(n * k));
-  for (auto& v : W) v = normal(rng);
+  const std::vector<float> W = random_weights(n, k, 1.0f, seed);
   return lsgemm::lut::pack(lsgemm::view<const float>(W.data(), n, k), o);
 }
 
@@ -295,42 +292,35 @@ void run_case(const Case& c, uint64_t seed) {
   if (c.call.split && base_ctas <= 5 && wd.kc >= 8) ASSERT_GT(ws, 0u) << "this shape must split K";
   const std::vector<TY> Y = run_on_device(wd, h, ws);
 
-  double max_abs_ref = 0.0, err2 = 0.0, ref2 = 0.0;
-  int64_t bad1 = 0, bad2 = 0;
-  std::string first1, first2;
-  for (int64_t r = 0; r < c.m; ++r)
-    for (int64_t n = 0; n < c.n; ++n) {
-      const size_t i = size_t(r * c.n + n);
-      const double got = from_t(Y[size_t(r * h.ldy + n)]);
-      const double e1 = std::fabs(got - yor[i]);
-      const double e2 = std::fabs(got - double(Yref[i]));
-      const double t2 = tol1[i] + qbound[i] + std::ldexp(1.0, -23) * std::fabs(double(Yref[i]));
-      err2 += e1 * e1;
-      ref2 += yor[i] * yor[i];
-      max_abs_ref = std::max(max_abs_ref, std::fabs(double(Yref[i])));
-      if (!(e1 <= tol1[i]) && bad1++ == 0) {
-        std::ostringstream os;
-        os << "Y(" << r << "," << n << ") = " << got << ", float oracle " << yor[i] << ", |diff| " << e1
-           << " > tol " << tol1[i] << " = (1.01 eps_T " << eps << " + K*2^-22 " << k_term
-           << ") * Sum (|S c| + |C|)|x| + 2^-21 (|bias| + |y0| + that) + eps_Y |y|";
-        first1 = os.str();
-      }
-      if (!(e2 <= t2) && bad2++ == 0) {
-        std::ostringstream os;
-        os << "Y(" << r << "," << n << ") = " << got << ", reference::matmul " << Yref[i] << ", |diff| " << e2
-           << " > tol " << t2 << " = the float-oracle tol " << tol1[i] << " + the reference's "
-           << lsgemm::lut::table_mode_name(c.tables) << "-table quantization bound " << qbound[i];
-        first2 = os.str();
-      }
-    }
+  OutputTally vs_float, vs_ref;  // against oracles (1) and (2)
+  for_each_output(Y, h, Yref, [&](const Output& o) {
+    const size_t i = size_t(o.r * c.n + o.n);
+    const double t2 = tol1[i] + qbound[i] + std::ldexp(1.0, -23) * std::fabs(o.want);
+    vs_float.add(o.got, yor[i], tol1[i], [&](double e1) {
+      std::ostringstream os;
+      os << "Y(" << o.r << "," << o.n << ") = " << o.got << ", float oracle " << yor[i] << ", |diff| " << e1
+         << " > tol " << tol1[i] << " = (1.01 eps_T " << eps << " + K*2^-22 " << k_term
+         << ") * Sum (|S c| + |C|)|x| + 2^-21 (|bias| + |y0| + that) + eps_Y |y|";
+      return os.str();
+    });
+    vs_ref.add(o.got, o.want, t2, [&](double e2) {
+      std::ostringstream os;
+      os << "Y(" << o.r << "," << o.n << ") = " << o.got << ", reference::matmul " << Yref[i] << ", |diff| " << e2
+         << " > tol " << t2 << " = the float-oracle tol " << tol1[i] << " + the reference's "
+         << lsgemm::lut::table_mode_name(c.tables) << "-table quantization bound " << qbound[i];
+      return os.str();
+    });
+  });
   ASSERT_NO_FATAL_FAILURE(expect_padding_kept(Y, h));
-  ASSERT_GT(max_abs_ref, 0.0) << "vacuous: the reference output is all zero";
-  EXPECT_EQ(bad1, 0) << bad1 << " of " << c.m * c.n << " outputs off the float oracle; first: " << first1;
-  EXPECT_EQ(bad2, 0) << bad2 << " of " << c.m * c.n << " outputs off reference::matmul; first: " << first2;
+  ASSERT_GT(vs_ref.max_abs_ref, 0.0) << "vacuous: the reference output is all zero";
+  EXPECT_EQ(vs_float.bad, 0) << vs_float.bad << " of " << c.m * c.n << " outputs off the float oracle; first: "
+                             << vs_float.first_bad;
+  EXPECT_EQ(vs_ref.bad, 0) << vs_ref.bad << " of " << c.m * c.n << " outputs off reference::matmul; first: "
+                           << vs_ref.first_bad;
   // Aggregate check, sharper than the worst case: the roundings are unbiased, so the RMS
   // error stays near eps_T of the RMS output. Three eps_T still catch a kernel that drops
   // one 16-k step of K = 1000 (relative RMS error ~ sqrt(16 / 1000) = 13 %).
-  const double rel_rms = std::sqrt(err2 / std::max(ref2, 1e-300));
+  const double rel_rms = vs_float.rel_rms();
   EXPECT_LE(rel_rms, 3.0 * eps) << "relative RMS error vs the float oracle " << rel_rms << " > 3 eps_T = " << 3.0 * eps;
 }
 
