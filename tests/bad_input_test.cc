@@ -408,6 +408,14 @@ TEST(Regress, regress_dequantize_trusts_input) {
   expect_mentions(error_of([&] { lsgemm::dequantize(l); }), {"lut::dequantize", "out of range"});
   l.n = -4;
   expect_mentions(error_of([&] { lsgemm::dequantize(l); }), {"lut::dequantize", "packed shape -4x100"});
+  // nm_sparse: the Eigen form equals dequantize_to_vector, and a malformed object throws.
+  lsgemm::nm_sparse::NmSparseMatrix s = lsgemm::nm_sparse::pack(view<const float>(W.data(), 20, 100));
+  const std::vector<float> d = lsgemm::nm_sparse::dequantize_to_vector(s);
+  const auto D = lsgemm::dequantize(s);
+  for (int64_t r = 0; r < 20; ++r)
+    for (int64_t c = 0; c < 100; ++c) ASSERT_EQ(D(r, c), d[size_t(r * 100 + c)]) << r << "," << c;
+  s.n = -4;
+  expect_mentions(error_of([&] { lsgemm::dequantize(s); }), {"nm_sparse::dequantize", "packed shape -4x100"});
 }
 
 // Defect 5: signed overflow in the size checks: tiles() formed n + 15 with n = INT64_MAX;

@@ -56,6 +56,12 @@ inline DenseMatrix dequantize(const lut::LutMatrix& w) {
   lut::dequantize(w, view(d.data(), w.n, w.k));
   return d;
 }
+inline DenseMatrix dequantize(const nm_sparse::NmSparseMatrix& w) {
+  nm_sparse::detail::check_packed(w, "nm_sparse::dequantize");
+  DenseMatrix d = lsgemm::detail::alloc_dense(w.n, w.k, "nm_sparse::dequantize");
+  nm_sparse::dequantize(w, view(d.data(), w.n, w.k));
+  return d;
+}
 LSGEMM_ABI_END
 }  // namespace lsgemm
 #endif
