@@ -143,6 +143,8 @@ struct NmSparseMatrix {
   int rpw() const { return runs_per_word(nnz, run); }        // runs per index word
   int64_t words() const { return runs() / rpw(); }           // index words per row
   int64_t word_span() const { return int64_t(rpw()) * run; }  // k per index word
+  // Kp is K rounded up to a multiple of this: whole index words (and, ints, whole groups).
+  int64_t k_unit() const { return ints() ? std::max<int64_t>(word_span(), group) : word_span(); }
   bool ints() const { return int_values(values_type); }
   int64_t groups() const { return ints() ? kp / group : 0; }
   // Value bytes per slot row (int4: per slot pair).
@@ -257,7 +259,7 @@ inline void check_packed(const NmSparseMatrix& w, const char* where) {
   require(value_type_ok(w.values_type), where, ": bad value type ", int(w.values_type));
   require(w.ints() ? group_ok(w.group) : w.group == 0, where, ": group=", w.group, " is not valid for ",
           value_type_name(w.values_type), " values (ints: 64, 128, 256; f32 / bf16: 0)");
-  const int64_t span = w.ints() ? std::max<int64_t>(w.word_span(), w.group) : w.word_span();
+  const int64_t span = w.k_unit();
   require(w.kp >= w.k && w.kp % span == 0 && w.kp - w.k < span, where, ": kp=", w.kp, " must be K=", w.k,
           " rounded up to a multiple of ", span);
   const size_t T = size_t(w.tiles());
@@ -304,7 +306,7 @@ inline NmSparseMatrix allocate(int64_t n, int64_t k, const PackOptions& opt = {}
   q.run = opt.run;
   q.values_type = opt.values;
   q.group = int_values(opt.values) ? opt.group : 0;
-  const int64_t span = q.ints() ? std::max<int64_t>(q.word_span(), q.group) : q.word_span();
+  const int64_t span = q.k_unit();
   q.kp = (k + span - 1) / span * span;
   // N, K < 2^31 (require_pack_shape) leave rows * slots * 4 bytes up to 2^64: refuse
   // what int64 sizes cannot hold before computing them.
