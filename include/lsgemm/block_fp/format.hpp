@@ -72,6 +72,7 @@
 
 #include "lsgemm/block_fp/quantize.hpp"
 #include "lsgemm/core/abi.hpp"
+#include "lsgemm/core/act_quant.hpp"
 #include "lsgemm/core/buffer.hpp"
 #include "lsgemm/core/error.hpp"
 #include "lsgemm/core/matrix.hpp"
@@ -86,7 +87,7 @@ inline constexpr int kKUnit = 32;       // K is padded to a multiple of this (on
 inline constexpr int kBlockBytes = 64;  // one vector of codes: 16 rows x 4 k (x planes)
 
 enum class Scheme : uint8_t { kMx, kNvfp4, kBfp };
-enum class ActMode : uint8_t { kFloat, kInt8 };
+using lsgemm::ActMode;  // core/act_quant.hpp
 // Outlier-aware channel order (PackOptions::order): kNatural keeps K as it is; kByAmax
 // sorts the K channels by their largest |w| over all rows, descending (ties: lower
 // channel first), so that the outlier channels share blocks and no longer set the shared
@@ -96,7 +97,7 @@ enum class ChannelOrder : uint8_t { kNatural, kByAmax };
 inline const char* scheme_name(Scheme s) {
   return s == Scheme::kMx ? "mx" : s == Scheme::kNvfp4 ? "nvfp4" : s == Scheme::kBfp ? "bfp" : "?";
 }
-inline const char* act_mode_name(ActMode a) { return a == ActMode::kInt8 ? "int8" : "float"; }
+using lsgemm::act_mode_name;
 
 struct PackOptions {
   Scheme scheme = Scheme::kMx;

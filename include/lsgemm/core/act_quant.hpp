@@ -32,6 +32,11 @@
 
 namespace lsgemm {
 
+// How X meets a family's integer weights (a property of the packed layer): kFloat keeps
+// X in fp32; kInt8 quantizes it per block as above and dots codes in exact int32.
+enum class ActMode : uint8_t { kFloat, kInt8 };
+inline const char* act_mode_name(ActMode a) { return a == ActMode::kInt8 ? "int8" : "float"; }
+
 inline constexpr float kTinyAmax = 0x1p-119f;  // below: a zero block
 inline constexpr float kMaxAbsX = 0x1p64f;      // above: rejected in int8 / table modes
 

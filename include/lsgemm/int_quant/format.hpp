@@ -49,6 +49,7 @@
 #include <vector>
 
 #include "lsgemm/core/abi.hpp"
+#include "lsgemm/core/act_quant.hpp"
 #include "lsgemm/core/buffer.hpp"
 #include "lsgemm/core/error.hpp"
 #include "lsgemm/core/matrix.hpp"
@@ -64,9 +65,8 @@ inline constexpr int kBlockBytes = 64;   // one packed block: 16 rows x 4 k x e 
 inline constexpr int64_t kMaxK = 65536;  // int8 mode: 255 * 127 * 65536 < 2^31
 inline constexpr int kPerChannel = 0;    // group value that means "one group per row"
 
-enum class ActMode { kFloat, kInt8 };
-
-inline const char* act_mode_name(ActMode a) { return a == ActMode::kInt8 ? "int8" : "float"; }
+using lsgemm::ActMode;  // core/act_quant.hpp
+using lsgemm::act_mode_name;
 
 struct PackOptions {
   int bits = 4;             // 2, 4 or 8
