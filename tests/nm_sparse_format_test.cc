@@ -662,12 +662,14 @@ TEST(NmSparseInts, QuantizeLayoutAndValidate) {
               const float want = sc > 0 ? std::min(float(qmax), std::max(float(-qmax), std::nearbyint(kept(sl) / sc))) : 0.0f;
               ASSERT_EQ(q.code(r, sl), int(want)) << "row " << r << " slot " << sl;
               ASSERT_EQ(q.value(r, sl), sc * want);
-              // The raw byte: int8 the code; int4 the nibble of the slot's parity.
-              const int64_t S = q.slots(), per_tile = vt == ValueType::kInt4 ? (S + 1) / 2 : S;
+              // The raw byte [t][s / 4][r][s % 4] (int8) or [t][s / 8][r][s % 4] (int4,
+              // the high nibble for s % 8 >= 4): the code, two's complement.
+              const int64_t S = q.slots(), per_word = vt == ValueType::kInt4 ? 8 : 4;
+              const int64_t tile_bytes = S * 16 / (per_word / 4);
               const uint8_t byte =
-                  q.values[size_t(((r / 16) * per_tile + (vt == ValueType::kInt4 ? sl / 2 : sl)) * 16 + r % 16)];
+                  q.values[size_t((r / 16) * tile_bytes + ((sl / per_word) * 16 + r % 16) * 4 + sl % 4)];
               const int raw = vt == ValueType::kInt8 ? int(int8_t(byte))
-                                                     : (((sl % 2 ? byte >> 4 : byte & 15) ^ 8) - 8);
+                                                     : (((sl % 8 >= 4 ? byte >> 4 : byte & 15) ^ 8) - 8);
               ASSERT_EQ(raw, int(want));
             }
           }

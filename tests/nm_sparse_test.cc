@@ -10,6 +10,7 @@
 #include <hwy/tests/hwy_gtest.h>
 
 #include "lsgemm/nm_sparse/simd-inl.h"
+#include "support/error_of.hpp"
 #include "support/nm_sparse_tester.hpp"
 
 HWY_BEFORE_NAMESPACE();
@@ -32,8 +33,9 @@ inline NmSparseKernels kernels() {
   return k;
 }
 
-// Every shape class for 2:4 and 2:8 (f32), 1:4 (bf16), 2:4 int4 g128 and 4:8 int8 g64;
-// then every path of this target's rules must have run.
+// Every shape class for 2:4 and 2:8 (f32), 1:4 (bf16), 2:4 int4 g128 and 4:8 int8 g64,
+// with float and with int8 activations (and 3:8 int8, whose index word holds no whole
+// quads: the gather tile); then every path of this target's rules must have run.
 void TestShapeClasses() {
   const NmSparseKernels k = kernels();
   reset_paths_taken();
@@ -41,7 +43,17 @@ void TestShapeClasses() {
   for (const NmOptions& o : {NmOptions{}, NmOptions{}.with_pattern(2, 8),
                              NmOptions{}.with_pattern(1, 4).with_values(nm_sparse::ValueType::kBf16),
                              NmOptions{}.with_values(nm_sparse::ValueType::kInt4),
-                             NmOptions{}.with_pattern(4, 8).with_values(nm_sparse::ValueType::kInt8).with_group(64)}) {
+                             NmOptions{}.with_pattern(4, 8).with_values(nm_sparse::ValueType::kInt8).with_group(64),
+                             NmOptions{}.with_values(nm_sparse::ValueType::kInt4).with_act(nm_sparse::ActMode::kInt8),
+                             NmOptions{}
+                                 .with_pattern(4, 8)
+                                 .with_values(nm_sparse::ValueType::kInt8)
+                                 .with_group(64)
+                                 .with_act(nm_sparse::ActMode::kInt8),
+                             NmOptions{}
+                                 .with_pattern(3, 8)
+                                 .with_values(nm_sparse::ValueType::kInt8)
+                                 .with_act(nm_sparse::ActMode::kInt8)}) {
     run_cases<NmSparseFamily>(nm_sparse_shape_classes(k, o, seed), k);
     seed += 100;
     if (::testing::Test::HasFailure()) return;
@@ -54,7 +66,7 @@ void TestShapeClasses() {
   c.k = 64;
   c.seed = 99;
   run_case<NmSparseFamily>(c, k);
-  expect_paths_taken(k.rules, {Path::kNmSparseGather, Path::kNmSparseReference}, k.target);
+  expect_paths_taken(k.rules, {Path::kNmSparseGather, Path::kNmSparseQuadDot, Path::kNmSparseReference}, k.target);
 }
 
 // Every pattern and value type at M = 1 and M = 13, with strides and the epilogue's
@@ -99,7 +111,8 @@ void TestLongK() {
   const NmSparseKernels t = kernels();
   uint64_t seed = 500;
   for (const NmOptions& o : {NmOptions{}, NmOptions{}.with_pattern(4, 8).with_values(nm_sparse::ValueType::kBf16),
-                             NmOptions{}.with_values(nm_sparse::ValueType::kInt4).with_group(256)})
+                             NmOptions{}.with_values(nm_sparse::ValueType::kInt4).with_group(256),
+                             NmOptions{}.with_values(nm_sparse::ValueType::kInt8).with_act(nm_sparse::ActMode::kInt8)})
     for (int64_t m : {int64_t(1), int64_t(6)}) {
       NmCase c;
       c.cls = "K=8640";
@@ -155,6 +168,22 @@ void TestNonFinite() {
         }
       }
   }
+  // Int8 activations take finite X with |x| <= 2^64 only: an error naming the element,
+  // Y untouched, for each kind of value and position (a vector lane and the tail).
+  const NmSparseMatrix w8 = nm_sparse::pack(
+      view<const float>(W.data(), N, K),
+      NmOptions{}.with_values(nm_sparse::ValueType::kInt4).with_act(nm_sparse::ActMode::kInt8));
+  for (int64_t col : {int64_t(0), int64_t(17), K - 1})
+    for (float bad : {std::numeric_limits<float>::infinity(), std::nanf(""), 0x1p70f}) {
+      const int64_t M = 3;
+      std::vector<float> X(size_t(M * K), 0.5f), Y(size_t(M * N), 7.0f);
+      X[size_t(2 * K + col)] = bad;
+      const std::string msg = error_of([&] { k.matmul(view<const float>(X.data(), M, K), w8, view(Y.data(), M, N), {}); });
+      SCOPED_TRACE(std::string(k.target) + " X(2," + std::to_string(col) + ")=" + std::to_string(bad));
+      for (const std::string& part : {"X(2," + std::to_string(col) + ")", std::string("int8 activation mode")})
+        EXPECT_NE(msg.find(part), std::string::npos) << "message: " << msg << "\nmissing: " << part;
+      for (float v : Y) ASSERT_EQ(v, 7.0f);
+    }
 }
 
 }  // namespace HWY_NAMESPACE

@@ -51,7 +51,7 @@ struct NmSparseFamily {
   static std::string describe_options(const Options& o) {
     std::ostringstream os;
     os << o.nnz << ":" << o.run << " " << nm_sparse::value_type_name(o.values);
-    if (nm_sparse::int_values(o.values)) os << " g" << o.group;
+    if (nm_sparse::int_values(o.values)) os << " g" << o.group << " act=" << nm_sparse::act_mode_name(o.act);
     return os.str();
   }
   static std::string describe_tile(const Kernels& t) {
@@ -131,7 +131,10 @@ struct NmSparseFamily {
   // Kernels and reference sum the same f32 products value * x (bf16 values widened
   // exactly) in different orders, and a kernel may add up to Kp terms (zeros included):
   // recursive summation errs by at most Kp * eps * magnitude (Higham's gamma, first
-  // order); +8 for the epilogue. Exact data: bit for bit.
+  // order); +8 for the epilogue. Exact data: bit for bit. Int8 activations: the group
+  // sums are exact integers and only the per-group f32 terms isum * (s * sx) round (one
+  // product, one fused add per group): G + 8 terms over their magnitude, tight enough
+  // that a group sum off by one code product fails.
   static bool check_reference(const Problem<NmSparseFamily>& p, const Weights& w, const Kernels& kern,
                               const Epilogue& epi, Checked& chk) {
     const Case& c = p.c;
@@ -140,35 +143,55 @@ struct NmSparseFamily {
     kern.matmul(p.Xv(), w, p.Yv(chk.Y), epi);
     reference::matmul(p.Xv(), w, p.Yv(chk.Yr), epi);
     chk.extra.mag = reference::matmul_magnitude(p.Xv(), w);
-    chk.extra.terms = double(w.kp) + 8.0;
-    return compare_within_rounding(p, chk, c.data == Data::kExact);
+    const bool act8 = w.act == nm_sparse::ActMode::kInt8;
+    chk.extra.terms = double(act8 ? w.groups() : w.kp) + 8.0;
+    return compare_within_rounding(p, chk, c.data == Data::kExact && !act8);
   }
 
-  // Second oracle (dequantize, double product): rounding only, the bound above.
-  static OracleBound oracle_bounds(const Problem<NmSparseFamily>& p, const Weights&, const Checked& chk,
-                                   const Eigen::MatrixXd&, const Eigen::MatrixXd&) {
+  // Second oracle (dequantize, double product): rounding, the bound above; int8
+  // activations also X's quantization, at most sx / 2 per element:
+  // |err| <= sum_g amax_g / 127 / 2 * sum_{k in g} |w_k|.
+  static OracleBound oracle_bounds(const Problem<NmSparseFamily>& p, const Weights& w, const Checked& chk,
+                                   const Eigen::MatrixXd& Xd, const Eigen::MatrixXd& Wd) {
     const Case& c = p.c;
     OracleBound b;
     b.tol.assign(size_t(c.m * c.n), 0.0);
     for (int64_t r = 0; r < c.m; ++r)
-      for (int64_t n = 0; n < c.n; ++n)
+      for (int64_t n = 0; n < c.n; ++n) {
+        double q = 0.0;
+        if (w.act == nm_sparse::ActMode::kInt8)
+          for (int64_t k0 = 0; k0 < c.k; k0 += w.group) {
+            double amax = 0.0, wsum = 0.0;
+            for (int64_t k = k0; k < std::min(c.k, k0 + w.group); ++k) {
+              amax = std::max(amax, std::fabs(Xd(r, k)));
+              wsum += std::fabs(Wd(n, k));
+            }
+            q += amax / 127.0 / 2.0 * wsum * (1.0 + 1e-5);
+          }
         b.tol[size_t(r * c.n + n)] =
-            chk.extra.terms * double(FLT_EPSILON) * (chk.extra.mag[size_t(r * c.n + n)] + p.extra(r, n)) + 1e-30;
-    b.explain = [](int64_t, int64_t) { return std::string("rounding (terms * FLT_EPSILON * magnitude)"); };
+            q + chk.extra.terms * double(FLT_EPSILON) * (chk.extra.mag[size_t(r * c.n + n)] + p.extra(r, n)) + 1e-30;
+      }
+    b.explain = [](int64_t, int64_t) {
+      return std::string("X-quantization (int8 activations) + rounding (terms * FLT_EPSILON * magnitude)");
+    };
     return b;
   }
 };
 
 using NmCase = NmSparseFamily::Case;
 
-// Every pattern the family packs with every value type (ints: groups 64, 128, 256 in turn).
+// Every pattern the family packs with every value type (ints: groups 64, 128, 256 in
+// turn, each with float and with int8 activations).
 inline std::vector<NmOptions> nm_sparse_all_options() {
   std::vector<NmOptions> v;
   int g = 0;
-  for (auto nm : {std::pair<int, int>{2, 4}, {1, 4}, {3, 4}, {1, 8}, {2, 8}, {4, 8}, {7, 8}})
+  for (auto nm : {std::pair<int, int>{2, 4}, {1, 4}, {3, 4}, {1, 8}, {2, 8}, {4, 8}, {3, 8}, {7, 8}})
     for (auto vt : {nm_sparse::ValueType::kF32, nm_sparse::ValueType::kBf16, nm_sparse::ValueType::kInt8,
-                    nm_sparse::ValueType::kInt4})
-      v.push_back(NmOptions{}.with_pattern(nm.first, nm.second).with_values(vt).with_group(64 << (g++ % 3)));
+                    nm_sparse::ValueType::kInt4}) {
+      const NmOptions o = NmOptions{}.with_pattern(nm.first, nm.second).with_values(vt).with_group(64 << (g++ % 3));
+      v.push_back(o);
+      if (nm_sparse::int_values(vt)) v.push_back(NmOptions(o).with_act(nm_sparse::ActMode::kInt8));
+    }
   return v;
 }
 

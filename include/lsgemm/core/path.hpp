@@ -35,6 +35,7 @@ enum class Path : uint8_t {
   kBlockFpGemmInt8,   // W+A: X as MXINT8, u8 element quads x s8 register tiles, exact per block
   kNmSparseReference,
   kNmSparseGather,  // x gathered per slot by the stored positions in registers, tiles of 1..kMRGather rows
+  kNmSparseQuadDot,  // int8 activations: x bytes gathered per quad of slots (vpermb), u8 x s8 quad dots
   kCount
 };
 
@@ -59,6 +60,7 @@ inline const char* path_name(Path p) {
     case Path::kBlockFpGemmInt8: return "block_fp/gemm-int8";
     case Path::kNmSparseReference: return "nm_sparse/reference";
     case Path::kNmSparseGather: return "nm_sparse/gather";
+    case Path::kNmSparseQuadDot: return "nm_sparse/quad_dot";
     case Path::kCount: break;
   }
   return "?";

@@ -25,11 +25,12 @@
 // Packed layout (host). Rows in tiles of kTileRows = 16 (core/row_tiles.hpp; N padded
 // with zero rows). Slot s of a row (s = run * N + j, j < N the slot within the run):
 //
-//   values:  [t][s][r]   value of slot s of row 16 t + r     (f32: 4 bytes, bf16: 2,
-//            tile t at values + t * S * 16 * vb             int8: 1 two's complement)
-//            S = (Kp / M) * N slots per row
-//            int4: byte [t][s / 2][r], slot s in its low (s even) or high nibble (two's
-//            complement), tile t at values + t * ceil(S / 2) * 16
+//   values:  [t][s][r]   value of slot s of row 16 t + r     (f32: 4 bytes, bf16: 2)
+//            tile t at values + t * S * 16 * vb,  S = (Kp / M) * N slots per row
+//            int8: byte [t][s / 4][r][s % 4], the code (two's complement); tile t at
+//            values + t * S * 16
+//            int4: byte [t][s / 8][r][s % 4], slot s in its low (s % 8 < 4) or high
+//            nibble (two's complement); tile t at values + t * S * 8
 //   scales:  [t][g][r]   f16 bits, s of row 16 t + r, group g < Kp / group (ints only)
 //   indices: [t][i][r]   u32 index word i of row 16 t + r, i < Kp / (R * M);
 //            word i holds the positions of runs [R i, R i + R): run R i + u, slot j at
@@ -37,9 +38,16 @@
 //
 // with R = the largest power of two with R * N * b <= 32 runs per word (2:4: 8, 1:4: 16,
 // 2:8: 4, 4:8: 2, 1:8: 8; so a word spans R * M = 16 to 64 k). Each 64-byte block of
-// values (f32) or indices holds one 32-bit word per row of a tile, as the other
-// families' codes: a kernel reads strips of L rows (core/row_tiles.hpp) and broadcasts
-// nothing per row.
+// values or indices holds one 32-bit word per row of a tile, as the other families'
+// codes: a kernel reads strips of L rows (core/row_tiles.hpp) and broadcasts nothing per
+// row. Int codes come in quads, 4 slots of a row per 32-bit word (S is a multiple of 8
+// for ints: Kp is a multiple of the group, >= 64), the operand of a u8 x s8 quad dot
+// (vpdpbusd); int4 keeps two quads per word, one per nibble, as int_quant's planes.
+//
+// Activations (int values only, PackOptions::act, core/act_quant.hpp): kFloat multiplies
+// x by s * q in f32; kInt8 quantizes each row of X per weight group (amax / 127, as
+// int_quant's int8 mode), sums q * xq exactly in int32 per group and adds
+// sx * s * sum once per group.
 //
 // Storage per weight: (N * value_bits + 32 / R) / M bits, e.g. 2:4 f32 17, 2:4 bf16 9,
 // 1:4 f32 8.5, 2:8 f32 9, 4:8 f32 18 (index words of 4:8 and 2:8 use 24 of 32 bits).
@@ -52,6 +60,7 @@
 #include <vector>
 
 #include "lsgemm/core/abi.hpp"
+#include "lsgemm/core/act_quant.hpp"
 #include "lsgemm/core/buffer.hpp"
 #include "lsgemm/core/error.hpp"
 #include "lsgemm/core/matrix.hpp"
@@ -85,6 +94,8 @@ inline int value_bits(ValueType v) {
   }
 }
 inline int code_max(ValueType v) { return v == ValueType::kInt8 ? 127 : 7; }  // ints: |q| <= qmax
+using lsgemm::ActMode;  // core/act_quant.hpp
+using lsgemm::act_mode_name;
 
 // How pack() treats a matrix that is not already N:M.
 enum class Prune : uint8_t {
@@ -98,6 +109,7 @@ struct PackOptions {
   ValueType values = ValueType::kF32;
   int group = 128;  // int8 / int4: columns per scale (64, 128 or 256)
   Prune prune = Prune::kMagnitude;
+  ActMode act = ActMode::kFloat;  // int values: kInt8 quantizes X per group (file comment)
 
   PackOptions& with_pattern(int n, int m) {
     nnz = n;
@@ -114,6 +126,10 @@ struct PackOptions {
   }
   PackOptions& with_prune(Prune p) {
     prune = p;
+    return *this;
+  }
+  PackOptions& with_act(ActMode a) {
+    act = a;
     return *this;
   }
 };
@@ -133,6 +149,7 @@ struct NmSparseMatrix {
   int nnz = 2, run = 4;          // the N:M pattern
   ValueType values_type = ValueType::kF32;
   int group = 0;                    // int values: columns per scale; 0 for f32 / bf16
+  ActMode act = ActMode::kFloat;    // int values: how X meets the codes
   AlignedBuffer<uint8_t> values;    // tiles() * tile_value_bytes()
   AlignedBuffer<uint32_t> indices;  // tiles() * words() * 16
   AlignedBuffer<uint16_t> scales;   // ints: tiles() * groups() * 16 f16 bits; else empty
@@ -147,19 +164,20 @@ struct NmSparseMatrix {
   int64_t k_unit() const { return ints() ? std::max<int64_t>(word_span(), group) : word_span(); }
   bool ints() const { return int_values(values_type); }
   int64_t groups() const { return ints() ? kp / group : 0; }
-  // Value bytes per slot row (int4: per slot pair).
-  int vbytes() const { return std::max(1, value_bits(values_type) / 8); }
-  int64_t tile_value_bytes() const {
-    return (values_type == ValueType::kInt4 ? (slots() + 1) / 2 : slots()) * kTileRows * vbytes();
-  }
+  // Value bytes of a row in one 64-byte block: f32 and bf16 one slot (4 or 2 bytes),
+  // ints a quad word (4 bytes: 4 int8 or 8 int4 slots).
+  int vbytes() const { return ints() ? 4 : value_bits(values_type) / 8; }
+  int64_t tile_value_bytes() const { return slots() * kTileRows * value_bits(values_type) / 8; }
   int64_t packed_bytes() const { return int64_t(values.bytes() + indices.bytes() + scales.bytes()); }
   // Bits per logical weight of the packed object (padding included).
   double bits_per_weight() const { return n && k ? 8.0 * double(packed_bytes()) / (double(n) * double(k)) : 0.0; }
 
-  size_t value_offset(int64_t r, int64_t s) const {  // int4: the byte of the slot pair
-    const int64_t per_tile = tile_value_bytes() / (kTileRows * vbytes());
-    const int64_t slot_row = values_type == ValueType::kInt4 ? s / 2 : s;
-    return size_t(((r / kTileRows) * per_tile + slot_row) * kTileRows + r % kTileRows) * size_t(vbytes());
+  // The byte of slot s of row r (int4: its nibble's byte).
+  size_t value_offset(int64_t r, int64_t s) const {
+    const int64_t per_block = ints() ? 32 / value_bits(values_type) : 1;  // slots per row word
+    const int64_t sub = ints() ? s % 4 : 0;
+    return size_t((r / kTileRows) * tile_value_bytes() +
+                  ((s / per_block) * kTileRows + r % kTileRows) * vbytes() + sub);
   }
   size_t word_index(int64_t r, int64_t i) const {
     return size_t(((r / kTileRows) * words() + i) * kTileRows + r % kTileRows);
@@ -168,7 +186,7 @@ struct NmSparseMatrix {
   int code(int64_t r, int64_t s) const {
     const uint8_t byte = values[value_offset(r, s)];
     if (values_type == ValueType::kInt8) return int(int8_t(byte));
-    const int nib = (s % 2) ? byte >> 4 : byte & 15;
+    const int nib = (s % 8 >= 4) ? byte >> 4 : byte & 15;
     return nib >= 8 ? nib - 16 : nib;
   }
   float scale(int64_t r, int64_t g) const { return f16_to_f32(scales[tile_const_index(r, g, groups())]); }
@@ -201,7 +219,7 @@ struct NmSparseMatrix {
     if (values_type == ValueType::kInt8) {
       byte = uint8_t(int8_t(q));
     } else {
-      const int sh = (s % 2) ? 4 : 0;
+      const int sh = (s % 8 >= 4) ? 4 : 0;
       byte = uint8_t((byte & ~(15 << sh)) | ((q & 15) << sh));
     }
   }
@@ -224,6 +242,7 @@ struct NmSparseMatrix {
     o.run = run;
     o.values_type = values_type;
     o.group = group;
+    o.act = act;
     o.values = values.clone();
     o.indices = indices.clone();
     o.scales = scales.clone();
@@ -248,6 +267,9 @@ inline void check_options(const PackOptions& o) {
                           " is not supported for ", value_type_name(o.values), " values (allowed: 64, 128, 256)");
   lsgemm::detail::require(o.prune == Prune::kMagnitude || o.prune == Prune::kCheck, "nm_sparse: unknown prune mode ",
                           int(o.prune), " (allowed: magnitude, check)");
+  lsgemm::detail::require(o.act == ActMode::kFloat || (o.act == ActMode::kInt8 && int_values(o.values)),
+                          "nm_sparse: act=", int(o.act), " with ", value_type_name(o.values),
+                          " values is not supported (allowed: float; int8 for int8 / int4 values)");
 }
 
 // O(1) checks of a packed object's fields and buffer sizes: enough that nothing reading
@@ -259,6 +281,8 @@ inline void check_packed(const NmSparseMatrix& w, const char* where) {
   require(value_type_ok(w.values_type), where, ": bad value type ", int(w.values_type));
   require(w.ints() ? group_ok(w.group) : w.group == 0, where, ": group=", w.group, " is not valid for ",
           value_type_name(w.values_type), " values (ints: 64, 128, 256; f32 / bf16: 0)");
+  require(w.act == ActMode::kFloat || (w.act == ActMode::kInt8 && w.ints()), where, ": act=", int(w.act),
+          " is not valid for ", value_type_name(w.values_type), " values (float; int8 for int values)");
   const int64_t span = w.k_unit();
   require(w.kp >= w.k && w.kp % span == 0 && w.kp - w.k < span, where, ": kp=", w.kp, " must be K=", w.k,
           " rounded up to a multiple of ", span);
@@ -306,6 +330,7 @@ inline NmSparseMatrix allocate(int64_t n, int64_t k, const PackOptions& opt = {}
   q.run = opt.run;
   q.values_type = opt.values;
   q.group = int_values(opt.values) ? opt.group : 0;
+  q.act = opt.act;
   const int64_t span = q.k_unit();
   q.kp = (k + span - 1) / span * span;
   // N, K < 2^31 (require_pack_shape) leave rows * slots * 4 bytes up to 2^64: refuse

@@ -24,10 +24,24 @@
 // lookup, FMA, the value load) for 4L bytes of values. M = 128: 2^26 16-lane FMAs (half a
 // dense product's) and as many lookups, the register tile's only other work being MR
 // table loads per run and two index extractions per slot.
-// Int values (int8 / int4 with f16 group scales): the codes converted to f32 and
-// multiplied by the group's scale, the same f32 product as the format's value, so the
-// results differ from the reference by summation order only. Not here yet: the u8 x s8
-// quad-dot path with X quantized to int8.
+// Int values (int8 / int4 with f16 group scales), float activations: the codes converted
+// to f32 and multiplied by the group's scale, the same f32 product as the format's
+// value, so the results differ from the reference by summation order only.
+//
+// Int values, int8 activations (act = kInt8): X quantized once per call per weight group
+// (core quantize_x_int8), then per group an exact int32 sum of code * xq and one f32
+// term y += isum * (s * sx). Two kernels, with the same group sums and the same f32
+// epilogue, so they agree bit for bit:
+//   quad dot (x86 with AVX-512 VBMI + VNNI, patterns whose index word holds whole quads
+//     of slots, R * N % 4 == 0: all but 3:8, 5:8, 6:8, 7:8): per quad of slots the
+//     positions of 16 rows become byte indices in one vpmultishiftqb (+ and, + the runs'
+//     offsets), which pick each row's 4 x bytes from the word's 64 x bytes (vpermb;
+//     x as u8 = xq + 128), one vpdpbusd with the 4 codes (s8); the 128 * sum(codes) that
+//     the u8 offset adds is one more vpdpbusd per quad and strip, shared by the tile's
+//     rows. 64 products in 2 ops per row of X (the lookup and the dot) where the f32
+//     gather needs 8.
+//   elsewhere the f32 gather above with xq and the codes as floats: products and group
+//     sums are integers below 2^24 (224 slots * 127 * 127 at most), exact in f32.
 
 #if defined(LSGEMM_NM_SPARSE_SIMD_INL_H_) == defined(HWY_TARGET_TOGGLE)
 #ifdef LSGEMM_NM_SPARSE_SIMD_INL_H_
@@ -77,16 +91,17 @@ inline constexpr int kMRGather = 6;  // 32 registers
 
 #if LSGEMM_SIMD_KERNELS
 
-// L values of one slot (f32, bf16 widened exactly, int codes converted; int4: the low
-// nibbles for an even slot, the high ones for an odd slot).
+// L values of one slot (f32, bf16 widened exactly, int codes converted). Ints: p holds
+// the strip's quad words (4 bytes per row); the slot's code is byte slot % 4 of each, in
+// the low (int4: slot % 8 < 4) or high nibble, sign-extended by two shifts.
 template <ValueType kV>
 HWY_INLINE hn::Vec<DF> load_values(const uint8_t* p, int64_t slot) {
   const DF df;
   if constexpr (kV == ValueType::kInt8 || kV == ValueType::kInt4) {
-    const hn::Rebind<int8_t, DF> d8;
-    const auto i = hn::PromoteTo(DI(), hn::LoadU(d8, reinterpret_cast<const int8_t*>(p)));
-    if constexpr (kV == ValueType::kInt8) return hn::ConvertTo(df, i);
-    return hn::ConvertTo(df, (slot & 1) ? hn::ShiftRight<4>(i) : hn::ShiftRight<28>(hn::ShiftLeft<28>(i)));
+    constexpr int kBits = kV == ValueType::kInt8 ? 8 : 4;
+    const int lsb = 8 * int(slot & 3) + (kV == ValueType::kInt4 ? 4 * int((slot >> 2) & 1) : 0);
+    const auto v = hn::LoadU(DI(), reinterpret_cast<const int32_t*>(p));
+    return hn::ConvertTo(df, hn::ShiftRightSame(hn::ShiftLeftSame(v, 32 - kBits - lsb), 32 - kBits));
   } else if constexpr (kV == ValueType::kBf16) {
     const hn::Rebind<uint16_t, DF> d16;
     const auto u = hn::PromoteTo(DU(), hn::LoadU(d16, reinterpret_cast<const uint16_t*>(p)));
@@ -96,8 +111,8 @@ HWY_INLINE hn::Vec<DF> load_values(const uint8_t* p, int64_t slot) {
   }
 }
 
-// One strip of L rows: its values (slot s at + s * 16 * vb; int4: slot pair s / 2 at
-// + (s / 2) * 16), index words (word i at + i * 16) and int scales (group g at + g * 16).
+// One strip of L rows: its values (slot s at + slot_offset(s)), index words (word i at +
+// i * 16) and int scales (group g at + g * 16).
 struct Strip {
   const uint8_t* values;
   const uint32_t* words;
@@ -111,11 +126,13 @@ inline Strip strip_at(const NmSparseMatrix& w, int64_t s, int64_t L) {
           w.ints() ? strip_consts(w.scales.data(), p, w.groups()) : nullptr};
 }
 
-// The byte offset of slot s's L values from a strip's first value byte.
+// The byte offset of slot s's L values from a strip's first value byte (ints: of the
+// 64-byte block of the slot's quad words).
 template <ValueType kV>
 HWY_INLINE int64_t slot_offset(int64_t s) {
-  if constexpr (kV == ValueType::kInt4) return (s / 2) * kTileRows;
-  return s * kTileRows * (kV == ValueType::kF32 ? 4 : kV == ValueType::kBf16 ? 2 : 1);
+  if constexpr (kV == ValueType::kInt8) return (s / 4) * kTileRows * 4;
+  if constexpr (kV == ValueType::kInt4) return (s / 8) * kTileRows * 4;
+  return s * kTileRows * (kV == ValueType::kF32 ? 4 : 2);
 }
 
 // Int values: the f32 scales of group g of a strip (f16 in the format); others: unused.
@@ -132,6 +149,13 @@ HWY_INLINE hn::Vec<DF> group_scales(const Strip& st, int64_t g) {
   }
 }
 
+// Int8 activations, the end of a group: y += isum * (s * sx) for L outputs at y (isum:
+// the group's exact sums as f32, s: the strips' scales, sx: the row's X scale).
+HWY_INLINE void flush_group_sums(hn::Vec<DF> isum, hn::Vec<DF> s, float sx, float* y) {
+  const DF df;
+  hn::StoreU(hn::MulAdd(isum, hn::Mul(s, hn::Set(df, sx)), hn::LoadU(df, y)), df, y);
+}
+
 // Expands X(i) for the tile's rows i = 0..5 (each guarded by MR > i where used).
 #define LSGEMM_NM_ROWS6(X) X(0) X(1) X(2) X(3) X(4) X(5)
 
@@ -140,9 +164,13 @@ HWY_INLINE hn::Vec<DF> group_scales(const Strip& st, int64_t g) {
 // the strips' L positions come out of the index words with a shift and a mask (once for
 // all MR rows) and pick each row's x from its table, one FMA with the L values. x: row i
 // at x + i * ldx, padded with zeros to kp + 2L; y: row i at y + i * ldy, 2L outputs.
-template <int MR, ValueType kV, bool kTwo>
+// kAct8 (int8 activations): x holds xq as floats, the codes stay unscaled, and at the end
+// of each group the exact sums go to y as y += isum * (s * sx) (sx: row i's group g at
+// sx[i * ldsx + g]), the quad-dot tile's epilogue.
+template <int MR, ValueType kV, bool kTwo, bool kAct8 = false>
 HWY_INLINE void gather_tile(const NmSparseMatrix& w, const Strip& s0, const Strip& s1, const float* HWY_RESTRICT x,
-                            int64_t ldx, float* HWY_RESTRICT y, int64_t ldy) {
+                            int64_t ldx, float* HWY_RESTRICT y, int64_t ldy, const float* sx = nullptr,
+                            int64_t ldsx = 0) {
   static_assert(MR >= 1 && MR <= 6, "MR in [1, 6]");
   const DF df;
   const DU du;
@@ -150,6 +178,7 @@ HWY_INLINE void gather_tile(const NmSparseMatrix& w, const Strip& s0, const Stri
   const size_t L = hn::Lanes(df);
   const int M = w.run, Nz = w.nnz, R = w.rpw(), b = index_bits(M);
   constexpr bool kInts = kV == ValueType::kInt8 || kV == ValueType::kInt4;
+  static_assert(kInts || !kAct8, "int8 activations need int values");
   const int64_t word_bytes = slot_offset<kV>(int64_t(R) * Nz), runs_per_group = kInts ? w.group / M : 1;
   const auto mask = hn::Set(du, (1u << b) - 1u);
   using V = hn::Vec<DF>;
@@ -160,6 +189,9 @@ HWY_INLINE void gather_tile(const NmSparseMatrix& w, const Strip& s0, const Stri
 #define LSGEMM_NM_DECL(i) V a0_##i = hn::Zero(df), a1_##i = a0_##i, tl_##i = a0_##i, th_##i = a0_##i;
   LSGEMM_NM_ROWS6(LSGEMM_NM_DECL)
 #undef LSGEMM_NM_DECL
+  if constexpr (kAct8) {
+    for (int i = 0; i < MR; ++i) hn::StoreU(hn::Zero(df), df, y + i * ldy), hn::StoreU(hn::Zero(df), df, y + i * ldy + L);
+  }
   for (int64_t wi = 0; wi < w.words(); ++wi) {
     if constexpr (MR == 1) {  // the GEMV streams the weights from DRAM: prefetch them
       const int64_t ahead = (wi + 1) * word_bytes + kPrefetchBytes;
@@ -171,7 +203,7 @@ HWY_INLINE void gather_tile(const NmSparseMatrix& w, const Strip& s0, const Stri
     const auto w0 = hn::LoadU(du, s0.words + wi * kTileRows), w1 = hn::LoadU(du, s1.words + wi * kTileRows);
     for (int u = 0; u < R; ++u) {
       const int64_t run = wi * R + u;
-      if (kInts && run % runs_per_group == 0) {
+      if (kInts && !kAct8 && run % runs_per_group == 0) {
         sc0 = group_scales<kV>(s0, run / runs_per_group);
         sc1 = group_scales<kV>(s1, run / runs_per_group);
       }
@@ -188,7 +220,7 @@ HWY_INLINE void gather_tile(const NmSparseMatrix& w, const Strip& s0, const Stri
         const auto q1 = hn::IndicesFromVec(df, hn::BitCast(di, hn::And(hn::ShiftRightSame(w1, sh), mask)));
         const int64_t slot = run * Nz + j, off = slot_offset<kV>(slot);
         V v0 = load_values<kV>(s0.values + off, slot), v1 = load_values<kV>(s1.values + off, slot);
-        if constexpr (kInts) {  // w = s * q, the f32 product of the format
+        if constexpr (kInts && !kAct8) {  // w = s * q, the f32 product of the format
           v0 = hn::Mul(sc0, v0);
           v1 = hn::Mul(sc1, v1);
         }
@@ -206,48 +238,251 @@ HWY_INLINE void gather_tile(const NmSparseMatrix& w, const Strip& s0, const Stri
 #undef LSGEMM_NM_FMA
       }
     }
+    if constexpr (kAct8) {
+      if ((wi + 1) * R % runs_per_group == 0) {  // a group ends with this word
+        const int64_t g = (wi + 1) * R / runs_per_group - 1;
+        sc0 = group_scales<kV>(s0, g);
+        sc1 = group_scales<kV>(s1, g);
+#define LSGEMM_NM_FLUSH(i)                                                \
+  if constexpr (MR > i) {                                                 \
+    flush_group_sums(a0_##i, sc0, sx[i * ldsx + g], y + i * ldy);         \
+    flush_group_sums(a1_##i, sc1, sx[i * ldsx + g], y + i * ldy + L);     \
+    a0_##i = hn::Zero(df);                                                \
+    a1_##i = a0_##i;                                                      \
   }
+        LSGEMM_NM_ROWS6(LSGEMM_NM_FLUSH)
+#undef LSGEMM_NM_FLUSH
+      }
+    }
+  }
+  if constexpr (!kAct8) {
 #define LSGEMM_NM_STORE(i)                      \
   if constexpr (MR > i) {                       \
     hn::StoreU(a0_##i, df, y + i * ldy);        \
     hn::StoreU(a1_##i, df, y + i * ldy + L);    \
   }
-  LSGEMM_NM_ROWS6(LSGEMM_NM_STORE)
+    LSGEMM_NM_ROWS6(LSGEMM_NM_STORE)
 #undef LSGEMM_NM_STORE
+  }
 }
 
-// The gather path, every M: X padded once (rows of kp + 2L: the last run's table reads
-// past kp), then one task per strip pair, register tiles of kMRGather rows over all of K
-// (the pair's packed bytes stay in L2 across a task's row tiles).
-template <ValueType kV, bool kTwo>
-void gather_rows(HostView<const float> X, const NmSparseMatrix& w, HostView<float> Y, const Epilogue& epi) {
-  const int64_t M = X.rows, L = int64_t(hn::Lanes(DF())), KP = w.kp, ld = KP + 2 * L;
+#if HWY_ARCH_X86 && HWY_TARGET <= HWY_AVX3_DL
+#define LSGEMM_NM_QUAD_DOT 1
+// Rows of X per quad-dot tile: 2 MR accumulators and MR x tables in registers, beside
+// the two strips' codes, byte indices, corrections and the quad's constants.
+inline constexpr int kMRQuad = 4;
+
+// Per quad q of an index word's slots (4q .. 4q + 3), for 16 rows: the vpmultishiftqb
+// control that moves each slot's position field to the low bits of its byte (row r's
+// word is half r % 2 of a 64-bit lane: bit offset 32 (r % 2) + b (4q + j)) and the byte
+// offset of the slot's run within the word's x (M * ((4q + j) / N)).
+struct QuadConsts {
+  HWY_ALIGN uint8_t ctl[4][64];
+  HWY_ALIGN uint8_t off[4][64];
+  int quads = 0;  // per index word: R * N / 4
+};
+
+inline bool quad_dot_ok(const NmSparseMatrix& w) { return (w.rpw() * w.nnz) % 4 == 0; }
+
+inline void make_quad_consts(const NmSparseMatrix& w, QuadConsts& c) {
+  const int b = index_bits(w.run);
+  c.quads = w.rpw() * w.nnz / 4;
+  for (int q = 0; q < c.quads; ++q)
+    for (int i = 0; i < 64; ++i) {
+      const int t = 4 * q + i % 4;  // the slot within the word
+      c.ctl[q][i] = uint8_t(32 * ((i / 4) % 2) + b * t);
+      c.off[q][i] = uint8_t(w.run * (t / w.nnz));
+    }
+}
+
+// Quad q's byte indices for the 16 rows of index words iw (u32 lanes): position + run offset.
+HWY_INLINE hn::Vec<DU8> quad_byte_indices(hn::Vec<DU8> iw, const QuadConsts& c, int q, hn::Vec<DU8> mask) {
+  const DU8 du8;
+  const hn::Vec<DU8> f{_mm512_multishift_epi64_epi8(hn::Load(du8, c.ctl[q]).raw, iw.raw)};
+  return hn::Add(hn::And(f, mask), hn::Load(du8, c.off[q]));
+}
+
+// Quad gq's codes of a strip as s8 (int4: nibble gq % 2 of block gq / 2, sign-extended
+// through a 16-entry byte table).
+template <ValueType kV>
+HWY_INLINE hn::Vec<DI8> quad_codes(const uint8_t* values, int64_t gq) {
+  const DI8 di8;
+  if constexpr (kV == ValueType::kInt8) {
+    return hn::LoadU(di8, reinterpret_cast<const int8_t*>(values + gq * 64));
+  } else {
+    const DU8 du8;
+    const hn::Repartition<uint16_t, DU8> du16;
+    auto v = hn::LoadU(du8, values + (gq / 2) * 64);
+    if (gq & 1) v = hn::BitCast(du8, hn::ShiftRight<4>(hn::BitCast(du16, v)));
+    alignas(16) static constexpr int8_t kSext[16] = {0, 1, 2, 3, 4, 5, 6, 7, -8, -7, -6, -5, -4, -3, -2, -1};
+    return hn::TableLookupBytes(hn::LoadDup128(di8, kSext), hn::BitCast(di8, hn::And(v, hn::Set(du8, uint8_t{15}))));
+  }
+}
+
+// Quad-dot tile: MR rows of X x one strip pair (32 rows of W), all of K, int8
+// activations. xu: row i at xu + i * ldx, xq + 128 as u8, padded with 128 (a zero) to
+// kp + 64 (a word's table is the 64 bytes from its first k). y, sx: as gather_tile.
+template <int MR, ValueType kV>
+HWY_INLINE void quad_tile(const NmSparseMatrix& w, const QuadConsts& qc, const Strip& s0, const Strip& s1,
+                          const uint8_t* HWY_RESTRICT xu, int64_t ldx, float* HWY_RESTRICT y, int64_t ldy,
+                          const float* sx, int64_t ldsx) {
+  static_assert(MR >= 1 && MR <= 6, "MR in [1, 6]");
+  const DF df;
+  const DI di;
+  const DU du;
+  const DU8 du8;
+  const size_t L = hn::Lanes(df);
+  const int64_t span = w.word_span(), words_per_group = w.group / span, Q = qc.quads;
+  const int64_t word_bytes = Q * (kV == ValueType::kInt8 ? 64 : 32);
+  const auto mask = hn::Set(du8, uint8_t((1u << index_bits(w.run)) - 1u));
+  const auto c128 = hn::Set(du8, uint8_t{128});
+  using VI = hn::Vec<DI>;
+  using VU8 = hn::Vec<DU8>;
+  VI c0 = hn::Zero(di), c1 = c0;  // 128 * sum of the group's codes, per strip
+#define LSGEMM_NM_DECL(i) VI a0_##i = hn::Zero(di), a1_##i = a0_##i; VU8 tb_##i = hn::Zero(du8);
+  LSGEMM_NM_ROWS6(LSGEMM_NM_DECL)
+#undef LSGEMM_NM_DECL
+  for (int i = 0; i < MR; ++i) hn::StoreU(hn::Zero(df), df, y + i * ldy), hn::StoreU(hn::Zero(df), df, y + i * ldy + L);
+  for (int64_t wi = 0; wi < w.words(); ++wi) {
+    if constexpr (MR == 1) {  // the GEMV streams the weights from DRAM: prefetch them
+      const int64_t ahead = (wi + 1) * word_bytes + kPrefetchBytes;
+      for (int64_t o = 0; o < word_bytes; o += 64) {
+        hwy::Prefetch(s0.values + ahead + o);
+        hwy::Prefetch(s1.values + ahead + o);
+      }
+    }
+    const VU8 iw0 = hn::BitCast(du8, hn::LoadU(du, s0.words + wi * kTileRows));
+    const VU8 iw1 = hn::BitCast(du8, hn::LoadU(du, s1.words + wi * kTileRows));
+#define LSGEMM_NM_TABLES(i) \
+  if constexpr (MR > i) tb_##i = hn::LoadU(du8, xu + i * ldx + wi * span);
+    LSGEMM_NM_ROWS6(LSGEMM_NM_TABLES)
+#undef LSGEMM_NM_TABLES
+    for (int q = 0; q < Q; ++q) {
+      const auto ix0 = hn::IndicesFromVec(du8, quad_byte_indices(iw0, qc, q, mask));
+      const auto ix1 = hn::IndicesFromVec(du8, quad_byte_indices(iw1, qc, q, mask));
+      const int64_t gq = wi * Q + q;
+      const auto q0 = quad_codes<kV>(s0.values, gq), q1 = quad_codes<kV>(s1.values, gq);
+      c0 = simd::HWY_NAMESPACE::quad_dot<8, false>(di, c128, q0, c0);
+      c1 = simd::HWY_NAMESPACE::quad_dot<8, false>(di, c128, q1, c1);
+#define LSGEMM_NM_DOT(i)                                                                                     \
+  if constexpr (MR > i) {                                                                                    \
+    a0_##i = simd::HWY_NAMESPACE::quad_dot<8, false>(di, hn::TableLookupLanes(tb_##i, ix0), q0, a0_##i);     \
+    a1_##i = simd::HWY_NAMESPACE::quad_dot<8, false>(di, hn::TableLookupLanes(tb_##i, ix1), q1, a1_##i);     \
+  }
+      LSGEMM_NM_ROWS6(LSGEMM_NM_DOT)
+#undef LSGEMM_NM_DOT
+    }
+    if ((wi + 1) % words_per_group == 0) {  // a group ends with this word
+      const int64_t g = (wi + 1) / words_per_group - 1;
+      const auto sc0 = group_scales<kV>(s0, g), sc1 = group_scales<kV>(s1, g);
+#define LSGEMM_NM_FLUSH(i)                                                                          \
+  if constexpr (MR > i) {                                                                           \
+    flush_group_sums(hn::ConvertTo(df, hn::Sub(a0_##i, c0)), sc0, sx[i * ldsx + g], y + i * ldy);     \
+    flush_group_sums(hn::ConvertTo(df, hn::Sub(a1_##i, c1)), sc1, sx[i * ldsx + g], y + i * ldy + L); \
+    a0_##i = hn::Zero(di);                                                                          \
+    a1_##i = a0_##i;                                                                                \
+  }
+      LSGEMM_NM_ROWS6(LSGEMM_NM_FLUSH)
+#undef LSGEMM_NM_FLUSH
+      c0 = hn::Zero(di);
+      c1 = c0;
+    }
+  }
+}
+#endif  // quad dot
+
+// X padded once per call into rows of `ld` entries (the last word's or run's table reads
+// past kp), then one task per strip pair, register tiles of up to kMR rows over all of K
+// (the pair's packed bytes stay in L2 across a task's row tiles). tile(h, strip0, strip1,
+// row m, yt) computes rows [m, m + h) into yt (rows of 2L).
+template <int kMR, class T, class Fill, class Tile>
+void strip_pair_tasks(HostView<const float> X, const NmSparseMatrix& w, HostView<float> Y, const Epilogue& epi,
+                      AlignedBuffer<T>& pad_buf, int64_t ld, const Fill& fill, const Tile& tile) {
+  const int64_t M = X.rows, L = int64_t(hn::Lanes(DF()));
   const int64_t strips = strip_count(w.tiles(), L);
-  thread_local AlignedBuffer<float> xpad_buf;
-  float* xpad = simd::HWY_NAMESPACE::scratch(xpad_buf, size_t(M * ld));
-  parallel_for(M, [&](int64_t m) {
-    std::memcpy(xpad + m * ld, X.row(m), size_t(X.cols) * sizeof(float));
-    std::fill(xpad + m * ld + X.cols, xpad + (m + 1) * ld, 0.0f);
-  });
-  const float* xp = xpad;  // a thread_local is not captured: workers need the pointer
+  T* xpad = simd::HWY_NAMESPACE::scratch(pad_buf, size_t(M * ld));
+  parallel_for(M, [&](int64_t m) { fill(m, xpad + m * ld); });
+  const T* xp = xpad;  // a thread_local is not captured: workers need the pointer
   parallel_for(strip_pairs(w.tiles(), L), [&](int64_t pr) {
     const int64_t n0 = pr * 2 * L, ncols = std::min<int64_t>(2 * L, w.n - n0);
     if (ncols <= 0) return;
     // An odd strip count: the last pair reads its strip twice, outputs past N dropped.
     const Strip s0 = strip_at(w, 2 * pr, L), s1 = strip_at(w, std::min(2 * pr + 1, strips - 1), L);
-    HWY_ALIGN float yt[kMRGather * 2 * 16];
-    simd::HWY_NAMESPACE::for_row_tiles<kMRGather>(M, [&](int64_t m, auto mr) {
+    static_assert(kMR <= 6, "tiles of at most 6 rows");
+    HWY_ALIGN float yt[6 * 2 * 16];
+    simd::HWY_NAMESPACE::for_row_tiles<kMR>(M, [&](int64_t m, auto mr) {
       constexpr int h = decltype(mr)::value;
-      gather_tile<h, kV, kTwo>(w, s0, s1, xp + m * ld, ld, yt, 2 * L);
+      tile(mr, s0, s1, m, xp + m * ld, ld, yt, 2 * L);
       simd::HWY_NAMESPACE::store_tile(yt, 2 * L, m, h, n0, ncols, Y, epi);
     });
   });
 }
 
+// Float activations: the gather tile on X as it is, padded with zeros to kp + 2L.
+template <ValueType kV, bool kTwo>
+void gather_rows(HostView<const float> X, const NmSparseMatrix& w, HostView<float> Y, const Epilogue& epi) {
+  const int64_t L = int64_t(hn::Lanes(DF())), ld = w.kp + 2 * L;
+  thread_local AlignedBuffer<float> xpad_buf;
+  strip_pair_tasks<kMRGather>(
+      X, w, Y, epi, xpad_buf, ld,
+      [&](int64_t m, float* row) {
+        std::memcpy(row, X.row(m), size_t(X.cols) * sizeof(float));
+        std::fill(row + X.cols, row + ld, 0.0f);
+      },
+      [&](auto mr, const Strip& s0, const Strip& s1, int64_t, const float* x, int64_t ldx, float* yt, int64_t ldy) {
+        gather_tile<decltype(mr)::value, kV, kTwo>(w, s0, s1, x, ldx, yt, ldy);
+      });
+}
+
+// Int8 activations: X quantized once (the library's int8 definition), then the quad-dot
+// tile where it runs, else the gather tile on xq as floats.
+template <ValueType kV, bool kTwo>
+void int8_act_rows(HostView<const float> X, const NmSparseMatrix& w, HostView<float> Y, const Epilogue& epi) {
+  thread_local simd::HWY_NAMESPACE::QuantizedX xq;
+  if (!simd::HWY_NAMESPACE::quantize_x_int8(X, w.group, w.kp, xq))
+    lsgemm::detail::fail_acts_out_of_range(X, "nm_sparse::matmul", "int8 activation mode");
+  const int64_t L = int64_t(hn::Lanes(DF())), G = xq.groups, kp = w.kp;
+  const int8_t* q = xq.q.data();
+  const float* sx = xq.sx.data();
+#ifdef LSGEMM_NM_QUAD_DOT
+  if (quad_dot_ok(w)) {
+    lsgemm::detail::note_path(Path::kNmSparseQuadDot);
+    QuadConsts qc;
+    make_quad_consts(w, qc);
+    thread_local AlignedBuffer<uint8_t> xu_buf;
+    strip_pair_tasks<kMRQuad>(
+        X, w, Y, epi, xu_buf, kp + 64,
+        [&](int64_t m, uint8_t* row) {
+          for (int64_t k = 0; k < kp; ++k) row[k] = uint8_t(q[m * kp + k] + 128);
+          std::fill(row + kp, row + kp + 64, uint8_t{128});
+        },
+        [&](auto mr, const Strip& s0, const Strip& s1, int64_t m, const uint8_t* x, int64_t ldx, float* yt,
+            int64_t ldy) { quad_tile<decltype(mr)::value, kV>(w, qc, s0, s1, x, ldx, yt, ldy, sx + m * G, G); });
+    return;
+  }
+#endif
+  lsgemm::detail::note_path(Path::kNmSparseGather);
+  thread_local AlignedBuffer<float> xf_buf;
+  const int64_t ld = kp + 2 * L;
+  strip_pair_tasks<kMRGather>(
+      X, w, Y, epi, xf_buf, ld,
+      [&](int64_t m, float* row) {
+        for (int64_t k = 0; k < kp; ++k) row[k] = float(q[m * kp + k]);
+        std::fill(row + kp, row + ld, 0.0f);
+      },
+      [&](auto mr, const Strip& s0, const Strip& s1, int64_t m, const float* x, int64_t ldx, float* yt, int64_t ldy) {
+        gather_tile<decltype(mr)::value, kV, kTwo, true>(w, s0, s1, x, ldx, yt, ldy, sx + m * G, G);
+      });
+}
+
 template <ValueType kV>
 void gather(HostView<const float> X, const NmSparseMatrix& w, HostView<float> Y, const Epilogue& epi) {
-  if (int64_t(hn::Lanes(DF())) >= w.run) return gather_rows<kV, false>(X, w, Y, epi);
-  gather_rows<kV, true>(X, w, Y, epi);
+  const bool two = int64_t(hn::Lanes(DF())) < w.run;
+  if constexpr (kV == ValueType::kInt8 || kV == ValueType::kInt4) {
+    if (w.act == ActMode::kInt8) return two ? int8_act_rows<kV, true>(X, w, Y, epi) : int8_act_rows<kV, false>(X, w, Y, epi);
+  }
+  lsgemm::detail::note_path(Path::kNmSparseGather);
+  two ? gather_rows<kV, true>(X, w, Y, epi) : gather_rows<kV, false>(X, w, Y, epi);
 }
 
 #undef LSGEMM_NM_ROWS6
@@ -256,7 +491,11 @@ void gather(HostView<const float> X, const NmSparseMatrix& w, HostView<float> Y,
 // This target's dispatch table (lsgemm::dispatch_table() lists it with the others).
 inline std::vector<PathRule> path_rules() {
 #if LSGEMM_SIMD_KERNELS
-  return {{Path::kNmSparseGather, 1, kAnyRows, "every pattern and value type"}};
+  return {
+#ifdef LSGEMM_NM_QUAD_DOT
+      {Path::kNmSparseQuadDot, 1, kAnyRows, "int values with act=int8, patterns with R * N % 4 == 0"},
+#endif
+      {Path::kNmSparseGather, 1, kAnyRows, "every other pattern, value type and activation mode"}};
 #else
   return {{Path::kNmSparseReference, 1, kAnyRows, LSGEMM_NO_KERNELS_REASON}};
 #endif
@@ -271,7 +510,6 @@ inline void matmul(HostView<const float> X, const NmSparseMatrix& w, HostView<fl
   lsgemm::detail::note_path(Path::kNmSparseReference);  // core/simd/kernels.hpp
   reference::matmul(X, w, Y, epi);
 #else
-  lsgemm::detail::note_path(Path::kNmSparseGather);
   switch (w.values_type) {
     case ValueType::kBf16: return gather<ValueType::kBf16>(X, w, Y, epi);
     case ValueType::kInt8: return gather<ValueType::kInt8>(X, w, Y, epi);
@@ -280,6 +518,8 @@ inline void matmul(HostView<const float> X, const NmSparseMatrix& w, HostView<fl
   }
 #endif
 }
+
+#undef LSGEMM_NM_QUAD_DOT  // per target: the next target's pass decides anew
 
 }  // namespace HWY_NAMESPACE
 }  // namespace nm_sparse
