@@ -6,6 +6,7 @@
 //   BM_nm_<n>of<m>_<values>/N:…/K:…/M:…/T:…   Y[M×N] = X[M×K]·Wᵀ, W pruned to n:m by
 //                                              magnitude (nm_sparse::pack), values f32 or
 //                                              bf16; W cold unless the name ends _hot
+//   BM_nm_<n>of<m>_int<b>_g128_int8act/…       int values, X quantized to int8 per group
 //   BM_int4_g128_f32act / _int8act/…            int_quant W4 (groups of 128), float X or
 //                                              X quantized to int8, the same rotation
 //   BM_peer_eigen_f32 / BM_peer_openblas_f32    dense fp32 (unpruned W)
@@ -194,7 +195,7 @@ std::shared_ptr<const W> cached(const std::string& key, const std::function<W()>
 }
 
 std::shared_ptr<const nm::NmSparseMatrix> nm_weight(const nm::PackOptions& o, int64_t n, int64_t k) {
-  return cached<nm::NmSparseMatrix>(key_of("nm", {o.nnz, o.run, int64_t(o.values), o.group, n, k}), [&] {
+  return cached<nm::NmSparseMatrix>(key_of("nm", {o.nnz, o.run, int64_t(o.values), o.group, int64_t(o.act), n, k}), [&] {
     const AlignedBuffer<float> W = dense_weight(n, k);
     return nm::pack(lsgemm::view<const float>(W.data(), n, k), o);
   });
@@ -327,11 +328,12 @@ void register_all(bool full) {
   // ints s * q), so they differ by float summation order only: the dense fp32 peers'
   // bound, 1e-4 relative L2.
   std::vector<Kernel<nm::NmSparseMatrix>> sparse;
-  auto nm_kernel = [](int nnz, int run, nm::ValueType v, bool hot) {
-    const nm::PackOptions o = nm::PackOptions().with_pattern(nnz, run).with_values(v);
+  auto nm_kernel = [](int nnz, int run, nm::ValueType v, bool hot, nm::ActMode act = nm::ActMode::kFloat) {
+    const nm::PackOptions o = nm::PackOptions().with_pattern(nnz, run).with_values(v).with_act(act);
     Kernel<nm::NmSparseMatrix> k;
     k.name = "BM_nm_" + pattern_name(nnz, run) + "_" + nm::value_type_name(v) +
-             (nm::int_values(v) ? "_g" + std::to_string(o.group) : std::string()) + (hot ? "_hot" : "");
+             (nm::int_values(v) ? "_g" + std::to_string(o.group) : std::string()) +
+             (act == nm::ActMode::kInt8 ? "_int8act" : "") + (hot ? "_hot" : "");
     k.weight = [o](int64_t n, int64_t kk) { return nm_weight(o, n, kk); };
     k.rel_tol = 1e-4;
     k.hot = hot;
@@ -341,6 +343,11 @@ void register_all(bool full) {
   reg(nm_kernel(2, 4, nm::ValueType::kBf16, false), all);
   reg(nm_kernel(2, 4, nm::ValueType::kInt8, false), all);  // sparse + quantized, f16 scales per 128
   reg(nm_kernel(2, 4, nm::ValueType::kInt4, false), all);
+  // Int values with X quantized to int8 per group (the reference models the same
+  // quantization, so the kernels differ from it by the per-group f32 terms' rounding).
+  for (nm::ValueType v : {nm::ValueType::kInt8, nm::ValueType::kInt4})
+    reg(nm_kernel(2, 4, v, false, nm::ActMode::kInt8), all);
+  reg(nm_kernel(1, 4, nm::ValueType::kInt4, false, nm::ActMode::kInt8), all);
   reg(nm_kernel(2, 4, nm::ValueType::kF32, true), hot);
   reg(nm_kernel(2, 4, nm::ValueType::kBf16, true), hot);
 

@@ -179,7 +179,11 @@ HWY_INLINE void gather_tile(const NmSparseMatrix& w, const Strip& s0, const Stri
   const int M = w.run, Nz = w.nnz, R = w.rpw(), b = index_bits(M);
   constexpr bool kInts = kV == ValueType::kInt8 || kV == ValueType::kInt4;
   static_assert(kInts || !kAct8, "int8 activations need int values");
-  const int64_t word_bytes = slot_offset<kV>(int64_t(R) * Nz), runs_per_group = kInts ? w.group / M : 1;
+  const int64_t word_bytes = slot_offset<kV>(int64_t(R) * Nz);
+  // Runs per group, a power of two (group and M are): the tests below are masks, not
+  // divisions (a 64-bit idiv per word cost the GEMV a sixth of its time).
+  const int64_t group_runs_mask = kInts ? w.group / M - 1 : 0;
+  const int group_runs_log2 = kInts ? hwy::FloorLog2(uint32_t(w.group / M)) : 0;
   const auto mask = hn::Set(du, (1u << b) - 1u);
   using V = hn::Vec<DF>;
   V sc0 = hn::Set(df, 1.0f), sc1 = sc0;  // int values: the group's scales
@@ -203,9 +207,9 @@ HWY_INLINE void gather_tile(const NmSparseMatrix& w, const Strip& s0, const Stri
     const auto w0 = hn::LoadU(du, s0.words + wi * kTileRows), w1 = hn::LoadU(du, s1.words + wi * kTileRows);
     for (int u = 0; u < R; ++u) {
       const int64_t run = wi * R + u;
-      if (kInts && !kAct8 && run % runs_per_group == 0) {
-        sc0 = group_scales<kV>(s0, run / runs_per_group);
-        sc1 = group_scales<kV>(s1, run / runs_per_group);
+      if (kInts && !kAct8 && (run & group_runs_mask) == 0) {
+        sc0 = group_scales<kV>(s0, run >> group_runs_log2);
+        sc1 = group_scales<kV>(s1, run >> group_runs_log2);
       }
 #define LSGEMM_NM_TABLES(i)                                                  \
   if constexpr (MR > i) {                                                    \
@@ -239,8 +243,8 @@ HWY_INLINE void gather_tile(const NmSparseMatrix& w, const Strip& s0, const Stri
       }
     }
     if constexpr (kAct8) {
-      if ((wi + 1) * R % runs_per_group == 0) {  // a group ends with this word
-        const int64_t g = (wi + 1) * R / runs_per_group - 1;
+      if ((((wi + 1) * R) & group_runs_mask) == 0) {  // a group ends with this word
+        const int64_t g = (((wi + 1) * R) >> group_runs_log2) - 1;
         sc0 = group_scales<kV>(s0, g);
         sc1 = group_scales<kV>(s1, g);
 #define LSGEMM_NM_FLUSH(i)                                                \
@@ -302,8 +306,14 @@ HWY_INLINE hn::Vec<DU8> quad_byte_indices(hn::Vec<DU8> iw, const QuadConsts& c, 
   return hn::Add(hn::And(f, mask), hn::Load(du8, c.off[q]));
 }
 
-// Quad gq's codes of a strip as s8 (int4: nibble gq % 2 of block gq / 2, sign-extended
-// through a 16-entry byte table).
+// Quad gq's codes of a strip as s8, int4 times 16: the nibble moved to the byte's top
+// (high nibble: an and; low nibble: a 16-bit shift by 4, then the and) is 16 q in two's
+// complement, one or two ops where a sign extension through a byte table took three.
+// The sums are then 16 times the codes' (exact: |16 * isum| < 2^23), and the group's
+// flush divides by 16 exactly (kCodeScale).
+template <ValueType kV>
+inline constexpr float kCodeScale = kV == ValueType::kInt4 ? 16.0f : 1.0f;
+
 template <ValueType kV>
 HWY_INLINE hn::Vec<DI8> quad_codes(const uint8_t* values, int64_t gq) {
   const DI8 di8;
@@ -313,9 +323,8 @@ HWY_INLINE hn::Vec<DI8> quad_codes(const uint8_t* values, int64_t gq) {
     const DU8 du8;
     const hn::Repartition<uint16_t, DU8> du16;
     auto v = hn::LoadU(du8, values + (gq / 2) * 64);
-    if (gq & 1) v = hn::BitCast(du8, hn::ShiftRight<4>(hn::BitCast(du16, v)));
-    alignas(16) static constexpr int8_t kSext[16] = {0, 1, 2, 3, 4, 5, 6, 7, -8, -7, -6, -5, -4, -3, -2, -1};
-    return hn::TableLookupBytes(hn::LoadDup128(di8, kSext), hn::BitCast(di8, hn::And(v, hn::Set(du8, uint8_t{15}))));
+    if (!(gq & 1)) v = hn::BitCast(du8, hn::ShiftLeft<4>(hn::BitCast(du16, v)));
+    return hn::BitCast(di8, hn::And(v, hn::Set(du8, uint8_t{0xF0})));
   }
 }
 
@@ -332,7 +341,9 @@ HWY_INLINE void quad_tile(const NmSparseMatrix& w, const QuadConsts& qc, const S
   const DU du;
   const DU8 du8;
   const size_t L = hn::Lanes(df);
-  const int64_t span = w.word_span(), words_per_group = w.group / span, Q = qc.quads;
+  const int64_t span = w.word_span(), Q = qc.quads;
+  const int64_t group_words_mask = w.group / span - 1;  // a power of two: a mask, no idiv
+  const int group_words_log2 = hwy::FloorLog2(uint32_t(w.group / span));
   const int64_t word_bytes = Q * (kV == ValueType::kInt8 ? 64 : 32);
   const auto mask = hn::Set(du8, uint8_t((1u << index_bits(w.run)) - 1u));
   const auto c128 = hn::Set(du8, uint8_t{128});
@@ -372,15 +383,17 @@ HWY_INLINE void quad_tile(const NmSparseMatrix& w, const QuadConsts& qc, const S
       LSGEMM_NM_ROWS6(LSGEMM_NM_DOT)
 #undef LSGEMM_NM_DOT
     }
-    if ((wi + 1) % words_per_group == 0) {  // a group ends with this word
-      const int64_t g = (wi + 1) / words_per_group - 1;
+    if (((wi + 1) & group_words_mask) == 0) {  // a group ends with this word
+      const int64_t g = ((wi + 1) >> group_words_log2) - 1;
       const auto sc0 = group_scales<kV>(s0, g), sc1 = group_scales<kV>(s1, g);
-#define LSGEMM_NM_FLUSH(i)                                                                          \
-  if constexpr (MR > i) {                                                                           \
-    flush_group_sums(hn::ConvertTo(df, hn::Sub(a0_##i, c0)), sc0, sx[i * ldsx + g], y + i * ldy);     \
-    flush_group_sums(hn::ConvertTo(df, hn::Sub(a1_##i, c1)), sc1, sx[i * ldsx + g], y + i * ldy + L); \
-    a0_##i = hn::Zero(di);                                                                          \
-    a1_##i = a0_##i;                                                                                \
+      const auto unscale = hn::Set(df, 1.0f / kCodeScale<kV>);
+#define LSGEMM_NM_FLUSH(i)                                                                                         \
+  if constexpr (MR > i) {                                                                                          \
+    flush_group_sums(hn::Mul(hn::ConvertTo(df, hn::Sub(a0_##i, c0)), unscale), sc0, sx[i * ldsx + g], y + i * ldy); \
+    flush_group_sums(hn::Mul(hn::ConvertTo(df, hn::Sub(a1_##i, c1)), unscale), sc1, sx[i * ldsx + g],               \
+                     y + i * ldy + L);                                                                             \
+    a0_##i = hn::Zero(di);                                                                                \
+    a1_##i = a0_##i;                                                                                          \
   }
       LSGEMM_NM_ROWS6(LSGEMM_NM_FLUSH)
 #undef LSGEMM_NM_FLUSH
