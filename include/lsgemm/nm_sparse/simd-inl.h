@@ -349,7 +349,7 @@ HWY_INLINE void quad_tile(const NmSparseMatrix& w, const QuadConsts& qc, const S
   const auto c128 = hn::Set(du8, uint8_t{128});
   using VI = hn::Vec<DI>;
   using VU8 = hn::Vec<DU8>;
-  VI c0 = hn::Zero(di), c1 = c0;  // 128 * sum of the group's codes, per strip
+  VI c0 = hn::Zero(di), c1 = c0, e0 = c0, e1 = c0;  // 128 * sum of the group's codes, per strip
 #define LSGEMM_NM_DECL(i) VI a0_##i = hn::Zero(di), a1_##i = a0_##i; VU8 tb_##i = hn::Zero(du8);
   LSGEMM_NM_ROWS6(LSGEMM_NM_DECL)
 #undef LSGEMM_NM_DECL
@@ -368,23 +368,51 @@ HWY_INLINE void quad_tile(const NmSparseMatrix& w, const QuadConsts& qc, const S
   if constexpr (MR > i) tb_##i = hn::LoadU(du8, xu + i * ldx + wi * span);
     LSGEMM_NM_ROWS6(LSGEMM_NM_TABLES)
 #undef LSGEMM_NM_TABLES
-    for (int q = 0; q < Q; ++q) {
+    // Quad q into the accumulators A0, A1 (row 0's, the GEMV's) and corrections C0, C1.
+    const auto gemv_quad = [&](int q, VI& A0, VI& A1, VI& C0, VI& C1) {
       const auto ix0 = hn::IndicesFromVec(du8, quad_byte_indices(iw0, qc, q, mask));
       const auto ix1 = hn::IndicesFromVec(du8, quad_byte_indices(iw1, qc, q, mask));
-      const int64_t gq = wi * Q + q;
-      const auto q0 = quad_codes<kV>(s0.values, gq), q1 = quad_codes<kV>(s1.values, gq);
-      c0 = simd::HWY_NAMESPACE::quad_dot<8, false>(di, c128, q0, c0);
-      c1 = simd::HWY_NAMESPACE::quad_dot<8, false>(di, c128, q1, c1);
+      const auto q0 = quad_codes<kV>(s0.values, wi * Q + q), q1 = quad_codes<kV>(s1.values, wi * Q + q);
+      C0 = simd::HWY_NAMESPACE::quad_dot<8, false>(di, c128, q0, C0);
+      C1 = simd::HWY_NAMESPACE::quad_dot<8, false>(di, c128, q1, C1);
+      A0 = simd::HWY_NAMESPACE::quad_dot<8, false>(di, hn::TableLookupLanes(tb_0, ix0), q0, A0);
+      A1 = simd::HWY_NAMESPACE::quad_dot<8, false>(di, hn::TableLookupLanes(tb_0, ix1), q1, A1);
+    };
+    if constexpr (MR == 1) {
+      // The GEMV: a quad's dots extend chains of dependent vpdpbusd, which bounded it;
+      // odd quads go to second chains (the idle a0_1, a1_1 and e0, e1).
+      int q = 0;
+      for (; q + 2 <= Q; q += 2) {
+        gemv_quad(q, a0_0, a1_0, c0, c1);
+        gemv_quad(q + 1, a0_1, a1_1, e0, e1);
+      }
+      if (q < Q) gemv_quad(q, a0_0, a1_0, c0, c1);
+    } else {
+      for (int q = 0; q < Q; ++q) {
+        const auto ix0 = hn::IndicesFromVec(du8, quad_byte_indices(iw0, qc, q, mask));
+        const auto ix1 = hn::IndicesFromVec(du8, quad_byte_indices(iw1, qc, q, mask));
+        const int64_t gq = wi * Q + q;
+        const auto q0 = quad_codes<kV>(s0.values, gq), q1 = quad_codes<kV>(s1.values, gq);
+        c0 = simd::HWY_NAMESPACE::quad_dot<8, false>(di, c128, q0, c0);
+        c1 = simd::HWY_NAMESPACE::quad_dot<8, false>(di, c128, q1, c1);
 #define LSGEMM_NM_DOT(i)                                                                                     \
   if constexpr (MR > i) {                                                                                    \
     a0_##i = simd::HWY_NAMESPACE::quad_dot<8, false>(di, hn::TableLookupLanes(tb_##i, ix0), q0, a0_##i);     \
     a1_##i = simd::HWY_NAMESPACE::quad_dot<8, false>(di, hn::TableLookupLanes(tb_##i, ix1), q1, a1_##i);     \
   }
-      LSGEMM_NM_ROWS6(LSGEMM_NM_DOT)
+        LSGEMM_NM_ROWS6(LSGEMM_NM_DOT)
 #undef LSGEMM_NM_DOT
+      }
     }
     if (((wi + 1) & group_words_mask) == 0) {  // a group ends with this word
       const int64_t g = ((wi + 1) >> group_words_log2) - 1;
+      if constexpr (MR == 1) {  // the GEMV's second chains
+        a0_0 = hn::Add(a0_0, a0_1);
+        a1_0 = hn::Add(a1_0, a1_1);
+        c0 = hn::Add(c0, e0);
+        c1 = hn::Add(c1, e1);
+        a0_1 = a1_1 = e0 = e1 = hn::Zero(di);
+      }
       const auto sc0 = group_scales<kV>(s0, g), sc1 = group_scales<kV>(s1, g);
       const auto unscale = hn::Set(df, 1.0f / kCodeScale<kV>);
 #define LSGEMM_NM_FLUSH(i)                                                                                         \
