@@ -1,7 +1,8 @@
 // Example 04: a 4096 -> 11008 up-projection (W: 11008 x 4096) pruned to 2:4 structured
 // sparsity (in every run of 4 input channels, the 2 largest |w| stay), with f32 and bf16
-// values, next to the dense f32 product (Eigen) and lsgemm's dense int4 kernel (g128,
-// int8 activations) on the same shape.
+// values, and with int4 values and int8 activations (sparse + quantized), next to the
+// dense f32 product (Eigen) and lsgemm's dense int4 kernel (g128, int8 activations) on
+// the same shape.
 //
 // It prints each format's bits per weight and the time of an M = 1 (decode) and an
 // M = 128 (prefill) call with the speed-up over the dense f32 product (printed, not
@@ -118,6 +119,29 @@ int main() {
     const double kept = Wp.cast<double>().squaredNorm() / W.cast<double>().squaredNorm();
     check(kept >= kMinKeptEnergy, "kept share of the squared norm", kept, kMinKeptEnergy);
     if (vt == nm::ValueType::kF32) std::printf("  (kept %.1f %% of the squared norm)\n", 100.0 * kept);
+  }
+  // Sparse + quantized: 2:4 with int4 values (f16 scales per 128 columns) and X quantized
+  // to int8 per group, the sparse twin of the dense W4A8 kernel above. Its reference
+  // models the same quantization, so the kernel differs from it only by the per-group
+  // f32 terms' rounding: (groups + 8) * 2^-23 * magnitude.
+  {
+    const nm::NmSparseMatrix w = nm::pack(Wv, nm::PackOptions()
+                                                  .with_pattern(2, 4)
+                                                  .with_values(nm::ValueType::kInt4)
+                                                  .with_group(128)
+                                                  .with_act(lsgemm::ActMode::kInt8));
+    const double t1 = time_us(5, [&] { lsgemm::matmul(X1v, w, Y1v); });
+    const double tp = time_us(2, [&] { lsgemm::matmul(Xpv, w, Ypv); });
+    std::printf("%-14s %5.2f %10.1f %8.2f %10.1f %8.2f   (x dense int4: %.2f, %.2f)\n", "2:4 int4 A8", w.bits_per_weight(),
+                t1, dense1 / t1, tp, densep / tp, int4_1 / t1, int4_p / tp);
+    MatF Yr(1, kN);
+    lsgemm::reference::matmul(X1v, w, lsgemm::view(Yr.data(), 1, kN));
+    const std::vector<double> mag = lsgemm::reference::matmul_magnitude(X1v, w);
+    double worst = 0.0;
+    for (int64_t n = 0; n < kN; ++n)
+      worst = std::max(worst, std::fabs(double(Y1(0, n)) - double(Yr(0, n))) /
+                                  ((double(w.groups()) + 8.0) * std::ldexp(1.0, -23) * mag[size_t(n)] + 1e-30));
+    check(worst <= 1.0, "2:4 int4 M=1 error / bound", worst, 1.0);
   }
   std::printf("\n%s\n", ok ? "OK" : "FAILED");
   return ok ? 0 : 1;
