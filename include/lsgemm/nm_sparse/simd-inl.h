@@ -156,6 +156,24 @@ HWY_INLINE void flush_group_sums(hn::Vec<DF> isum, hn::Vec<DF> s, float sx, floa
   hn::StoreU(hn::MulAdd(isum, hn::Mul(s, hn::Set(df, sx)), hn::LoadU(df, y)), df, y);
 }
 
+// The GEMV's software prefetch: the values of word wi + 1, kPrefetchBytes further ahead.
+HWY_INLINE void prefetch_next_word(const Strip& s0, const Strip& s1, int64_t wi, int64_t word_bytes) {
+  const int64_t ahead = (wi + 1) * word_bytes + kPrefetchBytes;
+  for (int64_t o = 0; o < word_bytes; o += 64) {
+    hwy::Prefetch(s0.values + ahead + o);
+    hwy::Prefetch(s1.values + ahead + o);
+  }
+}
+
+// Rows [0, mr) of a tile's output (2L floats at y + i * ldy) set to 0.
+HWY_INLINE void zero_rows(int mr, float* y, int64_t ldy) {
+  const DF df;
+  for (int i = 0; i < mr; ++i) {
+    hn::StoreU(hn::Zero(df), df, y + i * ldy);
+    hn::StoreU(hn::Zero(df), df, y + i * ldy + hn::Lanes(df));
+  }
+}
+
 // Expands X(i) for the tile's rows i = 0..5 (each guarded by MR > i where used).
 #define LSGEMM_NM_ROWS6(X) X(0) X(1) X(2) X(3) X(4) X(5)
 
@@ -194,16 +212,10 @@ HWY_INLINE void gather_tile(const NmSparseMatrix& w, const Strip& s0, const Stri
   LSGEMM_NM_ROWS6(LSGEMM_NM_DECL)
 #undef LSGEMM_NM_DECL
   if constexpr (kAct8) {
-    for (int i = 0; i < MR; ++i) hn::StoreU(hn::Zero(df), df, y + i * ldy), hn::StoreU(hn::Zero(df), df, y + i * ldy + L);
+    zero_rows(MR, y, ldy);
   }
   for (int64_t wi = 0; wi < w.words(); ++wi) {
-    if constexpr (MR == 1) {  // the GEMV streams the weights from DRAM: prefetch them
-      const int64_t ahead = (wi + 1) * word_bytes + kPrefetchBytes;
-      for (int64_t o = 0; o < word_bytes; o += 64) {
-        hwy::Prefetch(s0.values + ahead + o);
-        hwy::Prefetch(s1.values + ahead + o);
-      }
-    }
+    if constexpr (MR == 1) prefetch_next_word(s0, s1, wi, word_bytes);  // the GEMV streams W from DRAM
     const auto w0 = hn::LoadU(du, s0.words + wi * kTileRows), w1 = hn::LoadU(du, s1.words + wi * kTileRows);
     for (int u = 0; u < R; ++u) {
       const int64_t run = wi * R + u;
@@ -353,15 +365,9 @@ HWY_INLINE void quad_tile(const NmSparseMatrix& w, const QuadConsts& qc, const S
 #define LSGEMM_NM_DECL(i) VI a0_##i = hn::Zero(di), a1_##i = a0_##i; VU8 tb_##i = hn::Zero(du8);
   LSGEMM_NM_ROWS6(LSGEMM_NM_DECL)
 #undef LSGEMM_NM_DECL
-  for (int i = 0; i < MR; ++i) hn::StoreU(hn::Zero(df), df, y + i * ldy), hn::StoreU(hn::Zero(df), df, y + i * ldy + L);
+  zero_rows(MR, y, ldy);
   for (int64_t wi = 0; wi < w.words(); ++wi) {
-    if constexpr (MR == 1) {  // the GEMV streams the weights from DRAM: prefetch them
-      const int64_t ahead = (wi + 1) * word_bytes + kPrefetchBytes;
-      for (int64_t o = 0; o < word_bytes; o += 64) {
-        hwy::Prefetch(s0.values + ahead + o);
-        hwy::Prefetch(s1.values + ahead + o);
-      }
-    }
+    if constexpr (MR == 1) prefetch_next_word(s0, s1, wi, word_bytes);  // the GEMV streams W from DRAM
     const VU8 iw0 = hn::BitCast(du8, hn::LoadU(du, s0.words + wi * kTileRows));
     const VU8 iw1 = hn::BitCast(du8, hn::LoadU(du, s1.words + wi * kTileRows));
 #define LSGEMM_NM_TABLES(i) \
