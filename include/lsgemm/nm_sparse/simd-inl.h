@@ -282,65 +282,124 @@ HWY_INLINE void gather_tile(const NmSparseMatrix& w, const Strip& s0, const Stri
   }
 }
 
-#if HWY_ARCH_X86 && HWY_TARGET <= HWY_AVX3_DL
+#if HWY_ARCH_X86 && HWY_TARGET <= HWY_AVX2
 #define LSGEMM_NM_QUAD_DOT 1
+// Two flavours of the quad gather (file comment). kVbmi (AVX-512 VBMI + VNNI): a word's
+// 64 x bytes are each row's table, indices by vpmultishiftqb, lookups by vpermb, dots
+// by vpdpbusd. Otherwise (AVX2, AVX-512 without VBMI), 2:4, 1:4 and 3:4 with int4 codes:
+// a quad's x lie within 16 bytes, so each row's table is that window broadcast to every
+// 128-bit block and the lookup is a pshufb; the quad's four 2-bit fields (one byte of
+// the index word) are spread to bytes by pshufb, and, vpmaddubsw, vpmaddwd (5 ops); the
+// dot is vpmaddubsw + vpmaddwd, exact for |code| <= 7 (2 * 255 * 7 < 2^15) but not for
+// int8 codes, which keep the f32 gather there.
+inline constexpr bool kVbmi = HWY_TARGET <= HWY_AVX3_DL;
+
 // Rows of X per quad-dot tile: 2 MR accumulators and MR x tables in registers, beside
 // the two strips' codes, byte indices, corrections and the quad's constants.
-inline constexpr int kMRQuad = 4;
+inline constexpr int kMRQuad = kVbmi ? 4 : 3;
 
-// Per quad q of an index word's slots (4q .. 4q + 3), for 16 rows: the vpmultishiftqb
-// control that moves each slot's position field to the low bits of its byte (row r's
-// word is half r % 2 of a 64-bit lane: bit offset 32 (r % 2) + b (4q + j)) and the byte
-// offset of the slot's run within the word's x (M * ((4q + j) / N)).
+// Per quad q of an index word's slots (4q .. 4q + 3) and 16 rows (byte i: row i / 4,
+// slot 4q + i % 4):
+//   ctl  kVbmi: the vpmultishiftqb control that moves the slot's position field to the
+//        low bits of its byte (row r's word is half r % 2 of a 64-bit lane: bit offset
+//        32 (r % 2) + b (4q + j)); else the pshufb control that copies byte q of the
+//        row's word (the quad's 4 fields) into each of its 4 bytes
+//   off  the byte offset of the slot's run from the row's table start: the word's first
+//        k (kVbmi) or the quad's window, win[q] = M * (4q / N) from the word's first k
 struct QuadConsts {
   HWY_ALIGN uint8_t ctl[4][64];
   HWY_ALIGN uint8_t off[4][64];
-  int quads = 0;  // per index word: R * N / 4
+  int64_t win[4];
+  int quads = 0;           // per index word: R * N / 4
+  uint8_t field_mask = 3;  // 2^b - 1
 };
 
-inline bool quad_dot_ok(const NmSparseMatrix& w) { return (w.rpw() * w.nnz) % 4 == 0; }
+inline bool quad_dot_ok(const NmSparseMatrix& w) {
+  if ((w.rpw() * w.nnz) % 4 != 0) return false;
+  return kVbmi || (w.run == 4 && w.values_type == ValueType::kInt4);
+}
 
 inline void make_quad_consts(const NmSparseMatrix& w, QuadConsts& c) {
   const int b = index_bits(w.run);
   c.quads = w.rpw() * w.nnz / 4;
-  for (int q = 0; q < c.quads; ++q)
+  c.field_mask = uint8_t((1 << b) - 1);
+  for (int q = 0; q < c.quads; ++q) {
+    c.win[q] = kVbmi ? 0 : w.run * (4 * q / w.nnz);
     for (int i = 0; i < 64; ++i) {
       const int t = 4 * q + i % 4;  // the slot within the word
-      c.ctl[q][i] = uint8_t(32 * ((i / 4) % 2) + b * t);
-      c.off[q][i] = uint8_t(w.run * (t / w.nnz));
+      c.ctl[q][i] = uint8_t(kVbmi ? 32 * ((i / 4) % 2) + b * t : 4 * ((i / 4) % 4) + q);
+      c.off[q][i] = uint8_t(w.run * (t / w.nnz) - c.win[q]);
     }
+  }
 }
 
-// Quad q's byte indices for the 16 rows of index words iw (u32 lanes): position + run offset.
-HWY_INLINE hn::Vec<DU8> quad_byte_indices(hn::Vec<DU8> iw, const QuadConsts& c, int q, hn::Vec<DU8> mask) {
+// Quad q's byte indices for the rows of index words iw (u32 lanes): position + offset.
+HWY_INLINE hn::Vec<DU8> quad_byte_indices(hn::Vec<DU8> iw, const QuadConsts& c, int q) {
   const DU8 du8;
+#if HWY_TARGET <= HWY_AVX3_DL
   const hn::Vec<DU8> f{_mm512_multishift_epi64_epi8(hn::Load(du8, c.ctl[q]).raw, iw.raw)};
-  return hn::Add(hn::And(f, mask), hn::Load(du8, c.off[q]));
+  return hn::Add(hn::And(f, hn::Set(du8, c.field_mask)), hn::Load(du8, c.off[q]));
+#else
+  // b = 2: the fields f0..f3 of the quad's byte, in each of the row's 4 bytes, masked to
+  // f_j << 2j in byte j; vpmaddubsw by (1, 64) makes 16-bit f0 + 256 f1 and 16 (f2 +
+  // 256 f3), vpmaddwd by (1, 4096) the 32-bit f0 + 2^8 f1 + 2^16 f2 + 2^24 f3.
+  const DI8 di8;
+  const hn::Repartition<int16_t, DU8> di16;
+  const DI di;
+  const auto rep = hn::TableLookupBytes(iw, hn::Load(du8, c.ctl[q]));
+  const auto fields = hn::And(rep, hn::BitCast(du8, hn::Set(di, int32_t(0xC0300C03u))));
+  const auto pairs = hn::SatWidenMulPairwiseAdd(di16, fields, hn::BitCast(di8, hn::Set(di16, int16_t(64 << 8 | 1))));
+  const auto spread = hn::WidenMulPairwiseAdd(di, pairs, hn::BitCast(di16, hn::Set(di, int32_t(4096 << 16 | 1))));
+  return hn::Add(hn::BitCast(du8, spread), hn::Load(du8, c.off[q]));
+#endif
 }
 
-// Quad gq's codes of a strip as s8, int4 times 16: the nibble moved to the byte's top
+// Quad gq's codes of a strip as s8. kVbmi int4: 16 q, the nibble moved to the byte's top
 // (high nibble: an and; low nibble: a 16-bit shift by 4, then the and) is 16 q in two's
-// complement, one or two ops where a sign extension through a byte table took three.
-// The sums are then 16 times the codes' (exact: |16 * isum| < 2^23), and the group's
-// flush divides by 16 exactly (kCodeScale).
+// complement, one or two ops where a sign extension through a byte table takes three;
+// the sums are then 16 times the codes' (exact: |16 * isum| < 2^23), and the group's
+// flush divides by 16 exactly (kCodeScale). Otherwise int4 as q (vpmaddubsw's int16
+// pair sums hold 2 * 255 * 7, not 16 times that): the nibble through a sign table.
 template <ValueType kV>
-inline constexpr float kCodeScale = kV == ValueType::kInt4 ? 16.0f : 1.0f;
+inline constexpr float kCodeScale = kV == ValueType::kInt4 && kVbmi ? 16.0f : 1.0f;
 
 template <ValueType kV>
 HWY_INLINE hn::Vec<DI8> quad_codes(const uint8_t* values, int64_t gq) {
   const DI8 di8;
+  const DU8 du8;
+  const hn::Repartition<uint16_t, DU8> du16;
   if constexpr (kV == ValueType::kInt8) {
     return hn::LoadU(di8, reinterpret_cast<const int8_t*>(values + gq * 64));
-  } else {
-    const DU8 du8;
-    const hn::Repartition<uint16_t, DU8> du16;
+  } else if constexpr (kVbmi) {
     auto v = hn::LoadU(du8, values + (gq / 2) * 64);
     if (!(gq & 1)) v = hn::BitCast(du8, hn::ShiftLeft<4>(hn::BitCast(du16, v)));
     return hn::BitCast(di8, hn::And(v, hn::Set(du8, uint8_t{0xF0})));
+  } else {
+    auto v = hn::LoadU(du8, values + (gq / 2) * 64);
+    if (gq & 1) v = hn::BitCast(du8, hn::ShiftRight<4>(hn::BitCast(du16, v)));
+    alignas(16) static constexpr int8_t kSext[16] = {0, 1, 2, 3, 4, 5, 6, 7, -8, -7, -6, -5, -4, -3, -2, -1};
+    return hn::TableLookupBytes(hn::LoadDup128(di8, kSext), hn::BitCast(di8, hn::And(v, hn::Set(du8, uint8_t{15}))));
   }
 }
 
-// Quad-dot tile: MR rows of X x one strip pair (32 rows of W), all of K, int8
+// The row's x bytes for one quad: its table (kVbmi: a word's 64 bytes; else the quad's
+// 16-byte window in every block) looked up at the byte indices.
+HWY_INLINE hn::Vec<DU8> lookup_x(hn::Vec<DU8> table, hn::Vec<DU8> ix) {
+#if HWY_TARGET <= HWY_AVX3_DL
+  return hn::TableLookupLanes(table, hn::IndicesFromVec(DU8(), ix));
+#else
+  return hn::TableLookupBytes(table, ix);
+#endif
+}
+
+// u8 x s8 quad dot of x bytes and codes: vpdpbusd (kVbmi), else vpmaddubsw + vpmaddwd,
+// exact for int4 codes (quad_codes: q, |q| <= 7).
+template <ValueType kV>
+HWY_INLINE hn::Vec<DI> dot_x_codes(hn::Vec<DU8> x, hn::Vec<DI8> codes, hn::Vec<DI> acc) {
+  return simd::HWY_NAMESPACE::quad_dot<kVbmi ? 8 : 4, !kVbmi>(DI(), x, codes, acc);
+}
+
+// Quad-dot tile: MR rows of X x one strip pair (2L rows of W), all of K, int8
 // activations. xu: row i at xu + i * ldx, xq + 128 as u8, padded with 128 (a zero) to
 // kp + 64 (a word's table is the 64 bytes from its first k). y, sx: as gather_tile.
 template <int MR, ValueType kV>
@@ -357,7 +416,6 @@ HWY_INLINE void quad_tile(const NmSparseMatrix& w, const QuadConsts& qc, const S
   const int64_t group_words_mask = w.group / span - 1;  // a power of two: a mask, no idiv
   const int group_words_log2 = hwy::FloorLog2(uint32_t(w.group / span));
   const int64_t word_bytes = Q * (kV == ValueType::kInt8 ? 64 : 32);
-  const auto mask = hn::Set(du8, uint8_t((1u << index_bits(w.run)) - 1u));
   const auto c128 = hn::Set(du8, uint8_t{128});
   using VI = hn::Vec<DI>;
   using VU8 = hn::Vec<DU8>;
@@ -370,19 +428,25 @@ HWY_INLINE void quad_tile(const NmSparseMatrix& w, const QuadConsts& qc, const S
     if constexpr (MR == 1) prefetch_next_word(s0, s1, wi, word_bytes);  // the GEMV streams W from DRAM
     const VU8 iw0 = hn::BitCast(du8, hn::LoadU(du, s0.words + wi * kTileRows));
     const VU8 iw1 = hn::BitCast(du8, hn::LoadU(du, s1.words + wi * kTileRows));
-#define LSGEMM_NM_TABLES(i) \
-  if constexpr (MR > i) tb_##i = hn::LoadU(du8, xu + i * ldx + wi * span);
-    LSGEMM_NM_ROWS6(LSGEMM_NM_TABLES)
-#undef LSGEMM_NM_TABLES
+    const uint8_t* xw = xu + wi * span;  // row 0's x at the word's first k
+    // Row i's table for quad q (kVbmi: once per word, at q = 0).
+#define LSGEMM_NM_TABLES(i)                                                                       \
+  if constexpr (MR > i) {                                                                         \
+    if constexpr (kVbmi) {                                                                        \
+      if (q == 0) tb_##i = hn::LoadU(du8, xw + i * ldx);                                          \
+    } else {                                                                                      \
+      tb_##i = hn::LoadDup128(du8, xw + i * ldx + qc.win[q]);                                     \
+    }                                                                                             \
+  }
     // Quad q into the accumulators A0, A1 (row 0's, the GEMV's) and corrections C0, C1.
     const auto gemv_quad = [&](int q, VI& A0, VI& A1, VI& C0, VI& C1) {
-      const auto ix0 = hn::IndicesFromVec(du8, quad_byte_indices(iw0, qc, q, mask));
-      const auto ix1 = hn::IndicesFromVec(du8, quad_byte_indices(iw1, qc, q, mask));
+      LSGEMM_NM_TABLES(0)
+      const auto ix0 = quad_byte_indices(iw0, qc, q), ix1 = quad_byte_indices(iw1, qc, q);
       const auto q0 = quad_codes<kV>(s0.values, wi * Q + q), q1 = quad_codes<kV>(s1.values, wi * Q + q);
-      C0 = simd::HWY_NAMESPACE::quad_dot<8, false>(di, c128, q0, C0);
-      C1 = simd::HWY_NAMESPACE::quad_dot<8, false>(di, c128, q1, C1);
-      A0 = simd::HWY_NAMESPACE::quad_dot<8, false>(di, hn::TableLookupLanes(tb_0, ix0), q0, A0);
-      A1 = simd::HWY_NAMESPACE::quad_dot<8, false>(di, hn::TableLookupLanes(tb_0, ix1), q1, A1);
+      C0 = dot_x_codes<kV>(c128, q0, C0);
+      C1 = dot_x_codes<kV>(c128, q1, C1);
+      A0 = dot_x_codes<kV>(lookup_x(tb_0, ix0), q0, A0);
+      A1 = dot_x_codes<kV>(lookup_x(tb_0, ix1), q1, A1);
     };
     if constexpr (MR == 1) {
       // The GEMV: a quad's dots extend chains of dependent vpdpbusd, which bounded it;
@@ -395,21 +459,22 @@ HWY_INLINE void quad_tile(const NmSparseMatrix& w, const QuadConsts& qc, const S
       if (q < Q) gemv_quad(q, a0_0, a1_0, c0, c1);
     } else {
       for (int q = 0; q < Q; ++q) {
-        const auto ix0 = hn::IndicesFromVec(du8, quad_byte_indices(iw0, qc, q, mask));
-        const auto ix1 = hn::IndicesFromVec(du8, quad_byte_indices(iw1, qc, q, mask));
+        LSGEMM_NM_ROWS6(LSGEMM_NM_TABLES)
+        const auto ix0 = quad_byte_indices(iw0, qc, q), ix1 = quad_byte_indices(iw1, qc, q);
         const int64_t gq = wi * Q + q;
         const auto q0 = quad_codes<kV>(s0.values, gq), q1 = quad_codes<kV>(s1.values, gq);
-        c0 = simd::HWY_NAMESPACE::quad_dot<8, false>(di, c128, q0, c0);
-        c1 = simd::HWY_NAMESPACE::quad_dot<8, false>(di, c128, q1, c1);
-#define LSGEMM_NM_DOT(i)                                                                                     \
-  if constexpr (MR > i) {                                                                                    \
-    a0_##i = simd::HWY_NAMESPACE::quad_dot<8, false>(di, hn::TableLookupLanes(tb_##i, ix0), q0, a0_##i);     \
-    a1_##i = simd::HWY_NAMESPACE::quad_dot<8, false>(di, hn::TableLookupLanes(tb_##i, ix1), q1, a1_##i);     \
+        c0 = dot_x_codes<kV>(c128, q0, c0);
+        c1 = dot_x_codes<kV>(c128, q1, c1);
+#define LSGEMM_NM_DOT(i)                                                 \
+  if constexpr (MR > i) {                                                \
+    a0_##i = dot_x_codes<kV>(lookup_x(tb_##i, ix0), q0, a0_##i);         \
+    a1_##i = dot_x_codes<kV>(lookup_x(tb_##i, ix1), q1, a1_##i);         \
   }
         LSGEMM_NM_ROWS6(LSGEMM_NM_DOT)
 #undef LSGEMM_NM_DOT
       }
     }
+#undef LSGEMM_NM_TABLES
     if (((wi + 1) & group_words_mask) == 0) {  // a group ends with this word
       const int64_t g = ((wi + 1) >> group_words_log2) - 1;
       if constexpr (MR == 1) {  // the GEMV's second chains
@@ -426,8 +491,8 @@ HWY_INLINE void quad_tile(const NmSparseMatrix& w, const QuadConsts& qc, const S
     flush_group_sums(hn::Mul(hn::ConvertTo(df, hn::Sub(a0_##i, c0)), unscale), sc0, sx[i * ldsx + g], y + i * ldy); \
     flush_group_sums(hn::Mul(hn::ConvertTo(df, hn::Sub(a1_##i, c1)), unscale), sc1, sx[i * ldsx + g],               \
                      y + i * ldy + L);                                                                             \
-    a0_##i = hn::Zero(di);                                                                                \
-    a1_##i = a0_##i;                                                                                          \
+    a0_##i = hn::Zero(di);                                                                                         \
+    a1_##i = a0_##i;                                                                                               \
   }
       LSGEMM_NM_ROWS6(LSGEMM_NM_FLUSH)
 #undef LSGEMM_NM_FLUSH
@@ -540,7 +605,9 @@ inline std::vector<PathRule> path_rules() {
 #if LSGEMM_SIMD_KERNELS
   return {
 #ifdef LSGEMM_NM_QUAD_DOT
-      {Path::kNmSparseQuadDot, 1, kAnyRows, "int values with act=int8, patterns with R * N % 4 == 0"},
+      {Path::kNmSparseQuadDot, 1, kAnyRows,
+       kVbmi ? "int values with act=int8, patterns with R * N % 4 == 0 (all but 3:8, 5:8, 6:8, 7:8)"
+             : "int4 values with act=int8, patterns N:4"},
 #endif
       {Path::kNmSparseGather, 1, kAnyRows, "every other pattern, value type and activation mode"}};
 #else
