@@ -82,9 +82,9 @@ inline constexpr int kEdgeFloatCount = int(sizeof(kEdgeFloats) / sizeof(kEdgeFlo
 enum LengthTag : uint8_t { kImplied = 0, kImpliedNear = 1, kExplicit = 2, kEmpty = 3 };
 enum ContentTag : uint8_t { kZeros = 0, kPattern = 1, kBytes = 2 };
 
-// A weight header starts with a flags byte, the same in both families' layouts:
+// An int_quant or lut weight header starts with a flags byte, the same in both layouts:
 // per-channel, symmetric, and "the group is not stored but follows kp" (how pack()
-// stores a per-channel weight).
+// stores a per-channel weight). nm_sparse has none of these, and no flags byte.
 inline constexpr uint8_t kPerChannelBit = 1, kSymmetricBit = 2, kGroupIsKpBit = 4;
 
 // ---- Reader ----------------------------------------------------------------------
@@ -195,7 +195,7 @@ class FuzzInput {
 };
 
 // ---- Weight headers ----------------------------------------------------------------
-// The parts of the two families' weight headers that are laid out alike.
+// The parts of the families' weight headers that are laid out alike.
 
 // The flags byte: sets w.per_channel and w.symmetric; true when the group follows kp.
 template <class Weight>
@@ -208,10 +208,11 @@ bool read_flags(FuzzInput& in, Weight& w) {
 
 // The shape fields, in this order: the group (unless it follows kp; then 0 until kp is
 // known), N, K, and kp, whose derived value kp_for(k, group) keeps it in step with a
-// mutated K, so that deep code stays reachable.
+// mutated K, so that deep code stays reachable. `group_derived`: the group a derived tag
+// stands for (nm_sparse's float values take none: 0).
 template <class Weight, class KpFor>
-void read_shape(FuzzInput& in, Weight& w, bool group_is_kp, KpFor&& kp_for) {
-  w.group = group_is_kp ? 0 : in.i32(128);
+void read_shape(FuzzInput& in, Weight& w, bool group_is_kp, KpFor&& kp_for, int group_derived = 128) {
+  w.group = group_is_kp ? 0 : in.i32(group_derived);
   w.n = in.i64(16);
   w.k = in.i64(128);
   w.kp = in.i64(kp_for(w.k, w.group));

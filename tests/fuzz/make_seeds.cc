@@ -1,10 +1,11 @@
 // Writes the fuzz targets' seed corpus: weights made by pack() (every bit width, group
-// kind, weight kind, table and activation mode), encoded in the targets' input layout
+// kind, weight kind, N:M pattern kind, value type, table and activation mode), encoded in
+// the targets' input layout
 // with an X that reaches each kernel path (GEMV and GEMM row counts, edge values, X that
 // must be rejected), plus hand-made hostile headers (huge, negative, unsupported fields,
 // short buffers) that a checker must turn into lsgemm::Error.
 //
-//   make_seeds <dir>    writes <dir>/int_quant/<name> and <dir>/lut/<name>
+//   make_seeds <dir>    writes <dir>/<family>/<name>, family int_quant, lut, nm_sparse
 //
 // The seeds are committed (tests/fuzz/corpus); rerun this after changing the layout in
 // fuzz_input.hpp or the fuzz targets' read_weight().
@@ -21,11 +22,13 @@
 
 #include <lsgemm/int_quant/format.hpp>
 #include <lsgemm/lut/format.hpp>
+#include <lsgemm/nm_sparse/format.hpp>
 
 #include "fuzz_input.hpp"
 
 namespace iq = lsgemm::int_quant;
 namespace lut = lsgemm::lut;
+namespace nm = lsgemm::nm_sparse;
 using namespace lsgemm_fuzz;
 
 namespace {
@@ -158,6 +161,23 @@ std::vector<uint8_t> encode(const lut::LutMatrix& w, const Call& c) {
   return o.bytes();
 }
 
+std::vector<uint8_t> encode(const nm::NmSparseMatrix& w, const Call& c) {
+  Writer o;
+  o.u8(uint8_t(w.values_type));
+  o.u8(uint8_t(w.act));
+  o.i64(w.nnz);
+  o.i64(w.run);
+  o.i64(w.group);
+  o.i64(w.n);
+  o.i64(w.k);
+  o.derived();
+  o.buffer(w.values.data(), w.values.bytes());
+  o.buffer(w.indices.data(), w.indices.bytes());
+  o.buffer(w.scales.data(), w.scales.bytes());
+  c.write(o, false);
+  return o.bytes();
+}
+
 // A hand-made header: every field explicit, buffers as given (patterns, lengths as tagged).
 struct Hostile {
   uint8_t flags = 0;
@@ -191,6 +211,34 @@ struct Hostile {
   }
 };
 
+// The same for nm_sparse's header (its own fields; no flags byte).
+struct NmHostile {
+  nm::ValueType values = nm::ValueType::kF32;
+  lsgemm::ActMode act = lsgemm::ActMode::kFloat;
+  int64_t nnz = 2, run = 4, group = 0, n = 16, k = 128, kp = 128;
+  LengthTag lengths = kImplied;
+  std::vector<uint8_t> value_pattern = {0x00, 0x00, 0x80, 0x3F};  // f32 1.0
+  std::vector<uint8_t> index_pattern = {0x44};                    // 2:4, every run at positions 0, 1
+  std::vector<uint8_t> scale_pattern = {0x00, 0x3C};              // f16 1.0
+
+  std::vector<uint8_t> encode(const Call& c) const {
+    Writer o;
+    o.u8(uint8_t(values));
+    o.u8(uint8_t(act));
+    o.i64(nnz);
+    o.i64(run);
+    o.i64(group);
+    o.i64(n);
+    o.i64(k);
+    o.i64(kp);
+    o.pattern_buffer(lengths, 64, value_pattern);
+    o.pattern_buffer(lengths, 16, index_pattern);
+    o.pattern_buffer(lengths, 16, scale_pattern);
+    c.write(o, false);
+    return o.bytes();
+  }
+};
+
 std::string g_dir;
 int g_written = 0;
 
@@ -212,6 +260,11 @@ void int_quant_seed(const char* name, int64_t n, int64_t k, const iq::PackOption
 void lut_seed(const char* name, int64_t n, int64_t k, const lut::PackOptions& o, const Call& c) {
   const std::vector<float> w = weights(n, k, uint32_t(n * 137 + k));
   save("lut", name, encode(lut::pack(lsgemm::view<const float>(w.data(), n, k), o), c));
+}
+
+void nm_sparse_seed(const char* name, int64_t n, int64_t k, const nm::PackOptions& o, const Call& c) {
+  const std::vector<float> w = weights(n, k, uint32_t(n * 139 + k));
+  save("nm_sparse", name, encode(nm::pack(lsgemm::view<const float>(w.data(), n, k), o), c));
 }
 
 Call rows(int m) {
@@ -388,17 +441,95 @@ void lut_seeds() {
   save("lut", "hostile_enums", h.encode(true, rows(1)));
 }
 
+void nm_sparse_seeds() {
+  using lsgemm::ActMode;
+  using nm::ValueType;
+  const auto opt = [] { return nm::PackOptions(); };
+  nm_sparse_seed("p2_4_f32_gemm", 17, 100, opt(), rows(7));
+  nm_sparse_seed("p1_8_bf16_gemv", 16, 200, opt().with_pattern(1, 8).with_values(ValueType::kBf16), rows(1));
+  nm_sparse_seed("p2_4_int4_g128_int8", 16, 256, opt().with_values(ValueType::kInt4).with_group(128)
+                                                    .with_act(ActMode::kInt8), rows(5));
+  nm_sparse_seed("p4_8_int8_g64_float", 5, 64, opt().with_pattern(4, 8).with_values(ValueType::kInt8).with_group(64),
+                 rows(3));
+  // 3:8 packs whole quads in no index word: the int8 mode's gather kernel, not the quad dot.
+  nm_sparse_seed("p3_8_int8_g64_int8_m13", 3, 120, opt().with_pattern(3, 8).with_values(ValueType::kInt8)
+                                                      .with_group(64).with_act(ActMode::kInt8), rows(13));
+  nm_sparse_seed("p1_4_f32_1x1", 1, 1, opt().with_pattern(1, 4), rows(1));
+
+  Call bad_x = rows(2);
+  bad_x.edges = {{71, 0x1p64f}, {70, 0x1.000002p64f}};  // the largest |x| int8 mode takes, the float above
+  nm_sparse_seed("p2_4_int4_g64_int8_bad_x", 16, 64, opt().with_values(ValueType::kInt4).with_group(64)
+                                                        .with_act(ActMode::kInt8), bad_x);
+  Call epi = rows(4);
+  epi.bias = epi.accumulate = true;
+  epi.ld_pad = 3;
+  epi.exp = -6;
+  epi.edges = {{1, 1e37f}, {20, -0.0f}, {33, std::numeric_limits<float>::denorm_min()}};
+  nm_sparse_seed("p2_8_bf16_bias_acc_ld", 20, 96, opt().with_pattern(2, 8).with_values(ValueType::kBf16), epi);
+
+  NmHostile h;
+  const int64_t huge = std::numeric_limits<int64_t>::max();
+  h.n = huge; h.k = int64_t(1) << 60; h.kp = int64_t(1) << 60;
+  save("nm_sparse", "hostile_huge_n_kp", h.encode(rows(0)));
+  h = NmHostile();
+  h.n = int64_t(1) << 40;
+  save("nm_sparse", "hostile_n_2pow40", h.encode(rows(0)));
+  h = NmHostile();
+  h.nnz = 0;  // no pattern: R * N * b never exceeds 32
+  save("nm_sparse", "hostile_pattern_0_4", h.encode(rows(1)));
+  h = NmHostile();
+  h.nnz = 4; h.run = 4;
+  save("nm_sparse", "hostile_pattern_4_4", h.encode(rows(1)));
+  h = NmHostile();
+  h.values = static_cast<ValueType>(9);
+  save("nm_sparse", "hostile_value_type", h.encode(rows(1)));
+  h = NmHostile();
+  h.act = ActMode::kInt8;  // int8 activations with f32 values
+  save("nm_sparse", "hostile_act_f32", h.encode(rows(1)));
+  h = NmHostile();
+  h.group = 128;  // f32 values take no group
+  save("nm_sparse", "hostile_f32_group", h.encode(rows(1)));
+  h = NmHostile();
+  h.values = ValueType::kInt8; h.group = 32;
+  save("nm_sparse", "hostile_int8_group32", h.encode(rows(1)));
+  h = NmHostile();
+  h.k = 100; h.kp = 100;  // not a multiple of the index word's span (32)
+  save("nm_sparse", "hostile_kp_unrounded", h.encode(rows(1)));
+  h = NmHostile();
+  h.lengths = kEmpty;
+  save("nm_sparse", "hostile_empty_buffers", h.encode(rows(2)));
+  h = NmHostile();
+  h.lengths = kImpliedNear;
+  save("nm_sparse", "hostile_short_buffers", h.encode(rows(2)));
+  // Sizes right, contents not: validate() must reject them, matmul may run on them.
+  h = NmHostile();
+  h.index_pattern = {0x00};  // both slots of every run at position 0
+  save("nm_sparse", "hostile_positions_repeat", h.encode(rows(3)));
+  h = NmHostile();
+  h.value_pattern = {0x00, 0x00, 0xC0, 0x7F};  // NaN
+  save("nm_sparse", "hostile_nan_values", h.encode(rows(2)));
+  h = NmHostile();
+  h.k = 97;  // kp 128: the values 1.0 in columns >= K sit in the padding
+  save("nm_sparse", "hostile_padding_values", h.encode(rows(2)));
+  h = NmHostile();
+  h.values = ValueType::kInt4; h.group = 128; h.act = ActMode::kInt8;
+  h.value_pattern = {0x88};  // code -8, outside int4's [-7, 7]
+  save("nm_sparse", "hostile_int4_code_minus8", h.encode(rows(2)));
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   if (argc != 2) {
-    std::fprintf(stderr, "usage: %s <corpus dir>  (writes <dir>/int_quant/* and <dir>/lut/*)\n", argv[0]);
+    std::fprintf(stderr, "usage: %s <corpus dir>  (writes <dir>/int_quant/*, <dir>/lut/*, <dir>/nm_sparse/*)\n",
+                 argv[0]);
     return 2;
   }
   g_dir = argv[1];
-  for (const char* sub : {"", "/int_quant", "/lut"}) mkdir((g_dir + sub).c_str(), 0755);
+  for (const char* sub : {"", "/int_quant", "/lut", "/nm_sparse"}) mkdir((g_dir + sub).c_str(), 0755);
   int_quant_seeds();
   lut_seeds();
+  nm_sparse_seeds();
   std::printf("make_seeds: wrote %d seeds under %s\n", g_written, g_dir.c_str());
   return 0;
 }
