@@ -40,8 +40,7 @@ nm::NmSparseMatrix read_weight(FuzzInput& in) {
   w.act = static_cast<lsgemm::ActMode>(int8_t(in.u8()));
   w.nnz = in.i32(2);
   w.run = in.i32(4);
-  // runs_per_word() loops until R * N * b exceeds 32: it never returns for N <= 0, so the
-  // harness derives nothing from a pattern the format does not allow.
+  // The harness derives nothing (kp) from a pattern the format does not allow.
   const bool pattern = nm::pattern_ok(w.nnz, w.run);
   // kp is K rounded up to whole index words and (ints) whole groups: NmSparseMatrix::k_unit().
   read_shape(

@@ -139,6 +139,7 @@ inline bool group_ok(int g) { return g == 64 || g == 128 || g == 256; }
 inline int index_bits(int run) { return run == 8 ? 3 : 2; }
 // Runs per index word (file comment): the largest power of two with R * N * b <= 32.
 inline int runs_per_word(int nnz, int run) {
+  if (nnz < 1 || nnz > 32) return 1;  // not a pattern (check_packed says so): no endless loop
   int r = 1;
   while (2 * r * nnz * index_bits(run) <= 32) r *= 2;
   return r;
