@@ -214,7 +214,7 @@ HWY_INLINE void gather_tile(const NmSparseMatrix& w, const Strip& s0, const Stri
   if constexpr (kAct8) {
     zero_rows(MR, y, ldy);
   }
-  for (int64_t wi = 0; wi < w.words(); ++wi) {
+  for (int64_t wi = 0, words = w.words(); wi < words; ++wi) {  // words(): two divisions
     if constexpr (MR == 1) prefetch_next_word(s0, s1, wi, word_bytes);  // the GEMV streams W from DRAM
     const auto w0 = hn::LoadU(du, s0.words + wi * kTileRows), w1 = hn::LoadU(du, s1.words + wi * kTileRows);
     for (int u = 0; u < R; ++u) {
@@ -399,13 +399,68 @@ HWY_INLINE hn::Vec<DI> dot_x_codes(hn::Vec<DU8> x, hn::Vec<DI8> codes, hn::Vec<D
   return simd::HWY_NAMESPACE::quad_dot<kVbmi ? 8 : 4, !kVbmi>(DI(), x, codes, acc);
 }
 
+// Row tiles of the pre-pass (QuadOps): it leaves the tile only its lookups and dots, so
+// more rows fit (3 registers per row).
+inline constexpr int kMRQuadPre = kVbmi ? 6 : 3;
+
+// A strip pair's quad operands, made once per task by prepare_quads when the task has
+// several row tiles: per strip, quad gq's byte indices at q + gq * 128 and its codes at
+// + 64 (one vector each, 64-byte slots), and group g's correction 128 * sum(codes) at
+// c + g * 16 (int32 lanes).
+struct QuadOps {
+  uint8_t* q0 = nullptr;
+  uint8_t* q1 = nullptr;
+  int32_t* c0 = nullptr;
+  int32_t* c1 = nullptr;
+
+  static int64_t quads(const NmSparseMatrix& w) { return w.words() * (w.rpw() * w.nnz / 4); }
+  static size_t bytes(const NmSparseMatrix& w) { return size_t(2 * (quads(w) * 128 + w.groups() * 64)); }
+  static QuadOps at(uint8_t* base, const NmSparseMatrix& w) {
+    const int64_t qb = quads(w) * 128, cb = w.groups() * 64;
+    return {base, base + qb, reinterpret_cast<int32_t*>(base + 2 * qb), reinterpret_cast<int32_t*>(base + 2 * qb + cb)};
+  }
+};
+
+// The pre-pass: byte indices, codes and group corrections of both strips (QuadOps).
+template <ValueType kV>
+HWY_NOINLINE void prepare_quads(const NmSparseMatrix& w, const QuadConsts& qc, const Strip& s0, const Strip& s1,
+                                const QuadOps& ops) {
+  const DI di;
+  const DU du;
+  const DU8 du8;
+  const int64_t Q = qc.quads, words_per_group = w.group / w.word_span();
+  const auto c128 = hn::Set(du8, uint8_t{128});
+  for (int j = 0; j < 2; ++j) {
+    const Strip& st = j ? s1 : s0;
+    uint8_t* o = j ? ops.q1 : ops.q0;
+    int32_t* c = j ? ops.c1 : ops.c0;
+    auto corr = hn::Zero(di);
+    for (int64_t wi = 0, words = w.words(); wi < words; ++wi) {  // words(): two divisions
+      const auto iw = hn::BitCast(du8, hn::LoadU(du, st.words + wi * kTileRows));
+      for (int q = 0; q < Q; ++q) {
+        const int64_t gq = wi * Q + q;
+        const auto codes = quad_codes<kV>(st.values, gq);
+        hn::Store(quad_byte_indices(iw, qc, q), du8, o + gq * 128);
+        hn::Store(hn::BitCast(du8, codes), du8, o + gq * 128 + 64);
+        corr = dot_x_codes<kV>(c128, codes, corr);
+      }
+      if ((wi + 1) % words_per_group == 0) {  // once per group: the division is cheap here
+        hn::Store(corr, di, c + ((wi + 1) / words_per_group - 1) * 16);
+        corr = hn::Zero(di);
+      }
+    }
+  }
+}
+
 // Quad-dot tile: MR rows of X x one strip pair (2L rows of W), all of K, int8
 // activations. xu: row i at xu + i * ldx, xq + 128 as u8, padded with 128 (a zero) to
 // kp + 64 (a word's table is the 64 bytes from its first k). y, sx: as gather_tile.
-template <int MR, ValueType kV>
+// kPre: the strips' indices, codes and corrections come from the pre-pass (ops); s0, s1
+// give the scales.
+template <int MR, ValueType kV, bool kPre = false>
 HWY_INLINE void quad_tile(const NmSparseMatrix& w, const QuadConsts& qc, const Strip& s0, const Strip& s1,
                           const uint8_t* HWY_RESTRICT xu, int64_t ldx, float* HWY_RESTRICT y, int64_t ldy,
-                          const float* sx, int64_t ldsx) {
+                          const float* sx, int64_t ldsx, const QuadOps& ops = {}) {
   static_assert(MR >= 1 && MR <= 6, "MR in [1, 6]");
   const DF df;
   const DI di;
@@ -424,10 +479,13 @@ HWY_INLINE void quad_tile(const NmSparseMatrix& w, const QuadConsts& qc, const S
   LSGEMM_NM_ROWS6(LSGEMM_NM_DECL)
 #undef LSGEMM_NM_DECL
   zero_rows(MR, y, ldy);
-  for (int64_t wi = 0; wi < w.words(); ++wi) {
-    if constexpr (MR == 1) prefetch_next_word(s0, s1, wi, word_bytes);  // the GEMV streams W from DRAM
-    const VU8 iw0 = hn::BitCast(du8, hn::LoadU(du, s0.words + wi * kTileRows));
-    const VU8 iw1 = hn::BitCast(du8, hn::LoadU(du, s1.words + wi * kTileRows));
+  for (int64_t wi = 0, words = w.words(); wi < words; ++wi) {  // words(): two divisions
+    VU8 iw0 = hn::Zero(du8), iw1 = iw0;
+    if constexpr (!kPre) {
+      if constexpr (MR == 1) prefetch_next_word(s0, s1, wi, word_bytes);  // the GEMV streams W from DRAM
+      iw0 = hn::BitCast(du8, hn::LoadU(du, s0.words + wi * kTileRows));
+      iw1 = hn::BitCast(du8, hn::LoadU(du, s1.words + wi * kTileRows));
+    }
     const uint8_t* xw = xu + wi * span;  // row 0's x at the word's first k
     // Row i's table for quad q (kVbmi: once per word, at q = 0).
 #define LSGEMM_NM_TABLES(i)                                                                       \
@@ -448,7 +506,7 @@ HWY_INLINE void quad_tile(const NmSparseMatrix& w, const QuadConsts& qc, const S
       A0 = dot_x_codes<kV>(lookup_x(tb_0, ix0), q0, A0);
       A1 = dot_x_codes<kV>(lookup_x(tb_0, ix1), q1, A1);
     };
-    if constexpr (MR == 1) {
+    if constexpr (MR == 1 && !kPre) {
       // The GEMV: a quad's dots extend chains of dependent vpdpbusd, which bounded it;
       // odd quads go to second chains (the idle a0_1, a1_1 and e0, e1).
       int q = 0;
@@ -460,11 +518,22 @@ HWY_INLINE void quad_tile(const NmSparseMatrix& w, const QuadConsts& qc, const S
     } else {
       for (int q = 0; q < Q; ++q) {
         LSGEMM_NM_ROWS6(LSGEMM_NM_TABLES)
-        const auto ix0 = quad_byte_indices(iw0, qc, q), ix1 = quad_byte_indices(iw1, qc, q);
         const int64_t gq = wi * Q + q;
-        const auto q0 = quad_codes<kV>(s0.values, gq), q1 = quad_codes<kV>(s1.values, gq);
-        c0 = dot_x_codes<kV>(c128, q0, c0);
-        c1 = dot_x_codes<kV>(c128, q1, c1);
+        VU8 ix0, ix1;
+        hn::Vec<DI8> q0, q1;
+        if constexpr (kPre) {
+          ix0 = hn::Load(du8, ops.q0 + gq * 128);
+          ix1 = hn::Load(du8, ops.q1 + gq * 128);
+          q0 = hn::BitCast(DI8(), hn::Load(du8, ops.q0 + gq * 128 + 64));
+          q1 = hn::BitCast(DI8(), hn::Load(du8, ops.q1 + gq * 128 + 64));
+        } else {
+          ix0 = quad_byte_indices(iw0, qc, q);
+          ix1 = quad_byte_indices(iw1, qc, q);
+          q0 = quad_codes<kV>(s0.values, gq);
+          q1 = quad_codes<kV>(s1.values, gq);
+          c0 = dot_x_codes<kV>(c128, q0, c0);
+          c1 = dot_x_codes<kV>(c128, q1, c1);
+        }
 #define LSGEMM_NM_DOT(i)                                                 \
   if constexpr (MR > i) {                                                \
     a0_##i = dot_x_codes<kV>(lookup_x(tb_##i, ix0), q0, a0_##i);         \
@@ -477,7 +546,10 @@ HWY_INLINE void quad_tile(const NmSparseMatrix& w, const QuadConsts& qc, const S
 #undef LSGEMM_NM_TABLES
     if (((wi + 1) & group_words_mask) == 0) {  // a group ends with this word
       const int64_t g = ((wi + 1) >> group_words_log2) - 1;
-      if constexpr (MR == 1) {  // the GEMV's second chains
+      if constexpr (kPre) {
+        c0 = hn::Load(di, ops.c0 + g * 16);
+        c1 = hn::Load(di, ops.c1 + g * 16);
+      } else if constexpr (MR == 1) {  // the GEMV's second chains
         a0_0 = hn::Add(a0_0, a0_1);
         a1_0 = hn::Add(a1_0, a1_1);
         c0 = hn::Add(c0, e0);
@@ -505,11 +577,17 @@ HWY_INLINE void quad_tile(const NmSparseMatrix& w, const QuadConsts& qc, const S
 
 // X padded once per call into rows of `ld` entries (the last word's or run's table reads
 // past kp), then one task per strip pair, register tiles of up to kMR rows over all of K
-// (the pair's packed bytes stay in L2 across a task's row tiles). tile(h, strip0, strip1,
-// row m, yt) computes rows [m, m + h) into yt (rows of 2L).
-template <int kMR, class T, class Fill, class Tile>
+// (the pair's packed bytes stay in L2 across a task's row tiles). prepare(strip0, strip1)
+// runs once per task before its tiles (a pre-pass of the pair's operands); tile(h,
+// strip0, strip1, row m, x, ldx, yt, ldy) computes rows [m, m + h) into yt (rows of 2L).
+struct NoPrepare {
+  void operator()(const Strip&, const Strip&) const {}
+};
+
+template <int kMR, class T, class Fill, class Tile, class Prepare = NoPrepare>
 void strip_pair_tasks(HostView<const float> X, const NmSparseMatrix& w, HostView<float> Y, const Epilogue& epi,
-                      AlignedBuffer<T>& pad_buf, int64_t ld, const Fill& fill, const Tile& tile) {
+                      AlignedBuffer<T>& pad_buf, int64_t ld, const Fill& fill, const Tile& tile,
+                      const Prepare& prepare = {}) {
   const int64_t M = X.rows, L = int64_t(hn::Lanes(DF()));
   const int64_t strips = strip_count(w.tiles(), L);
   T* xpad = simd::HWY_NAMESPACE::scratch(pad_buf, size_t(M * ld));
@@ -522,6 +600,7 @@ void strip_pair_tasks(HostView<const float> X, const NmSparseMatrix& w, HostView
     const Strip s0 = strip_at(w, 2 * pr, L), s1 = strip_at(w, std::min(2 * pr + 1, strips - 1), L);
     static_assert(kMR <= 6, "tiles of at most 6 rows");
     HWY_ALIGN float yt[6 * 2 * 16];
+    prepare(s0, s1);
     simd::HWY_NAMESPACE::for_row_tiles<kMR>(M, [&](int64_t m, auto mr) {
       constexpr int h = decltype(mr)::value;
       tile(mr, s0, s1, m, xp + m * ld, ld, yt, 2 * L);
@@ -562,14 +641,32 @@ void int8_act_rows(HostView<const float> X, const NmSparseMatrix& w, HostView<fl
     QuadConsts qc;
     make_quad_consts(w, qc);
     thread_local AlignedBuffer<uint8_t> xu_buf;
-    strip_pair_tasks<kMRQuad>(
-        X, w, Y, epi, xu_buf, kp + 64,
-        [&](int64_t m, uint8_t* row) {
-          for (int64_t k = 0; k < kp; ++k) row[k] = uint8_t(q[m * kp + k] + 128);
-          std::fill(row + kp, row + kp + 64, uint8_t{128});
-        },
+    const auto fill = [&](int64_t m, uint8_t* row) {
+      for (int64_t k = 0; k < kp; ++k) row[k] = uint8_t(q[m * kp + k] + 128);
+      std::fill(row + kp, row + kp + 64, uint8_t{128});
+    };
+    if (X.rows <= kMRQuad) {  // one row tile per task: the tile decodes as it goes
+      strip_pair_tasks<kMRQuad>(
+          X, w, Y, epi, xu_buf, kp + 64, fill,
+          [&](auto mr, const Strip& s0, const Strip& s1, int64_t m, const uint8_t* x, int64_t ldx, float* yt,
+              int64_t ldy) { quad_tile<decltype(mr)::value, kV>(w, qc, s0, s1, x, ldx, yt, ldy, sx + m * G, G); });
+      return;
+    }
+    // Several row tiles per task: the pair's byte indices, codes and corrections once
+    // per task (L2-resident: 256 bytes per quad of slots), the tiles only load them.
+    thread_local AlignedBuffer<uint8_t> ops_buf;
+    strip_pair_tasks<kMRQuadPre>(
+        X, w, Y, epi, xu_buf, kp + 64, fill,
         [&](auto mr, const Strip& s0, const Strip& s1, int64_t m, const uint8_t* x, int64_t ldx, float* yt,
-            int64_t ldy) { quad_tile<decltype(mr)::value, kV>(w, qc, s0, s1, x, ldx, yt, ldy, sx + m * G, G); });
+            int64_t ldy) {
+          quad_tile<decltype(mr)::value, kV, true>(w, qc, s0, s1, x, ldx, yt, ldy, sx + m * G, G,
+                                                   QuadOps::at(ops_buf.data(), w));
+        },
+        [&](const Strip& s0, const Strip& s1) {
+          const size_t bytes = QuadOps::bytes(w);
+          if (ops_buf.size() < bytes) ops_buf.resize(bytes);
+          prepare_quads<kV>(w, qc, s0, s1, QuadOps::at(ops_buf.data(), w));
+        });
     return;
   }
 #endif
