@@ -609,17 +609,52 @@ void strip_pair_tasks(HostView<const float> X, const NmSparseMatrix& w, HostView
   });
 }
 
+// Int values, float activations, several row tiles per task: a strip's values s * q
+// decoded once per task into f32 slots (slot s at out + s * 16, the f32 layout), the
+// same f32 products the gather tile forms from the codes, so the f32 tile on them gives
+// the same results and spends its ops on lookups and FMAs only.
+template <ValueType kV>
+HWY_NOINLINE void decode_strip_values(const NmSparseMatrix& w, const Strip& st, float* out) {
+  const DF df;
+  const int64_t slots_per_group = w.group / w.run * w.nnz;
+  for (int64_t g = 0, s = 0; g < w.groups(); ++g) {
+    const auto sc = group_scales<kV>(st, g);
+    for (int64_t end = s + slots_per_group; s < end; ++s)
+      hn::Store(hn::Mul(sc, load_values<kV>(st.values + slot_offset<kV>(s), s)), df, out + s * kTileRows);
+  }
+}
+
 // Float activations: the gather tile on X as it is, padded with zeros to kp + 2L.
 template <ValueType kV, bool kTwo>
 void gather_rows(HostView<const float> X, const NmSparseMatrix& w, HostView<float> Y, const Epilogue& epi) {
   const int64_t L = int64_t(hn::Lanes(DF())), ld = w.kp + 2 * L;
   thread_local AlignedBuffer<float> xpad_buf;
+  const auto fill = [&](int64_t m, float* row) {
+    std::memcpy(row, X.row(m), size_t(X.cols) * sizeof(float));
+    std::fill(row + X.cols, row + ld, 0.0f);
+  };
+  if constexpr (kV == ValueType::kInt8 || kV == ValueType::kInt4) {
+    if (X.rows > kMRGather) {  // decode the pair's values once per task (decode_strip_values)
+      thread_local AlignedBuffer<float> dec_buf;
+      const int64_t S = w.slots() * kTileRows;  // floats per decoded strip
+      strip_pair_tasks<kMRGather>(
+          X, w, Y, epi, xpad_buf, ld, fill,
+          [&](auto mr, const Strip& s0, const Strip& s1, int64_t, const float* x, int64_t ldx, float* yt,
+              int64_t ldy) {
+            const Strip d0{reinterpret_cast<const uint8_t*>(dec_buf.data()), s0.words, nullptr};
+            const Strip d1{reinterpret_cast<const uint8_t*>(dec_buf.data() + S), s1.words, nullptr};
+            gather_tile<decltype(mr)::value, ValueType::kF32, kTwo>(w, d0, d1, x, ldx, yt, ldy);
+          },
+          [&](const Strip& s0, const Strip& s1) {
+            if (dec_buf.size() < size_t(2 * S)) dec_buf.resize(size_t(2 * S));
+            decode_strip_values<kV>(w, s0, dec_buf.data());
+            decode_strip_values<kV>(w, s1, dec_buf.data() + S);
+          });
+      return;
+    }
+  }
   strip_pair_tasks<kMRGather>(
-      X, w, Y, epi, xpad_buf, ld,
-      [&](int64_t m, float* row) {
-        std::memcpy(row, X.row(m), size_t(X.cols) * sizeof(float));
-        std::fill(row + X.cols, row + ld, 0.0f);
-      },
+      X, w, Y, epi, xpad_buf, ld, fill,
       [&](auto mr, const Strip& s0, const Strip& s1, int64_t, const float* x, int64_t ldx, float* yt, int64_t ldy) {
         gather_tile<decltype(mr)::value, kV, kTwo>(w, s0, s1, x, ldx, yt, ldy);
       });
