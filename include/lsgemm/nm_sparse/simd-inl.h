@@ -338,7 +338,9 @@ HWY_INLINE hn::Vec<DU8> quad_byte_indices(hn::Vec<DU8> iw, const QuadConsts& c, 
   const DU8 du8;
 #if HWY_TARGET <= HWY_AVX3_DL
   const hn::Vec<DU8> f{_mm512_multishift_epi64_epi8(hn::Load(du8, c.ctl[q]).raw, iw.raw)};
-  return hn::Add(hn::And(f, hn::Set(du8, c.field_mask)), hn::Load(du8, c.off[q]));
+  // The run offsets are multiples of M = 2^b, so or-ing them in adds them: one vpternlogd
+  // for the mask and the offset.
+  return hn::OrAnd(hn::Load(du8, c.off[q]), f, hn::Set(du8, c.field_mask));
 #else
   // b = 2: the fields f0..f3 of the quad's byte, in each of the row's 4 bytes, masked to
   // f_j << 2j in byte j; vpmaddubsw by (1, 64) makes 16-bit f0 + 256 f1 and 16 (f2 +
