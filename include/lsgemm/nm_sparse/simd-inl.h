@@ -53,6 +53,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
+#include <utility>
 #include <vector>
 
 #include "lsgemm/core/hwy_config.hpp"  // before Highway
@@ -184,8 +185,9 @@ HWY_INLINE void zero_rows(int mr, float* y, int64_t ldy) {
 // at x + i * ldx, padded with zeros to kp + 2L; y: row i at y + i * ldy, 2L outputs.
 // kAct8 (int8 activations): x holds xq as floats, the codes stay unscaled, and at the end
 // of each group the exact sums go to y as y += isum * (s * sx) (sx: row i's group g at
-// sx[i * ldsx + g]), the quad-dot tile's epilogue.
-template <int MR, ValueType kV, bool kTwo, bool kAct8 = false>
+// sx[i * ldsx + g]), the quad-dot tile's epilogue. kDecoded (with kAct8): the strips'
+// values are the codes as f32 (decode_strip_values), their scales still the format's.
+template <int MR, ValueType kV, bool kTwo, bool kAct8 = false, bool kDecoded = false>
 HWY_INLINE void gather_tile(const NmSparseMatrix& w, const Strip& s0, const Strip& s1, const float* HWY_RESTRICT x,
                             int64_t ldx, float* HWY_RESTRICT y, int64_t ldy, const float* sx = nullptr,
                             int64_t ldsx = 0) {
@@ -197,7 +199,9 @@ HWY_INLINE void gather_tile(const NmSparseMatrix& w, const Strip& s0, const Stri
   const int M = w.run, Nz = w.nnz, R = w.rpw(), b = index_bits(M);
   constexpr bool kInts = kV == ValueType::kInt8 || kV == ValueType::kInt4;
   static_assert(kInts || !kAct8, "int8 activations need int values");
-  const int64_t word_bytes = slot_offset<kV>(int64_t(R) * Nz);
+  static_assert(kAct8 || !kDecoded, "decoded values: the int8-activation tile only");
+  constexpr ValueType kLoad = kDecoded ? ValueType::kF32 : kV;  // how the values are stored
+  const int64_t word_bytes = slot_offset<kLoad>(int64_t(R) * Nz);
   // Runs per group, a power of two (group and M are): the tests below are masks, not
   // divisions (a 64-bit idiv per word cost the GEMV a sixth of its time).
   const int64_t group_runs_mask = kInts ? w.group / M - 1 : 0;
@@ -234,8 +238,8 @@ HWY_INLINE void gather_tile(const NmSparseMatrix& w, const Strip& s0, const Stri
         const int sh = b * (u * Nz + j);
         const auto q0 = hn::IndicesFromVec(df, hn::BitCast(di, hn::And(hn::ShiftRightSame(w0, sh), mask)));
         const auto q1 = hn::IndicesFromVec(df, hn::BitCast(di, hn::And(hn::ShiftRightSame(w1, sh), mask)));
-        const int64_t slot = run * Nz + j, off = slot_offset<kV>(slot);
-        V v0 = load_values<kV>(s0.values + off, slot), v1 = load_values<kV>(s1.values + off, slot);
+        const int64_t slot = run * Nz + j, off = slot_offset<kLoad>(slot);
+        V v0 = load_values<kLoad>(s0.values + off, slot), v1 = load_values<kLoad>(s1.values + off, slot);
         if constexpr (kInts && !kAct8) {  // w = s * q, the f32 product of the format
           v0 = hn::Mul(sc0, v0);
           v1 = hn::Mul(sc1, v1);
@@ -611,19 +615,35 @@ void strip_pair_tasks(HostView<const float> X, const NmSparseMatrix& w, HostView
   });
 }
 
-// Int values, float activations, several row tiles per task: a strip's values s * q
-// decoded once per task into f32 slots (slot s at out + s * 16, the f32 layout), the
-// same f32 products the gather tile forms from the codes, so the f32 tile on them gives
-// the same results and spends its ops on lookups and FMAs only.
-template <ValueType kV>
+// Int values, several row tiles per task: a strip's values decoded once per task into
+// f32 slots (slot s at out + s * 16, the f32 layout), the tiles then spend their ops on
+// lookups and FMAs only. kScale (float activations): s * q, the same f32 products the
+// gather tile forms, so the f32 tile on them gives the same results; else the codes
+// (int8 activations: the kDecoded tile applies the scales per group).
+template <ValueType kV, bool kScale>
 HWY_NOINLINE void decode_strip_values(const NmSparseMatrix& w, const Strip& st, float* out) {
   const DF df;
   const int64_t slots_per_group = w.group / w.run * w.nnz;
   for (int64_t g = 0, s = 0; g < w.groups(); ++g) {
-    const auto sc = group_scales<kV>(st, g);
-    for (int64_t end = s + slots_per_group; s < end; ++s)
-      hn::Store(hn::Mul(sc, load_values<kV>(st.values + slot_offset<kV>(s), s)), df, out + s * kTileRows);
+    const auto sc = kScale ? group_scales<kV>(st, g) : hn::Set(df, 1.0f);
+    for (int64_t end = s + slots_per_group; s < end; ++s) {
+      const auto v = load_values<kV>(st.values + slot_offset<kV>(s), s);
+      hn::Store(kScale ? hn::Mul(sc, v) : v, df, out + s * kTileRows);
+    }
   }
+}
+
+// The per-task decode of a strip pair (decode_strip_values) into a thread's buffer;
+// returns the pair's decoded strips (values: the f32 slots; words, scales: the format's).
+template <ValueType kV, bool kScale>
+HWY_INLINE std::pair<Strip, Strip> decode_pair(const NmSparseMatrix& w, const Strip& s0, const Strip& s1,
+                                               AlignedBuffer<float>& buf) {
+  const int64_t S = w.slots() * kTileRows;  // floats per decoded strip
+  if (buf.size() < size_t(2 * S)) buf.resize(size_t(2 * S));
+  decode_strip_values<kV, kScale>(w, s0, buf.data());
+  decode_strip_values<kV, kScale>(w, s1, buf.data() + S);
+  return {Strip{reinterpret_cast<const uint8_t*>(buf.data()), s0.words, s0.scales},
+          Strip{reinterpret_cast<const uint8_t*>(buf.data() + S), s1.words, s1.scales}};
 }
 
 // Float activations: the gather tile on X as it is, padded with zeros to kp + 2L.
@@ -638,20 +658,13 @@ void gather_rows(HostView<const float> X, const NmSparseMatrix& w, HostView<floa
   if constexpr (kV == ValueType::kInt8 || kV == ValueType::kInt4) {
     if (X.rows > kMRGather) {  // decode the pair's values once per task (decode_strip_values)
       thread_local AlignedBuffer<float> dec_buf;
-      const int64_t S = w.slots() * kTileRows;  // floats per decoded strip
+      thread_local std::pair<Strip, Strip> dec;  // this worker's task's pair (prepare, then its tiles)
       strip_pair_tasks<kMRGather>(
           X, w, Y, epi, xpad_buf, ld, fill,
-          [&](auto mr, const Strip& s0, const Strip& s1, int64_t, const float* x, int64_t ldx, float* yt,
-              int64_t ldy) {
-            const Strip d0{reinterpret_cast<const uint8_t*>(dec_buf.data()), s0.words, nullptr};
-            const Strip d1{reinterpret_cast<const uint8_t*>(dec_buf.data() + S), s1.words, nullptr};
-            gather_tile<decltype(mr)::value, ValueType::kF32, kTwo>(w, d0, d1, x, ldx, yt, ldy);
+          [&](auto mr, const Strip&, const Strip&, int64_t, const float* x, int64_t ldx, float* yt, int64_t ldy) {
+            gather_tile<decltype(mr)::value, ValueType::kF32, kTwo>(w, dec.first, dec.second, x, ldx, yt, ldy);
           },
-          [&](const Strip& s0, const Strip& s1) {
-            if (dec_buf.size() < size_t(2 * S)) dec_buf.resize(size_t(2 * S));
-            decode_strip_values<kV>(w, s0, dec_buf.data());
-            decode_strip_values<kV>(w, s1, dec_buf.data() + S);
-          });
+          [&](const Strip& s0, const Strip& s1) { dec = decode_pair<kV, true>(w, s0, s1, dec_buf); });
       return;
     }
   }
@@ -710,12 +723,24 @@ void int8_act_rows(HostView<const float> X, const NmSparseMatrix& w, HostView<fl
   lsgemm::detail::note_path(Path::kNmSparseGather);
   thread_local AlignedBuffer<float> xf_buf;
   const int64_t ld = kp + 2 * L;
+  const auto fill = [&](int64_t m, float* row) {
+    for (int64_t k = 0; k < kp; ++k) row[k] = float(q[m * kp + k]);
+    std::fill(row + kp, row + ld, 0.0f);
+  };
+  if (X.rows > kMRGather) {  // the codes as f32 once per task (decode_strip_values)
+    thread_local AlignedBuffer<float> dec_buf;
+    thread_local std::pair<Strip, Strip> dec;  // this worker's task's pair (prepare, then its tiles)
+    strip_pair_tasks<kMRGather>(
+        X, w, Y, epi, xf_buf, ld, fill,
+        [&](auto mr, const Strip&, const Strip&, int64_t m, const float* x, int64_t ldx, float* yt, int64_t ldy) {
+          gather_tile<decltype(mr)::value, kV, kTwo, true, true>(w, dec.first, dec.second, x, ldx, yt, ldy,
+                                                                  sx + m * G, G);
+        },
+        [&](const Strip& s0, const Strip& s1) { dec = decode_pair<kV, false>(w, s0, s1, dec_buf); });
+    return;
+  }
   strip_pair_tasks<kMRGather>(
-      X, w, Y, epi, xf_buf, ld,
-      [&](int64_t m, float* row) {
-        for (int64_t k = 0; k < kp; ++k) row[k] = float(q[m * kp + k]);
-        std::fill(row + kp, row + ld, 0.0f);
-      },
+      X, w, Y, epi, xf_buf, ld, fill,
       [&](auto mr, const Strip& s0, const Strip& s1, int64_t m, const float* x, int64_t ldx, float* yt, int64_t ldy) {
         gather_tile<decltype(mr)::value, kV, kTwo, true>(w, s0, s1, x, ldx, yt, ldy, sx + m * G, G);
       });
