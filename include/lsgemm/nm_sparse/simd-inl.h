@@ -164,6 +164,10 @@ HWY_INLINE void prefetch_next_word(const Strip& s0, const Strip& s1, int64_t wi,
     hwy::Prefetch(s0.values + ahead + o);
     hwy::Prefetch(s1.values + ahead + o);
   }
+  // The index words, a third of an int4 weight's bytes: one line per word, as far ahead.
+  const int64_t words_ahead = 1 + kPrefetchBytes / std::max<int64_t>(word_bytes, 64);
+  hwy::Prefetch(s0.words + (wi + words_ahead) * kTileRows);
+  hwy::Prefetch(s1.words + (wi + words_ahead) * kTileRows);
 }
 
 // Rows [0, mr) of a tile's output (2L floats at y + i * ldy) set to 0.
