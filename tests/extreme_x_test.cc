@@ -10,6 +10,7 @@
 //    one, and a finite value within the rounding bound of the family's tester
 //    (terms * FLT_EPSILON * magnitude, from reference::matmul_magnitude) where it is
 //    finite; for lut, also matmul(X) == matmul(make_tables(X)) bit for bit.
+// Families: int_quant, lut, nm_sparse.
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "extreme_x_test.cc"
 #include <hwy/foreach_target.h>  // IWYU pragma: keep
@@ -19,6 +20,7 @@
 
 #include "lsgemm/int_quant/simd-inl.h"
 #include "lsgemm/lut/simd-inl.h"
+#include "lsgemm/nm_sparse/simd-inl.h"
 
 #ifndef LSGEMM_TESTS_EXTREME_X_ONCE
 #define LSGEMM_TESTS_EXTREME_X_ONCE
@@ -39,6 +41,8 @@
 #include "lsgemm/int_quant/reference.hpp"
 #include "lsgemm/lut/format.hpp"
 #include "lsgemm/lut/reference.hpp"
+#include "lsgemm/nm_sparse/format.hpp"
+#include "lsgemm/nm_sparse/reference.hpp"
 
 namespace lsgemm {
 namespace test {
@@ -182,6 +186,51 @@ inline void check_int_quant(const IqKernel& kernel, const std::vector<int64_t>& 
   }
 }
 
+using NmKernel = std::function<void(HostView<const float>, const nm_sparse::NmSparseMatrix&, HostView<float>)>;
+
+// nm_sparse: the reference multiplies the stored slots only (fillers included, whose
+// value 0 times a NaN or an infinity is NaN), so a NaN at a pruned column of a row
+// reaches nothing; int8 activations reject non-finite and too large X as int_quant's.
+inline void check_nm_sparse(const NmKernel& kernel, const std::vector<int64_t>& rows) {
+  const int64_t N = 37, K = 256;
+  std::vector<float> W(size_t(N * K));
+  std::mt19937_64 rng(9);
+  for (float& v : W) v = std::normal_distribution<float>(0.0f, 1.0f)(rng);
+  using nm_sparse::ValueType;
+  struct Mode {
+    const char* name;
+    nm_sparse::PackOptions opt;
+  };
+  const Mode modes[] = {
+      {"2:4 f32", nm_sparse::PackOptions()},
+      {"1:8 int4 g64 float", nm_sparse::PackOptions().with_pattern(1, 8).with_values(ValueType::kInt4).with_group(64)},
+      {"2:4 int4 g128 int8", nm_sparse::PackOptions().with_values(ValueType::kInt4).with_act(ActMode::kInt8)},
+      {"3:8 int8 g64 int8 (no quad dot)",
+       nm_sparse::PackOptions().with_pattern(3, 8).with_values(ValueType::kInt8).with_group(64).with_act(ActMode::kInt8)},
+  };
+  for (const Mode& md : modes) {
+    const nm_sparse::NmSparseMatrix w = nm_sparse::pack(view<const float>(W.data(), N, K), md.opt);
+    for (XClass cls : xclasses())
+      for (int64_t M : rows) {
+        const std::vector<float> X = make_x(cls, M, K, uint64_t(M) * 17 + 3);
+        const HostView<const float> Xv(X.data(), M, K, K);
+        std::vector<float> Yr(size_t(M * N), kSentinel), Yk = Yr;
+        const std::string rm = message_of([&] { reference::matmul(Xv, w, view(Yr.data(), M, N)); });
+        const std::string km = message_of([&] { kernel(Xv, w, view(Yk.data(), M, N)); });
+        std::vector<double> tol(Yr.size(), 0.0);
+        if (rm.empty()) {  // the nm_sparse tester's bound
+          const std::vector<double> mag = reference::matmul_magnitude(Xv, w);
+          const double terms = double(w.act == ActMode::kInt8 ? w.groups() : w.kp) + 8.0;
+          for (size_t i = 0; i < tol.size(); ++i) tol[i] = terms * double(FLT_EPSILON) * mag[i] + 1e-37;
+        }
+        expect_same_behaviour(std::string("nm_sparse ") + md.name + ", X: " + xclass_name(cls) + ", M=" +
+                                  std::to_string(M),
+                              rm, km, Yr, Yk, tol);
+        if (::testing::Test::HasFatalFailure()) return;
+      }
+  }
+}
+
 struct LutKernels {
   std::function<void(HostView<const float>, const lut::LutMatrix&, HostView<float>)> matmul;
   std::function<lut::Tables(HostView<const float>, const lut::TableSpec&)> make_tables;
@@ -256,6 +305,16 @@ void TestIntQuantExtremeX() {
       {1, 3, g, g + 13});
 }
 
+// M = 1 and 3 (GEMV-like tiles), past the quad-dot tile (the pre-pass) and past the
+// gather tile (the per-task decode), with remainder tiles.
+void TestNmSparseExtremeX() {
+  check_nm_sparse(
+      [](HostView<const float> X, const nm_sparse::NmSparseMatrix& w, HostView<float> Y) {
+        nm_sparse::HWY_NAMESPACE::matmul(X, w, Y);
+      },
+      {1, 3, 5, nm_sparse::HWY_NAMESPACE::kMRGather + 7});
+}
+
 void TestLutExtremeX() {
   std::vector<int64_t> rows = {1, 3, 9};
 #if !HWY_HAVE_SCALABLE && HWY_TARGET != HWY_SCALAR
@@ -288,6 +347,7 @@ namespace test {
 HWY_BEFORE_TEST(ExtremeX);
 HWY_EXPORT_AND_TEST_P(ExtremeX, TestIntQuantExtremeX);
 HWY_EXPORT_AND_TEST_P(ExtremeX, TestLutExtremeX);
+HWY_EXPORT_AND_TEST_P(ExtremeX, TestNmSparseExtremeX);
 HWY_AFTER_TEST();
 }  // namespace test
 }  // namespace lsgemm
