@@ -14,6 +14,7 @@
 #include <cstring>
 #include <exception>
 #include <limits>
+#include <string>
 #include <vector>
 
 #include "lsgemm/core/epilogue.hpp"
@@ -481,5 +482,32 @@ class CallInputs {
  private:
   uint8_t yseed_ = 0;
 };
+
+// The checks every packed-weight target runs once it has read its weight w: validate(),
+// the two dequantize forms, lsgemm::matmul against reference::matmul into guarded
+// outputs (they must agree on whether the input is valid), and, for a valid weight and
+// finite X, outputs within terms(w) roundings of the reference's. `family` names the
+// calls ("int_quant" -> "int_quant::validate", ...). Needs <lsgemm/lsgemm.hpp>.
+template <class Weight, class Validate, class Flat, class Terms>
+int check_packed_weight(const char* family, FuzzInput& in, const Weight& w, Validate&& validate, Flat&& flat,
+                        Terms&& terms) {
+  const CallInputs c(in, w.k, w.n);
+  const std::string name(family);
+  const bool valid = call((name + "::validate").c_str(), [&] { validate(w); });
+  // lsgemm::dequantize(w) fills its matrix through the family's dequantize(w, view).
+  check_dequantize((name + "::dequantize_to_vector").c_str(), valid, [&] { return flat(w); },
+                   [&] { return lsgemm::dequantize(w); });
+  if (c.work() > kMaxWork) return 0;
+  GuardedOutput y = c.output(), yr = c.output();
+  const bool ok = c.run_kernel("lsgemm::matmul", y, valid, w.k, w.n,
+                               [&] { lsgemm::matmul(c.x.view(), w, y.view(), c.epi); });
+  if (c.work() > kMaxReferenceWork) return 0;
+  const bool ref_ok = yr.run("reference::matmul", [&] { lsgemm::reference::matmul(c.x.view(), w, yr.view(), c.epi); });
+  if (ok != ref_ok) fail("lsgemm::matmul and reference::matmul disagree on whether the input is valid");
+  if (!(ok && valid && c.x.finite) || c.x.rows == 0) return 0;
+  c.require_close_outputs((name + " matmul").c_str(), y, yr, lsgemm::reference::matmul_magnitude(c.x.view(), w),
+                          c.x.rows, w.n, terms(w));
+  return 0;
+}
 
 }  // namespace lsgemm_fuzz

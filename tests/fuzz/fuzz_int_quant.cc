@@ -57,21 +57,8 @@ iq::QuantizedMatrix read_weight(FuzzInput& in) {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   FuzzInput in(data, size);
   const iq::QuantizedMatrix w = read_weight(in);
-  const CallInputs c(in, w.k, w.n);
-
-  const bool valid = call("int_quant::validate", [&] { iq::validate(w); });
-  check_dequantize("int_quant::dequantize_to_vector", valid, [&] { return iq::dequantize_to_vector(w); },
-                   [&] { return lsgemm::dequantize(w); });
-
-  if (c.work() > kMaxWork) return 0;
-  GuardedOutput y = c.output(), yr = c.output();
-  const bool ok = c.run_kernel("lsgemm::matmul", y, valid, w.k, w.n,
-                               [&] { lsgemm::matmul(c.x.view(), w, y.view(), c.epi); });
-  if (c.work() > kMaxReferenceWork) return 0;
-  const bool ref_ok = yr.run("reference::matmul", [&] { lsgemm::reference::matmul(c.x.view(), w, yr.view(), c.epi); });
-  if (ok != ref_ok) fail("lsgemm::matmul and reference::matmul disagree on whether the input is valid");
-  if (!(ok && valid && c.x.finite) || c.x.rows == 0) return 0;
-  c.require_close_outputs("int_quant matmul", y, yr, lsgemm::reference::matmul_magnitude(c.x.view(), w), c.x.rows, w.n,
-                          w.k + 2);
-  return 0;
+  return check_packed_weight(
+      "int_quant", in, w, [](const iq::QuantizedMatrix& q) { iq::validate(q); },
+      [](const iq::QuantizedMatrix& q) { return iq::dequantize_to_vector(q); },
+      [](const iq::QuantizedMatrix& q) { return q.k + 2; });
 }

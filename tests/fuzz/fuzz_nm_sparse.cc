@@ -71,25 +71,10 @@ nm::NmSparseMatrix read_weight(FuzzInput& in) {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   FuzzInput in(data, size);
   const nm::NmSparseMatrix w = read_weight(in);
-  const CallInputs c(in, w.k, w.n);
-
-  const bool valid = call("nm_sparse::validate", [&] { nm::validate(w); });
-  // lsgemm::dequantize(w) fills its matrix through nm_sparse::dequantize(w, view).
-  check_dequantize("nm_sparse::dequantize_to_vector", valid, [&] { return nm::dequantize_to_vector(w); },
-                   [&] { return lsgemm::dequantize(w); });
-
-  if (c.work() > kMaxWork) return 0;
-  GuardedOutput y = c.output(), yr = c.output();
-  const bool ok = c.run_kernel("lsgemm::matmul", y, valid, w.k, w.n,
-                               [&] { lsgemm::matmul(c.x.view(), w, y.view(), c.epi); });
-  if (c.work() > kMaxReferenceWork) return 0;
-  const bool ref_ok = yr.run("reference::matmul", [&] { lsgemm::reference::matmul(c.x.view(), w, yr.view(), c.epi); });
-  if (ok != ref_ok) fail("lsgemm::matmul and reference::matmul disagree on whether the input is valid");
-  if (!(ok && valid && c.x.finite) || c.x.rows == 0) return 0;
   // The roundings a kernel adds to the reference's: float activations, one per slot (at
   // most kp per row); int8 activations, exact int sums and one f32 term per group.
-  const int64_t terms = (w.act == lsgemm::ActMode::kInt8 ? w.groups() : w.kp) + 8;
-  c.require_close_outputs("nm_sparse matmul", y, yr, lsgemm::reference::matmul_magnitude(c.x.view(), w), c.x.rows,
-                          w.n, terms);
-  return 0;
+  return check_packed_weight(
+      "nm_sparse", in, w, [](const nm::NmSparseMatrix& q) { nm::validate(q); },
+      [](const nm::NmSparseMatrix& q) { return nm::dequantize_to_vector(q); },
+      [](const nm::NmSparseMatrix& q) { return (q.act == lsgemm::ActMode::kInt8 ? q.groups() : q.kp) + 8; });
 }
