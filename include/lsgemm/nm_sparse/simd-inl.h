@@ -39,7 +39,9 @@
 //     x as u8 = xq + 128), one vpdpbusd with the 4 codes (s8); the 128 * sum(codes) that
 //     the u8 offset adds is one more vpdpbusd per quad and strip, shared by the tile's
 //     rows. 64 products in 2 ops per row of X (the lookup and the dot) where the f32
-//     gather needs 8.
+//     gather needs 8. AVX2 and AVX-512 without VBMI, N:4 patterns: 16-byte x windows
+//     and pshufb, x kept signed, vpsignb + vpmaddubsw (kVbmi, kOffsetX below). A task
+//     with several row tiles makes its strip pair's indices and codes once (QuadOps).
 //   elsewhere the f32 gather above with xq and the codes as floats: products and group
 //     sums are integers below 2^24 (224 slots * 127 * 127 at most), exact in f32.
 
@@ -294,13 +296,15 @@ HWY_INLINE void gather_tile(const NmSparseMatrix& w, const Strip& s0, const Stri
 #define LSGEMM_NM_QUAD_DOT 1
 // Two flavours of the quad gather (file comment). kVbmi (AVX-512 VBMI + VNNI): a word's
 // 64 x bytes are each row's table, indices by vpmultishiftqb, lookups by vpermb, dots
-// by vpdpbusd. Otherwise (AVX2, AVX-512 without VBMI), 2:4, 1:4 and 3:4 with int4 codes:
-// a quad's x lie within 16 bytes, so each row's table is that window broadcast to every
-// 128-bit block and the lookup is a pshufb; the quad's four 2-bit fields (one byte of
-// the index word) are spread to bytes by pshufb, and, vpmaddubsw, vpmaddwd (5 ops); the
-// dot is vpmaddubsw + vpmaddwd, exact for |code| <= 7 (2 * 255 * 7 < 2^15) but not for
-// int8 codes, which keep the f32 gather there.
+// by vpdpbusd with x as u8 (xq + 128) and the 128 * sum(codes) it adds subtracted per
+// group (kOffsetX). Otherwise (AVX2, AVX-512 without VBMI), the N:4 patterns (2:4, 1:4,
+// 3:4): a quad's x lie within 16 bytes, so each row's table is that window broadcast to
+// every 128-bit block and the lookup is a pshufb; the quad's four 2-bit fields (one byte
+// of the index word) are spread to bytes by pshufb, and, vpmaddubsw, vpmaddwd (5 ops);
+// x stays s8 and the dot is vpmaddubsw(|code|, x with the code's sign: vpsignb) +
+// vpmaddwd, exact for int8 codes too (pairs: 2 * 127 * 127 < 2^15), no correction.
 inline constexpr bool kVbmi = HWY_TARGET <= HWY_AVX3_DL;
+inline constexpr bool kOffsetX = kVbmi;  // x bytes as xq + 128 (else xq)
 
 // Rows of X per quad-dot tile: 2 MR accumulators and MR x tables in registers, beside
 // the two strips' codes, byte indices, corrections and the quad's constants.
@@ -324,7 +328,7 @@ struct QuadConsts {
 
 inline bool quad_dot_ok(const NmSparseMatrix& w) {
   if ((w.rpw() * w.nnz) % 4 != 0) return false;
-  return kVbmi || (w.run == 4 && w.values_type == ValueType::kInt4);
+  return kVbmi || w.run == 4;
 }
 
 inline void make_quad_consts(const NmSparseMatrix& w, QuadConsts& c) {
@@ -369,7 +373,7 @@ HWY_INLINE hn::Vec<DU8> quad_byte_indices(hn::Vec<DU8> iw, const QuadConsts& c, 
 // complement, one or two ops where a sign extension through a byte table takes three;
 // the sums are then 16 times the codes' (exact: |16 * isum| < 2^23), and the group's
 // flush divides by 16 exactly (kCodeScale). Otherwise int4 as q (vpmaddubsw's int16
-// pair sums hold 2 * 255 * 7, not 16 times that): the nibble through a sign table.
+// pair sums hold 2 * 127 * 7, not 16 times that): the nibble through a sign table.
 template <ValueType kV>
 inline constexpr float kCodeScale = kV == ValueType::kInt4 && kVbmi ? 16.0f : 1.0f;
 
@@ -402,11 +406,17 @@ HWY_INLINE hn::Vec<DU8> lookup_x(hn::Vec<DU8> table, hn::Vec<DU8> ix) {
 #endif
 }
 
-// u8 x s8 quad dot of x bytes and codes: vpdpbusd (kVbmi), else vpmaddubsw + vpmaddwd,
-// exact for int4 codes (quad_codes: q, |q| <= 7).
+// The quad dot of x bytes and codes: kOffsetX, u8 x s8 (vpdpbusd); else |code| as u8
+// times x with the code's sign (vpsignb; where the code is 0 the product is 0 whatever
+// the sign gives), vpmaddubsw + vpmaddwd, exact: |x|, |code| <= 127.
 template <ValueType kV>
 HWY_INLINE hn::Vec<DI> dot_x_codes(hn::Vec<DU8> x, hn::Vec<DI8> codes, hn::Vec<DI> acc) {
-  return simd::HWY_NAMESPACE::quad_dot<kVbmi ? 8 : 4, !kVbmi>(DI(), x, codes, acc);
+  if constexpr (kOffsetX) {
+    return simd::HWY_NAMESPACE::quad_dot<8, false>(DI(), x, codes, acc);
+  } else {
+    const auto signed_x = hn::IfNegativeThenNegOrUndefIfZero(codes, hn::BitCast(DI8(), x));
+    return simd::HWY_NAMESPACE::quad_dot<7, true>(DI(), hn::BitCast(DU8(), hn::Abs(codes)), signed_x, acc);
+  }
 }
 
 // Row tiles of the pre-pass (QuadOps): it leaves the tile only its lookups and dots, so
@@ -452,7 +462,7 @@ HWY_NOINLINE void prepare_quads(const NmSparseMatrix& w, const QuadConsts& qc, c
         const auto codes = quad_codes<kV>(st.values, gq);
         hn::Store(quad_byte_indices(iw, qc, q), du8, o + gq * 128);
         hn::Store(hn::BitCast(du8, codes), du8, o + gq * 128 + 64);
-        corr = dot_x_codes<kV>(c128, codes, corr);
+        if constexpr (kOffsetX) corr = dot_x_codes<kV>(c128, codes, corr);
       }
       if ((wi + 1) % words_per_group == 0) {  // once per group: the division is cheap here
         hn::Store(corr, di, c + ((wi + 1) / words_per_group - 1) * 16);
@@ -463,8 +473,9 @@ HWY_NOINLINE void prepare_quads(const NmSparseMatrix& w, const QuadConsts& qc, c
 }
 
 // Quad-dot tile: MR rows of X x one strip pair (2L rows of W), all of K, int8
-// activations. xu: row i at xu + i * ldx, xq + 128 as u8, padded with 128 (a zero) to
-// kp + 64 (a word's table is the 64 bytes from its first k). y, sx: as gather_tile.
+// activations. xu: row i at xu + i * ldx, xq (+ 128 with kOffsetX) as bytes, padded
+// with a zero to kp + 64 (a word's table is the 64 bytes from its first k). y, sx: as
+// gather_tile.
 // kPre: the strips' indices, codes and corrections come from the pre-pass (ops); s0, s1
 // give the scales.
 template <int MR, ValueType kV, bool kPre = false>
@@ -484,7 +495,7 @@ HWY_INLINE void quad_tile(const NmSparseMatrix& w, const QuadConsts& qc, const S
   const auto c128 = hn::Set(du8, uint8_t{128});
   using VI = hn::Vec<DI>;
   using VU8 = hn::Vec<DU8>;
-  VI c0 = hn::Zero(di), c1 = c0, e0 = c0, e1 = c0;  // 128 * sum of the group's codes, per strip
+  VI c0 = hn::Zero(di), c1 = c0, e0 = c0, e1 = c0;  // kOffsetX: 128 * sum of the group's codes, per strip
 #define LSGEMM_NM_DECL(i) VI a0_##i = hn::Zero(di), a1_##i = a0_##i; VU8 tb_##i = hn::Zero(du8);
   LSGEMM_NM_ROWS6(LSGEMM_NM_DECL)
 #undef LSGEMM_NM_DECL
@@ -511,8 +522,10 @@ HWY_INLINE void quad_tile(const NmSparseMatrix& w, const QuadConsts& qc, const S
       LSGEMM_NM_TABLES(0)
       const auto ix0 = quad_byte_indices(iw0, qc, q), ix1 = quad_byte_indices(iw1, qc, q);
       const auto q0 = quad_codes<kV>(s0.values, wi * Q + q), q1 = quad_codes<kV>(s1.values, wi * Q + q);
-      C0 = dot_x_codes<kV>(c128, q0, C0);
-      C1 = dot_x_codes<kV>(c128, q1, C1);
+      if constexpr (kOffsetX) {
+        C0 = dot_x_codes<kV>(c128, q0, C0);
+        C1 = dot_x_codes<kV>(c128, q1, C1);
+      }
       A0 = dot_x_codes<kV>(lookup_x(tb_0, ix0), q0, A0);
       A1 = dot_x_codes<kV>(lookup_x(tb_0, ix1), q1, A1);
     };
@@ -541,8 +554,10 @@ HWY_INLINE void quad_tile(const NmSparseMatrix& w, const QuadConsts& qc, const S
           ix1 = quad_byte_indices(iw1, qc, q);
           q0 = quad_codes<kV>(s0.values, gq);
           q1 = quad_codes<kV>(s1.values, gq);
-          c0 = dot_x_codes<kV>(c128, q0, c0);
-          c1 = dot_x_codes<kV>(c128, q1, c1);
+          if constexpr (kOffsetX) {
+            c0 = dot_x_codes<kV>(c128, q0, c0);
+            c1 = dot_x_codes<kV>(c128, q1, c1);
+          }
         }
 #define LSGEMM_NM_DOT(i)                                                 \
   if constexpr (MR > i) {                                                \
@@ -696,8 +711,9 @@ void int8_act_rows(HostView<const float> X, const NmSparseMatrix& w, HostView<fl
     make_quad_consts(w, qc);
     thread_local AlignedBuffer<uint8_t> xu_buf;
     const auto fill = [&](int64_t m, uint8_t* row) {
-      for (int64_t k = 0; k < kp; ++k) row[k] = uint8_t(q[m * kp + k] + 128);
-      std::fill(row + kp, row + kp + 64, uint8_t{128});
+      const int offset = kOffsetX ? 128 : 0;  // xq + 128 or xq's own bits; the padding is a zero
+      for (int64_t k = 0; k < kp; ++k) row[k] = uint8_t(q[m * kp + k] + offset);
+      std::fill(row + kp, row + kp + 64, uint8_t(offset));
     };
     if (X.rows <= kMRQuad) {  // one row tile per task: the tile decodes as it goes
       strip_pair_tasks<kMRQuad>(
@@ -770,7 +786,7 @@ inline std::vector<PathRule> path_rules() {
 #ifdef LSGEMM_NM_QUAD_DOT
       {Path::kNmSparseQuadDot, 1, kAnyRows,
        kVbmi ? "int values with act=int8, patterns with R * N % 4 == 0 (all but 3:8, 5:8, 6:8, 7:8)"
-             : "int4 values with act=int8, patterns N:4"},
+             : "int values with act=int8, patterns N:4 (2:4, 1:4, 3:4)"},
 #endif
       {Path::kNmSparseGather, 1, kAnyRows, "every other pattern, value type and activation mode"}};
 #else
