@@ -1,6 +1,6 @@
 // nm_sparse kernels on every attainable SIMD target: the shared tester's shape classes,
-// every pattern and value type, the data classes and a long K (non-finite and extreme X:
-// extreme_x_test). foreach_target.h
+// every pattern and value type, the data classes, a long K, and non-finite and extreme X
+// (the classes and comparison of extreme_x_test, support/extreme_x.hpp). foreach_target.h
 // re-includes this file once per attainable target; HWY_EXPORT_AND_TEST_P registers each
 // function once per target the CPU supports.
 #undef HWY_TARGET_INCLUDE
@@ -11,6 +11,7 @@
 #include <hwy/tests/hwy_gtest.h>
 
 #include "lsgemm/nm_sparse/simd-inl.h"
+#include "support/extreme_x.hpp"
 #include "support/nm_sparse_tester.hpp"
 
 HWY_BEFORE_NAMESPACE();
@@ -126,6 +127,52 @@ void TestLongK() {
     }
 }
 
+// Non-finite and extreme X (support/extreme_x.hpp): the kernel shows the reference's
+// behaviour. The reference multiplies the stored slots only (fillers included, whose
+// value 0 times a NaN or an infinity is NaN), so a NaN at a pruned column of a row
+// reaches nothing; int8 activations reject non-finite and too large X as int_quant's.
+// Rows: M = 1 and 3, past the quad-dot tile (its pre-pass) and past the gather tile
+// (the per-task decode), with remainder tiles.
+void TestExtremeX() {
+  const int64_t N = 37, K = 256;
+  std::vector<float> W(size_t(N * K));
+  std::mt19937_64 rng(9);
+  for (float& v : W) v = std::normal_distribution<float>(0.0f, 1.0f)(rng);
+  using nm_sparse::ValueType;
+  struct Mode {
+    const char* name;
+    nm_sparse::PackOptions opt;
+  };
+  const Mode modes[] = {
+      {"2:4 f32", nm_sparse::PackOptions()},
+      {"1:8 int4 g64 float", nm_sparse::PackOptions().with_pattern(1, 8).with_values(ValueType::kInt4).with_group(64)},
+      {"2:4 int4 g128 int8", nm_sparse::PackOptions().with_values(ValueType::kInt4).with_act(ActMode::kInt8)},
+      {"3:8 int8 g64 int8 (no quad dot)",
+       nm_sparse::PackOptions().with_pattern(3, 8).with_values(ValueType::kInt8).with_group(64).with_act(ActMode::kInt8)},
+  };
+  for (const Mode& md : modes) {
+    const NmSparseMatrix w = nm_sparse::pack(view<const float>(W.data(), N, K), md.opt);
+    for (XClass cls : xclasses())
+      for (int64_t M : {int64_t(1), int64_t(3), int64_t(5), int64_t(nk::kMRGather + 7)}) {
+        const std::vector<float> X = make_x(cls, M, K, uint64_t(M) * 17 + 3);
+        const HostView<const float> Xv(X.data(), M, K, K);
+        std::vector<float> Yr(size_t(M * N), kSentinel), Yk = Yr;
+        const std::string rm = message_of([&] { reference::matmul(Xv, w, view(Yr.data(), M, N)); });
+        const std::string km = message_of([&] { nk::matmul(Xv, w, view(Yk.data(), M, N)); });
+        std::vector<double> tol(Yr.size(), 0.0);
+        if (rm.empty()) {  // the tester's bound
+          const std::vector<double> mag = reference::matmul_magnitude(Xv, w);
+          const double terms = double(w.act == ActMode::kInt8 ? w.groups() : w.kp) + 8.0;
+          for (size_t i = 0; i < tol.size(); ++i) tol[i] = terms * double(FLT_EPSILON) * mag[i] + 1e-37;
+        }
+        expect_same_behaviour(std::string(hwy::TargetName(HWY_TARGET)) + " nm_sparse " + md.name +
+                                  ", X: " + xclass_name(cls) + ", M=" + std::to_string(M),
+                              rm, km, Yr, Yk, tol);
+        if (::testing::Test::HasFatalFailure()) return;
+      }
+  }
+}
+
 }  // namespace HWY_NAMESPACE
 }  // namespace test
 }  // namespace lsgemm
@@ -138,6 +185,7 @@ HWY_BEFORE_TEST(NmSparse);
 HWY_EXPORT_AND_TEST_P(NmSparse, TestShapeClasses);
 HWY_EXPORT_AND_TEST_P(NmSparse, TestAllPatterns);
 HWY_EXPORT_AND_TEST_P(NmSparse, TestLongK);
+HWY_EXPORT_AND_TEST_P(NmSparse, TestExtremeX);
 HWY_AFTER_TEST();
 }  // namespace test
 }  // namespace lsgemm

@@ -768,12 +768,23 @@ void int8_act_rows(HostView<const float> X, const NmSparseMatrix& w, HostView<fl
 
 template <ValueType kV>
 void gather(HostView<const float> X, const NmSparseMatrix& w, HostView<float> Y, const Epilogue& epi) {
+  // Two tables per run only where a vector holds fewer than M = 8 floats: fixed vectors
+  // of 8 or more never need them, and then those tiles are not compiled at all.
+  constexpr bool kMayNeedTwo = HWY_HAVE_SCALABLE || hn::MaxLanes(DF()) < 8;
   const bool two = int64_t(hn::Lanes(DF())) < w.run;
   if constexpr (kV == ValueType::kInt8 || kV == ValueType::kInt4) {
-    if (w.act == ActMode::kInt8) return two ? int8_act_rows<kV, true>(X, w, Y, epi) : int8_act_rows<kV, false>(X, w, Y, epi);
+    if (w.act == ActMode::kInt8) {
+      if constexpr (kMayNeedTwo) {
+        if (two) return int8_act_rows<kV, true>(X, w, Y, epi);
+      }
+      return int8_act_rows<kV, false>(X, w, Y, epi);
+    }
   }
   lsgemm::detail::note_path(Path::kNmSparseGather);
-  two ? gather_rows<kV, true>(X, w, Y, epi) : gather_rows<kV, false>(X, w, Y, epi);
+  if constexpr (kMayNeedTwo) {
+    if (two) return gather_rows<kV, true>(X, w, Y, epi);
+  }
+  gather_rows<kV, false>(X, w, Y, epi);
 }
 
 #undef LSGEMM_NM_ROWS6
