@@ -658,11 +658,11 @@ template <ValueType kV, bool kScale>
 HWY_INLINE std::pair<Strip, Strip> decode_pair(const NmSparseMatrix& w, const Strip& s0, const Strip& s1,
                                                AlignedBuffer<float>& buf) {
   const int64_t S = w.slots() * kTileRows;  // floats per decoded strip
-  if (buf.size() < size_t(2 * S)) buf.resize(size_t(2 * S));
-  decode_strip_values<kV, kScale>(w, s0, buf.data());
-  decode_strip_values<kV, kScale>(w, s1, buf.data() + S);
-  return {Strip{reinterpret_cast<const uint8_t*>(buf.data()), s0.words, s0.scales},
-          Strip{reinterpret_cast<const uint8_t*>(buf.data() + S), s1.words, s1.scales}};
+  float* d = simd::HWY_NAMESPACE::scratch(buf, size_t(2 * S));
+  decode_strip_values<kV, kScale>(w, s0, d);
+  decode_strip_values<kV, kScale>(w, s1, d + S);
+  return {Strip{reinterpret_cast<const uint8_t*>(d), s0.words, s0.scales},
+          Strip{reinterpret_cast<const uint8_t*>(d + S), s1.words, s1.scales}};
 }
 
 // Float activations: the gather tile on X as it is, padded with zeros to kp + 2L.
@@ -733,9 +733,7 @@ void int8_act_rows(HostView<const float> X, const NmSparseMatrix& w, HostView<fl
                                                    QuadOps::at(ops_buf.data(), w));
         },
         [&](const Strip& s0, const Strip& s1) {
-          const size_t bytes = QuadOps::bytes(w);
-          if (ops_buf.size() < bytes) ops_buf.resize(bytes);
-          prepare_quads<kV>(w, qc, s0, s1, QuadOps::at(ops_buf.data(), w));
+          prepare_quads<kV>(w, qc, s0, s1, QuadOps::at(simd::HWY_NAMESPACE::scratch(ops_buf, QuadOps::bytes(w)), w));
         });
     return;
   }
