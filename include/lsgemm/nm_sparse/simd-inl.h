@@ -494,6 +494,7 @@ HWY_INLINE void quad_tile(const NmSparseMatrix& w, const QuadConsts& qc, const S
   const int64_t word_bytes = Q * (kV == ValueType::kInt8 ? 64 : 32);
   const auto c128 = hn::Set(du8, uint8_t{128});
   using VI = hn::Vec<DI>;
+  using VI8 = hn::Vec<DI8>;
   using VU8 = hn::Vec<DU8>;
   VI c0 = hn::Zero(di), c1 = c0, e0 = c0, e1 = c0;  // kOffsetX: 128 * sum of the group's codes, per strip
 #define LSGEMM_NM_DECL(i) VI a0_##i = hn::Zero(di), a1_##i = a0_##i; VU8 tb_##i = hn::Zero(du8);
@@ -517,15 +518,32 @@ HWY_INLINE void quad_tile(const NmSparseMatrix& w, const QuadConsts& qc, const S
       tb_##i = hn::LoadDup128(du8, xw + i * ldx + qc.win[q]);                                     \
     }                                                                                             \
   }
+    // Quad q's operands of both strips: byte indices and codes, from the pre-pass (kPre)
+    // or made here, with the corrections C0, C1 (kOffsetX).
+    const auto operands = [&](int q, VU8& ix0, VU8& ix1, VI8& q0, VI8& q1, VI& C0, VI& C1) {
+      const int64_t gq = wi * Q + q;
+      if constexpr (kPre) {
+        ix0 = hn::Load(du8, ops.q0 + gq * 128);
+        ix1 = hn::Load(du8, ops.q1 + gq * 128);
+        q0 = hn::BitCast(DI8(), hn::Load(du8, ops.q0 + gq * 128 + 64));
+        q1 = hn::BitCast(DI8(), hn::Load(du8, ops.q1 + gq * 128 + 64));
+      } else {
+        ix0 = quad_byte_indices(iw0, qc, q);
+        ix1 = quad_byte_indices(iw1, qc, q);
+        q0 = quad_codes<kV>(s0.values, gq);
+        q1 = quad_codes<kV>(s1.values, gq);
+        if constexpr (kOffsetX) {
+          C0 = dot_x_codes<kV>(c128, q0, C0);
+          C1 = dot_x_codes<kV>(c128, q1, C1);
+        }
+      }
+    };
     // Quad q into the accumulators A0, A1 (row 0's, the GEMV's) and corrections C0, C1.
     const auto gemv_quad = [&](int q, VI& A0, VI& A1, VI& C0, VI& C1) {
       LSGEMM_NM_TABLES(0)
-      const auto ix0 = quad_byte_indices(iw0, qc, q), ix1 = quad_byte_indices(iw1, qc, q);
-      const auto q0 = quad_codes<kV>(s0.values, wi * Q + q), q1 = quad_codes<kV>(s1.values, wi * Q + q);
-      if constexpr (kOffsetX) {
-        C0 = dot_x_codes<kV>(c128, q0, C0);
-        C1 = dot_x_codes<kV>(c128, q1, C1);
-      }
+      VU8 ix0, ix1;
+      VI8 q0, q1;
+      operands(q, ix0, ix1, q0, q1, C0, C1);
       A0 = dot_x_codes<kV>(lookup_x(tb_0, ix0), q0, A0);
       A1 = dot_x_codes<kV>(lookup_x(tb_0, ix1), q1, A1);
     };
@@ -541,24 +559,9 @@ HWY_INLINE void quad_tile(const NmSparseMatrix& w, const QuadConsts& qc, const S
     } else {
       for (int q = 0; q < Q; ++q) {
         LSGEMM_NM_ROWS6(LSGEMM_NM_TABLES)
-        const int64_t gq = wi * Q + q;
         VU8 ix0, ix1;
-        hn::Vec<DI8> q0, q1;
-        if constexpr (kPre) {
-          ix0 = hn::Load(du8, ops.q0 + gq * 128);
-          ix1 = hn::Load(du8, ops.q1 + gq * 128);
-          q0 = hn::BitCast(DI8(), hn::Load(du8, ops.q0 + gq * 128 + 64));
-          q1 = hn::BitCast(DI8(), hn::Load(du8, ops.q1 + gq * 128 + 64));
-        } else {
-          ix0 = quad_byte_indices(iw0, qc, q);
-          ix1 = quad_byte_indices(iw1, qc, q);
-          q0 = quad_codes<kV>(s0.values, gq);
-          q1 = quad_codes<kV>(s1.values, gq);
-          if constexpr (kOffsetX) {
-            c0 = dot_x_codes<kV>(c128, q0, c0);
-            c1 = dot_x_codes<kV>(c128, q1, c1);
-          }
-        }
+        VI8 q0, q1;
+        operands(q, ix0, ix1, q0, q1, c0, c1);
 #define LSGEMM_NM_DOT(i)                                                 \
   if constexpr (MR > i) {                                                \
     a0_##i = dot_x_codes<kV>(lookup_x(tb_##i, ix0), q0, a0_##i);         \
