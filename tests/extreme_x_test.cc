@@ -70,21 +70,14 @@ inline void check_int_quant(const IqKernel& kernel, const std::vector<int64_t>& 
     const int_quant::QuantizedMatrix w = int_quant::pack(view<const float>(W.data(), N, K), md.opt);
     for (XClass cls : xclasses())
       for (int64_t M : rows) {
-        const std::vector<float> X = make_x(cls, M, K, uint64_t(M) * 31 + 7);
-        const HostView<const float> Xv(X.data(), M, K, K);
-        std::vector<float> Yr(size_t(M * N), kSentinel), Yk = Yr;
-        const std::string rm = message_of([&] { reference::matmul(Xv, w, view(Yr.data(), M, N)); });
-        const std::string km = message_of([&] { kernel(Xv, w, view(Yk.data(), M, N)); });
-        std::vector<double> tol(Yr.size(), 0.0);
-        if (rm.empty()) {
-          // The int_quant tester's bound: kp products + 2 per group + 8, outliers K more.
-          const std::vector<double> mag = reference::matmul_magnitude(Xv, w);
-          const double terms = double(w.kp) + 2.0 * double(w.groups()) + 8.0 + double(K);
-          for (size_t i = 0; i < tol.size(); ++i) tol[i] = terms * double(FLT_EPSILON) * mag[i] + 1e-37;
-        }
-        expect_same_behaviour(std::string("int_quant ") + md.name + ", X: " + xclass_name(cls) + ", M=" +
-                                  std::to_string(M),
-                              rm, km, Yr, Yk, tol);
+        // The int_quant tester's bound: kp products + 2 per group + 8, outliers K more.
+        expect_extreme_case(
+            std::string("int_quant ") + md.name + ", X: " + xclass_name(cls) + ", M=" + std::to_string(M),
+            make_x(cls, M, K, uint64_t(M) * 31 + 7), M, K, N,
+            [&](HostView<const float> X, HostView<float> Y) { reference::matmul(X, w, Y); },
+            [&](HostView<const float> X, HostView<float> Y) { kernel(X, w, Y); },
+            [&](HostView<const float> X) { return reference::matmul_magnitude(X, w); },
+            double(w.kp) + 2.0 * double(w.groups()) + 8.0 + double(K));
         if (::testing::Test::HasFatalFailure()) return;
       }
   }

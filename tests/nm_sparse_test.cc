@@ -154,20 +154,15 @@ void TestExtremeX() {
     const NmSparseMatrix w = nm_sparse::pack(view<const float>(W.data(), N, K), md.opt);
     for (XClass cls : xclasses())
       for (int64_t M : {int64_t(1), int64_t(3), int64_t(5), int64_t(nk::kMRGather + 7)}) {
-        const std::vector<float> X = make_x(cls, M, K, uint64_t(M) * 17 + 3);
-        const HostView<const float> Xv(X.data(), M, K, K);
-        std::vector<float> Yr(size_t(M * N), kSentinel), Yk = Yr;
-        const std::string rm = message_of([&] { reference::matmul(Xv, w, view(Yr.data(), M, N)); });
-        const std::string km = message_of([&] { nk::matmul(Xv, w, view(Yk.data(), M, N)); });
-        std::vector<double> tol(Yr.size(), 0.0);
-        if (rm.empty()) {  // the tester's bound
-          const std::vector<double> mag = reference::matmul_magnitude(Xv, w);
-          const double terms = double(w.act == ActMode::kInt8 ? w.groups() : w.kp) + 8.0;
-          for (size_t i = 0; i < tol.size(); ++i) tol[i] = terms * double(FLT_EPSILON) * mag[i] + 1e-37;
-        }
-        expect_same_behaviour(std::string(hwy::TargetName(HWY_TARGET)) + " nm_sparse " + md.name +
-                                  ", X: " + xclass_name(cls) + ", M=" + std::to_string(M),
-                              rm, km, Yr, Yk, tol);
+        // The tester's bound.
+        expect_extreme_case(
+            std::string(hwy::TargetName(HWY_TARGET)) + " nm_sparse " + md.name + ", X: " + xclass_name(cls) +
+                ", M=" + std::to_string(M),
+            make_x(cls, M, K, uint64_t(M) * 17 + 3), M, K, N,
+            [&](HostView<const float> X, HostView<float> Y) { reference::matmul(X, w, Y); },
+            [&](HostView<const float> X, HostView<float> Y) { nk::matmul(X, w, Y); },
+            [&](HostView<const float> X) { return reference::matmul_magnitude(X, w); },
+            double(w.act == ActMode::kInt8 ? w.groups() : w.kp) + 8.0);
         if (::testing::Test::HasFatalFailure()) return;
       }
   }

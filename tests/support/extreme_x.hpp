@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "lsgemm/core/error.hpp"
+#include "lsgemm/core/matrix.hpp"
 
 namespace lsgemm {
 namespace test {
@@ -117,6 +118,25 @@ inline void expect_same_behaviour(const std::string& what, const std::string& re
           << "Y[" << i << "]: reference " << r << ", kernel " << k << ", bound " << tol[i];
     }
   }
+}
+
+// One case of a family whose only check is that comparison: X (M x K) through the
+// reference and the kernel into Y (M x N) filled with kSentinel; where the reference
+// returns, output i's bound is terms * FLT_EPSILON * magnitude[i] (the family tester's
+// rounding bound). ref, kernel: (X, Y) calls; magnitude: X -> per-output sums of |terms|.
+template <class Ref, class Kernel, class Magnitude>
+void expect_extreme_case(const std::string& what, const std::vector<float>& X, int64_t M, int64_t K, int64_t N,
+                         const Ref& ref, const Kernel& kernel, const Magnitude& magnitude, double terms) {
+  const HostView<const float> Xv(X.data(), M, K, K);
+  std::vector<float> Yr(size_t(M * N), kSentinel), Yk = Yr;
+  const std::string rm = message_of([&] { ref(Xv, view(Yr.data(), M, N)); });
+  const std::string km = message_of([&] { kernel(Xv, view(Yk.data(), M, N)); });
+  std::vector<double> tol(Yr.size(), 0.0);
+  if (rm.empty()) {
+    const std::vector<double> mag = magnitude(Xv);
+    for (size_t i = 0; i < tol.size(); ++i) tol[i] = terms * double(FLT_EPSILON) * mag[i] + 1e-37;
+  }
+  expect_same_behaviour(what, rm, km, Yr, Yk, tol);
 }
 
 }  // namespace test

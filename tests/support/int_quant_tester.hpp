@@ -154,23 +154,17 @@ struct IntQuantFamily {
   static OracleBound oracle_bounds(const Problem<IntQuantFamily>& p, const Weights& w, const Checked& chk,
                                    const Eigen::MatrixXd& Xd, const Eigen::MatrixXd& Wd) {
     const Case& c = p.c;
-    const int64_t G = w.groups();
     auto qerr = std::make_shared<std::vector<double>>(size_t(c.m * c.n), 0.0);
     OracleBound b;
     b.tol.assign(size_t(c.m * c.n), 0.0);
     for (int64_t r = 0; r < c.m; ++r)
       for (int64_t n = 0; n < c.n; ++n) {
-        double q = 0.0;
-        if (c.opt.act == ActMode::kInt8)
-          for (int64_t g = 0; g < G; ++g) {
-            double amax = 0.0, wsum = 0.0;
-            for (int64_t k = g * w.group; k < std::min(c.k, (g + 1) * w.group); ++k) {
-              if (c.opt.outlier_threshold > 0 && c.data == Data::kOutliers && k % 37 == 5) continue;
-              amax = std::max(amax, std::fabs(Xd(r, k)));
-              wsum += std::fabs(Wd(n, k));
-            }
-            q += amax / 127.0 / 2.0 * wsum * (1.0 + 1e-5);
-          }
+        const double q =
+            c.opt.act != ActMode::kInt8
+                ? 0.0
+                : int8_x_quantization_bound(Xd, Wd, r, n, c.k, w.group, [&](int64_t k) {
+                    return c.opt.outlier_threshold > 0 && c.data == Data::kOutliers && k % 37 == 5;
+                  });
         const size_t o = size_t(r * c.n + n);
         (*qerr)[o] = q;
         b.tol[o] = q + chk.extra.terms * double(FLT_EPSILON) * (chk.extra.mag[o] + p.extra(r, n)) + 1e-30;

@@ -199,6 +199,26 @@ bool compare_within_rounding(const Problem<F>& p, const typename F::Checked& chk
       });
 }
 
+// Int8-activation modes, second oracle: the most X's quantization (nearest, per group of
+// `group` columns, scale amax / 127) can move output (r, n) of the double product with
+// the dequantized W: sum over groups of amax / 127 / 2 * sum |w| (+1e-5 relative slack),
+// over the columns k < K with !skip(k) (e.g. LLM.int8() outliers, kept in float).
+template <class Skip>
+double int8_x_quantization_bound(const Eigen::MatrixXd& Xd, const Eigen::MatrixXd& Wd, int64_t r, int64_t n,
+                                 int64_t K, int64_t group, const Skip& skip) {
+  double q = 0.0;
+  for (int64_t k0 = 0; k0 < K; k0 += group) {
+    double amax = 0.0, wsum = 0.0;
+    for (int64_t k = k0; k < std::min(K, k0 + group); ++k) {
+      if (skip(k)) continue;
+      amax = std::max(amax, std::fabs(Xd(r, k)));
+      wsum += std::fabs(Wd(n, k));
+    }
+    q += amax / 127.0 / 2.0 * wsum * (1.0 + 1e-5);
+  }
+  return q;
+}
+
 // Runs the checks of one case on the packed `w` (which packs p.W with p.c.opt):
 //  1. the family's kernel call(s) against its reference oracle (F::check_reference);
 //  2. no vacuous pass: the product's terms (`magnitude`) and, without an epilogue that

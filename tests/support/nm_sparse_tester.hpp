@@ -158,16 +158,9 @@ struct NmSparseFamily {
     b.tol.assign(size_t(c.m * c.n), 0.0);
     for (int64_t r = 0; r < c.m; ++r)
       for (int64_t n = 0; n < c.n; ++n) {
-        double q = 0.0;
-        if (w.act == nm_sparse::ActMode::kInt8)
-          for (int64_t k0 = 0; k0 < c.k; k0 += w.group) {
-            double amax = 0.0, wsum = 0.0;
-            for (int64_t k = k0; k < std::min(c.k, k0 + w.group); ++k) {
-              amax = std::max(amax, std::fabs(Xd(r, k)));
-              wsum += std::fabs(Wd(n, k));
-            }
-            q += amax / 127.0 / 2.0 * wsum * (1.0 + 1e-5);
-          }
+        const double q = w.act != nm_sparse::ActMode::kInt8
+                             ? 0.0
+                             : int8_x_quantization_bound(Xd, Wd, r, n, c.k, w.group, [](int64_t) { return false; });
         b.tol[size_t(r * c.n + n)] =
             q + chk.extra.terms * double(FLT_EPSILON) * (chk.extra.mag[size_t(r * c.n + n)] + p.extra(r, n)) + 1e-30;
       }
