@@ -11,20 +11,8 @@
 //    (terms * FLT_EPSILON * magnitude, from reference::matmul_magnitude) where it is
 //    finite; for lut, also matmul(X) == matmul(make_tables(X)) bit for bit.
 // Families: int_quant, lut (nm_sparse: nm_sparse_test, with the same classes and
-// comparison from support/extreme_x.hpp, kept out of this file so that the sanitizer and
-// Arm subsets, which build this file, do not compile its kernels a second time).
-#undef HWY_TARGET_INCLUDE
-#define HWY_TARGET_INCLUDE "extreme_x_test.cc"
-#include <hwy/foreach_target.h>  // IWYU pragma: keep
-
-#include <hwy/highway.h>
-#include <hwy/tests/hwy_gtest.h>
-
-#include "lsgemm/int_quant/simd-inl.h"
-#include "lsgemm/lut/simd-inl.h"
-
-#ifndef LSGEMM_TESTS_EXTREME_X_ONCE
-#define LSGEMM_TESTS_EXTREME_X_ONCE
+// comparison from support/extreme_x.hpp). Each test runs once per target the binary holds
+// and the CPU runs, on that target's kernels (support/per_target.hpp).
 #include <gtest/gtest.h>
 
 #include <cfloat>
@@ -43,6 +31,9 @@
 #include "lsgemm/lut/format.hpp"
 #include "lsgemm/lut/reference.hpp"
 #include "support/extreme_x.hpp"
+#include "support/int_quant_tester.hpp"
+#include "support/lut_tester.hpp"
+#include "support/per_target.hpp"
 
 namespace lsgemm {
 namespace test {
@@ -83,12 +74,6 @@ inline void check_int_quant(const IqKernel& kernel, const std::vector<int64_t>& 
   }
 }
 
-struct LutKernels {
-  std::function<void(HostView<const float>, const lut::LutMatrix&, HostView<float>)> matmul;
-  std::function<lut::Tables(HostView<const float>, const lut::TableSpec&)> make_tables;
-  std::function<void(const lut::Tables&, const lut::LutMatrix&, HostView<float>)> matmul_tables;
-};
-
 inline void check_lut(const LutKernels& kern, const std::vector<int64_t>& rows) {
   const int64_t N = 37, K = 200;  // K tail: 200 = 128 + 72
   std::vector<float> W(size_t(N * K));
@@ -116,13 +101,13 @@ inline void check_lut(const LutKernels& kern, const std::vector<int64_t>& rows) 
         const std::string what =
             std::string("lut ") + md.name + ", X: " + xclass_name(cls) + ", M=" + std::to_string(M);
         const std::string rm = message_of([&] { reference::matmul(Xv, w, view(Yr.data(), M, N)); });
-        const std::string km = message_of([&] { kern.matmul(Xv, w, view(Yk.data(), M, N)); });
+        const std::string km = message_of([&] { kern.matmul(Xv, w, view(Yk.data(), M, N), Epilogue()); });
         lut::Tables tk;
-        const std::string tm = message_of([&] { tk = kern.make_tables(Xv, w.table_spec()); });
+        const std::string tm = message_of([&] { kern.make_tables(Xv, w.table_spec(), tk); });
         ASSERT_EQ(tm, rm) << what << ": make_tables must throw as the reference does";
         std::vector<double> tol(Yr.size(), 0.0);
         if (rm.empty()) {
-          kern.matmul_tables(tk, w, view(Yt.data(), M, N));
+          kern.matmul_tables(tk, w, view(Yt.data(), M, N), Epilogue());
           ASSERT_EQ(0, std::memcmp(Yt.data(), Yk.data(), Yk.size() * sizeof(float)))
               << what << ": matmul(X) differs from matmul(make_tables(X))";
           // The lut tester's bound 2: 2 * (blocks + 4) * FLT_EPSILON * magnitude.
@@ -137,60 +122,25 @@ inline void check_lut(const LutKernels& kern, const std::vector<int64_t>& rows) 
   }
 }
 
-}  // namespace test
-}  // namespace lsgemm
-#endif  // LSGEMM_TESTS_EXTREME_X_ONCE
-
-HWY_BEFORE_NAMESPACE();
-namespace lsgemm {
-namespace test {
-namespace HWY_NAMESPACE {
-
 // M = 1 and 3 (GEMV), the GEMM switch, one full f32/u8 tile and a tail, and (lut) the
 // unpacked crossovers of 2- and 1-bit planes.
 void TestIntQuantExtremeX() {
-  const int64_t g = int_quant::HWY_NAMESPACE::kGemmMinRows;
-  check_int_quant(
-      [](HostView<const float> X, const int_quant::QuantizedMatrix& w, HostView<float> Y) {
-        int_quant::HWY_NAMESPACE::matmul(X, w, Y);
-      },
-      {1, 3, g, g + 13});
+  const IntQuantKernels k = int_quant_kernels(ActMode::kInt8);
+  const int64_t g = k.gemm_min_m;
+  check_int_quant([&](HostView<const float> X, const int_quant::QuantizedMatrix& w,
+                      HostView<float> Y) { k.matmul(X, w, Y, Epilogue()); },
+                  {1, 3, g, g + 13});
 }
 
 void TestLutExtremeX() {
-  std::vector<int64_t> rows = {1, 3, 9};
-#if !HWY_HAVE_SCALABLE && HWY_TARGET != HWY_SCALAR
-  rows.push_back(lut::HWY_NAMESPACE::min_rows_unpacked(2));
-  rows.push_back(lut::HWY_NAMESPACE::min_rows_unpacked(1) + 1);
-#endif
-  LutKernels k;
-  k.matmul = [](HostView<const float> X, const lut::LutMatrix& w, HostView<float> Y) {
-    lut::HWY_NAMESPACE::matmul(X, w, Y);
-  };
-  k.make_tables = [](HostView<const float> X, const lut::TableSpec& s) {
-    lut::Tables t;
-    lut::HWY_NAMESPACE::make_tables(X, s, t);
-    return t;
-  };
-  k.matmul_tables = [](const lut::Tables& t, const lut::LutMatrix& w, HostView<float> Y) {
-    lut::HWY_NAMESPACE::matmul(t, w, Y);
-  };
-  check_lut(k, rows);
+  const LutKernels k = lut_kernels();
+  check_lut(k, {1, 3, 9, k.unpacked_rows[2], k.unpacked_rows[1] + 1});
 }
 
-}  // namespace HWY_NAMESPACE
-}  // namespace test
-}  // namespace lsgemm
-HWY_AFTER_NAMESPACE();
-
-#if HWY_ONCE
-namespace lsgemm {
-namespace test {
 HWY_BEFORE_TEST(ExtremeX);
-HWY_EXPORT_AND_TEST_P(ExtremeX, TestIntQuantExtremeX);
-HWY_EXPORT_AND_TEST_P(ExtremeX, TestLutExtremeX);
+LSGEMM_PER_TARGET_TEST(ExtremeX, TestIntQuantExtremeX);
+LSGEMM_PER_TARGET_TEST(ExtremeX, TestLutExtremeX);
 HWY_AFTER_TEST();
 }  // namespace test
 }  // namespace lsgemm
 HWY_TEST_MAIN();
-#endif

@@ -2,10 +2,4 @@
 // SIMD target.
 #define LSGEMM_LUT_TEST_MODE kFast
 #define LSGEMM_TEST_SUITE LutFast
-#undef HWY_TARGET_INCLUDE
-#define HWY_TARGET_INCLUDE "lut_fast_test.cc"
-#include <hwy/foreach_target.h>  // IWYU pragma: keep
-
-#include <hwy/tests/hwy_gtest.h>
-
-#include "lut_test-inl.h"
+#include "lut_test_cases.hpp"

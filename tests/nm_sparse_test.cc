@@ -1,44 +1,20 @@
 // nm_sparse kernels on every attainable SIMD target: the shared tester's shape classes,
 // every pattern and value type, the data classes, a long K, and non-finite and extreme X
-// (the classes and comparison of extreme_x_test, support/extreme_x.hpp). foreach_target.h
-// re-includes this file once per attainable target; HWY_EXPORT_AND_TEST_P registers each
-// function once per target the CPU supports.
-#undef HWY_TARGET_INCLUDE
-#define HWY_TARGET_INCLUDE "nm_sparse_test.cc"
-#include <hwy/foreach_target.h>  // IWYU pragma: keep
-
-#include <hwy/highway.h>
-#include <hwy/tests/hwy_gtest.h>
-
-#include "lsgemm/nm_sparse/simd-inl.h"
+// (the classes and comparison of extreme_x_test, support/extreme_x.hpp). Each test runs
+// once per target the binary holds and the CPU runs, on that target's kernels
+// (nm_sparse_kernels(), support/per_target.hpp).
 #include "support/extreme_x.hpp"
 #include "support/nm_sparse_tester.hpp"
+#include "support/per_target.hpp"
 
-HWY_BEFORE_NAMESPACE();
 namespace lsgemm {
 namespace test {
-namespace HWY_NAMESPACE {
-namespace nk = lsgemm::nm_sparse::HWY_NAMESPACE;
-
-// The kernel and the constants of this target.
-inline NmSparseKernels kernels() {
-  NmSparseKernels k;
-  k.target = hwy::TargetName(HWY_TARGET);
-  k.lanes = int64_t(hwy::HWY_NAMESPACE::Lanes(simd::HWY_NAMESPACE::DF()));
-  k.mr = nk::kMRGather;
-  k.m_block = simd::HWY_NAMESPACE::kMBlockF32;  // no M blocks: the shape class still crosses 240 rows
-  k.rules = nk::path_rules();
-  k.matmul = [](HostView<const float> X, const NmSparseMatrix& w, HostView<float> Y, const Epilogue& e) {
-    nk::matmul(X, w, Y, e);
-  };
-  return k;
-}
 
 // Every shape class for 2:4 and 2:8 (f32), 1:4 (bf16), 2:4 int4 g128 and 4:8 int8 g64,
 // with float and with int8 activations (and 3:8 int8, whose index word holds no whole
 // quads: the gather tile); then every path of this target's rules must have run.
 void TestShapeClasses() {
-  const NmSparseKernels k = kernels();
+  const NmSparseKernels k = nm_sparse_kernels();
   reset_paths_taken();
   uint64_t seed = 1000;
   for (const NmOptions& o : {NmOptions{}, NmOptions{}.with_pattern(2, 8),
@@ -73,7 +49,7 @@ void TestShapeClasses() {
 // Every pattern and value type at M = 1 and M = 13, with strides and the epilogue's
 // options; then each data class.
 void TestAllPatterns() {
-  const NmSparseKernels t = kernels();
+  const NmSparseKernels t = nm_sparse_kernels();
   uint64_t seed = 7;
   for (const NmOptions& o : nm_sparse_all_options())
     for (int64_t m : {int64_t(1), int64_t(13)}) {
@@ -109,7 +85,7 @@ void TestAllPatterns() {
 
 // Long K (8640): accumulation over many chunks.
 void TestLongK() {
-  const NmSparseKernels t = kernels();
+  const NmSparseKernels t = nm_sparse_kernels();
   uint64_t seed = 500;
   for (const NmOptions& o : {NmOptions{}, NmOptions{}.with_pattern(4, 8).with_values(nm_sparse::ValueType::kBf16),
                              NmOptions{}.with_values(nm_sparse::ValueType::kInt4).with_group(256),
@@ -134,6 +110,7 @@ void TestLongK() {
 // Rows: M = 1 and 3, past the quad-dot tile (its pre-pass) and past the gather tile
 // (the per-task decode), with remainder tiles.
 void TestExtremeX() {
+  const NmSparseKernels kern = nm_sparse_kernels();
   const int64_t N = 37, K = 256;
   std::vector<float> W(size_t(N * K));
   std::mt19937_64 rng(9);
@@ -153,14 +130,14 @@ void TestExtremeX() {
   for (const Mode& md : modes) {
     const NmSparseMatrix w = nm_sparse::pack(view<const float>(W.data(), N, K), md.opt);
     for (XClass cls : xclasses())
-      for (int64_t M : {int64_t(1), int64_t(3), int64_t(5), int64_t(nk::kMRGather + 7)}) {
+      for (int64_t M : {int64_t(1), int64_t(3), int64_t(5), int64_t(kern.mr + 7)}) {
         // The tester's bound.
         expect_extreme_case(
-            std::string(hwy::TargetName(HWY_TARGET)) + " nm_sparse " + md.name + ", X: " + xclass_name(cls) +
+            std::string(kern.target) + " nm_sparse " + md.name + ", X: " + xclass_name(cls) +
                 ", M=" + std::to_string(M),
             make_x(cls, M, K, uint64_t(M) * 17 + 3), M, K, N,
             [&](HostView<const float> X, HostView<float> Y) { reference::matmul(X, w, Y); },
-            [&](HostView<const float> X, HostView<float> Y) { nk::matmul(X, w, Y); },
+            [&](HostView<const float> X, HostView<float> Y) { kern.matmul(X, w, Y, Epilogue()); },
             [&](HostView<const float> X) { return reference::matmul_magnitude(X, w); },
             double(w.act == ActMode::kInt8 ? w.groups() : w.kp) + 8.0);
         if (::testing::Test::HasFatalFailure()) return;
@@ -168,21 +145,12 @@ void TestExtremeX() {
   }
 }
 
-}  // namespace HWY_NAMESPACE
-}  // namespace test
-}  // namespace lsgemm
-HWY_AFTER_NAMESPACE();
-
-#if HWY_ONCE
-namespace lsgemm {
-namespace test {
 HWY_BEFORE_TEST(NmSparse);
-HWY_EXPORT_AND_TEST_P(NmSparse, TestShapeClasses);
-HWY_EXPORT_AND_TEST_P(NmSparse, TestAllPatterns);
-HWY_EXPORT_AND_TEST_P(NmSparse, TestLongK);
-HWY_EXPORT_AND_TEST_P(NmSparse, TestExtremeX);
+LSGEMM_PER_TARGET_TEST(NmSparse, TestShapeClasses);
+LSGEMM_PER_TARGET_TEST(NmSparse, TestAllPatterns);
+LSGEMM_PER_TARGET_TEST(NmSparse, TestLongK);
+LSGEMM_PER_TARGET_TEST(NmSparse, TestExtremeX);
 HWY_AFTER_TEST();
 }  // namespace test
 }  // namespace lsgemm
 HWY_TEST_MAIN();
-#endif

@@ -1,18 +1,7 @@
 // Regression tests of the kernels, one per fixed defect, with the shape and data of its
-// report, on every attainable SIMD target (HWY_EXPORT_AND_TEST_P). The ones on packed
-// objects (target-independent) are at the end of bad_input_test.cc.
-#undef HWY_TARGET_INCLUDE
-#define HWY_TARGET_INCLUDE "regress_test.cc"
-#include <hwy/foreach_target.h>  // IWYU pragma: keep
-
-#include <hwy/highway.h>
-#include <hwy/tests/hwy_gtest.h>
-
-#include "lsgemm/int_quant/simd-inl.h"
-#include "lsgemm/lut/simd-inl.h"
-
-#ifndef LSGEMM_TESTS_REGRESS_ONCE
-#define LSGEMM_TESTS_REGRESS_ONCE
+// report, on every attainable SIMD target (each test runs once per target the binary
+// holds and the CPU runs, on that target's kernels: support/per_target.hpp). The ones on
+// packed objects (target-independent) are at the end of bad_input_test.cc.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -27,7 +16,9 @@
 #include "lsgemm/int_quant/reference.hpp"
 #include "lsgemm/lut/reference.hpp"
 #include "support/error_of.hpp"
+#include "support/int_quant_tester.hpp"
 #include "support/lut_tester.hpp"
+#include "support/per_target.hpp"
 
 namespace lsgemm {
 namespace test {
@@ -51,14 +42,17 @@ inline void expect_mentions(const std::string& msg, std::initializer_list<std::s
 // "X(r,c)=": how every activation check names the element.
 inline std::string element(int64_t r, int64_t c) { return "X(" + std::to_string(r) + "," + std::to_string(c) + ")="; }
 
-}  // namespace test
-}  // namespace lsgemm
-#endif  // LSGEMM_TESTS_REGRESS_ONCE
-
-HWY_BEFORE_NAMESPACE();
-namespace lsgemm {
-namespace test {
-namespace HWY_NAMESPACE {
+// The kernels of the target under test.
+inline void iq_matmul(HostView<const float> X, const iq::QuantizedMatrix& w, HostView<float> Y) {
+  int_quant_kernels(ActMode::kInt8).matmul(X, w, Y, Epilogue());
+}
+inline void lut_matmul(HostView<const float> X, const lut::LutMatrix& w, HostView<float> Y,
+                       const Epilogue& e = Epilogue()) {
+  lut_kernels().matmul(X, w, Y, e);
+}
+inline void lut_matmul(const lut::Tables& t, const lut::LutMatrix& w, HostView<float> Y) {
+  lut_kernels().matmul_tables(t, w, Y, Epilogue());
+}
 
 // Defect 2: with LLM.int8() outliers, X(0,5) = +Inf made column 5 an outlier column,
 // was zeroed before the finiteness check and multiplied raw into Y (Y = [-inf, inf,
@@ -78,7 +72,7 @@ void regress_int8_outliers_let_nonfinite_through() {
     }
     std::vector<float> Y(size_t(M * N), kSentinel);
     const std::string msg = error_of([&] {
-      int_quant::HWY_NAMESPACE::matmul(view<const float>(X.data(), M, K), w, view(Y.data(), M, N));
+      iq_matmul(view<const float>(X.data(), M, K), w, view(Y.data(), M, N));
     });
     expect_mentions(msg, {variant == 0 ? "X(0,5)=inf is not finite" : "X(2,5)=nan is not finite", "int8"});
     for (float v : Y) ASSERT_EQ(v, kSentinel) << "Y written by a throwing call";
@@ -104,7 +98,7 @@ void regress_float_gemv_extreme_x() {
       }
       const HostView<const float> Xv(X.data(), M, K, K);
       std::vector<float> Yk(size_t(M * N)), Yr(size_t(M * N));
-      int_quant::HWY_NAMESPACE::matmul(Xv, w, view(Yk.data(), M, N));
+      iq_matmul(Xv, w, view(Yk.data(), M, N));
       reference::matmul(Xv, w, view(Yr.data(), M, N));
       const std::vector<double> mag = reference::matmul_magnitude(Xv, w);
       for (size_t i = 0; i < Yr.size(); ++i) {
@@ -132,7 +126,7 @@ void regress_tiny_activations_quantized_wrongly() {
     std::vector<float> X(size_t(M * K), 0.0f);
     X[0] = 1e-38f;
     std::vector<float> Yk(size_t(M * N), kSentinel), Yr = Yk;
-    int_quant::HWY_NAMESPACE::matmul(view<const float>(X.data(), M, K), w, view(Yk.data(), M, N));
+    iq_matmul(view<const float>(X.data(), M, K), w, view(Yk.data(), M, N));
     reference::matmul(view<const float>(X.data(), M, K), w, view(Yr.data(), M, N));
     for (size_t i = 0; i < Yk.size(); ++i) {
       ASSERT_EQ(Yk[i], Yr[i]) << "M=" << M << " Y[" << i << "]";
@@ -148,10 +142,10 @@ void regress_tiny_activations_quantized_wrongly() {
     for (int64_t m = 0; m < M; ++m) X[size_t(m * K + m % K)] = 1e-38f;
     std::vector<float> Y1(size_t(M * N)), Y2(size_t(M * N)), Yr(size_t(M * N));
     const HostView<const float> Xv(X.data(), M, K, K);
-    lut::HWY_NAMESPACE::matmul(Xv, lw, view(Y1.data(), M, N));
+    lut_matmul(Xv, lw, view(Y1.data(), M, N));
     lut::Tables t;
-    lut::HWY_NAMESPACE::make_tables(Xv, lw.table_spec(), t);
-    lut::HWY_NAMESPACE::matmul(t, lw, view(Y2.data(), M, N));
+    lut_kernels().make_tables(Xv, lw.table_spec(), t);
+    lut_matmul(t, lw, view(Y2.data(), M, N));
     reference::matmul(Xv, lw, view(Yr.data(), M, N));
     for (size_t i = 0; i < Y1.size(); ++i) {
       ASSERT_TRUE(std::isfinite(Y1[i])) << lut::table_mode_name(mode) << " Y[" << i << "] = " << Y1[i];
@@ -171,12 +165,12 @@ void regress_int8_error_names_element() {
   X[size_t(1 * K + 9)] = std::nanf("");
   std::vector<float> Y(size_t(M * N));
   const HostView<const float> Xv(X.data(), M, K, K);
-  const std::string k = error_of([&] { int_quant::HWY_NAMESPACE::matmul(Xv, w, view(Y.data(), M, N)); });
+  const std::string k = error_of([&] { iq_matmul(Xv, w, view(Y.data(), M, N)); });
   const std::string r = error_of([&] { reference::matmul(Xv, w, view(Y.data(), M, N)); });
   expect_mentions(k, {"X(1,9)=nan", "not finite"});
   EXPECT_EQ(k, r);
   X[size_t(1 * K + 9)] = 1e20f;  // beyond kMaxAbsX
-  expect_mentions(error_of([&] { int_quant::HWY_NAMESPACE::matmul(Xv, w, view(Y.data(), M, N)); }),
+  expect_mentions(error_of([&] { iq_matmul(Xv, w, view(Y.data(), M, N)); }),
                   {"X(1,9)=1e+20", "too large", "2^64"});
 }
 
@@ -188,8 +182,8 @@ void regress_int8_error_names_element() {
 // integer X with block amax 127) the reference and the kernels agree bit for bit, at
 // M = 1 (GEMV), on the GEMM and on the unpacked path. The UBSan stage runs this test.
 void regress_lut_reference_shift_of_negative() {
-  namespace lk = lut::HWY_NAMESPACE;
-  for (int64_t M : merge_rows({{1, lk::kMRExact, lk::min_rows_unpacked(4)}})) {
+  const LutKernels lk = lut_kernels();
+  for (int64_t M : merge_rows({{1, lk.mr_exact, lk.unpacked_rows[4]}})) {
     LutCase c;
     c.m = M;
     c.n = 24;
@@ -205,8 +199,8 @@ void regress_lut_reference_shift_of_negative() {
     ASSERT_LT(lut::table_value(t, 0, 0, 0, 15), 0) << "precondition: a negative exact-table entry";
     std::vector<float> Yr(size_t(M * c.n)), Yk(Yr.size()), Yt(Yr.size());
     reference::matmul(Xv, w, view(Yr.data(), M, c.n));
-    lk::matmul(Xv, w, view(Yk.data(), M, c.n));
-    lk::matmul(t, w, view(Yt.data(), M, c.n));
+    lut_matmul(Xv, w, view(Yk.data(), M, c.n));
+    lut_matmul(t, w, view(Yt.data(), M, c.n));
     int64_t nonzero = 0;
     for (size_t i = 0; i < Yr.size(); ++i) {
       nonzero += Yr[i] != 0.0f;
@@ -224,13 +218,13 @@ void regress_lut_reference_shift_of_negative() {
 // GEMV and GEMM paths of int_quant int8 and of lut exact and fast tables (and the
 // unpacked exact path), and the rejected call leaves Y as it was.
 void regress_nonfinite_x_message() {
-  namespace lk = lut::HWY_NAMESPACE;
+  const LutKernels lk = lut_kernels();
   const int64_t N = 24, K = 128;
   const std::vector<float> W = normal(N * K, 1.0f, 8);
   const iq::QuantizedMatrix wq =
       iq::pack(view<const float>(W.data(), N, K), iq::PackOptions().with_group(32).with_act(iq::ActMode::kInt8));
-  const int64_t gemm_m = std::max<int64_t>({int_quant::HWY_NAMESPACE::kGemmMinRows, lk::kMR, lk::kMRExact}) + 1;
-  for (int64_t M : merge_rows({{1, gemm_m, lk::min_rows_unpacked(2) + 1}}))
+  const int64_t gemm_m = std::max<int64_t>({int_quant_kernels(ActMode::kInt8).gemm_min_m, lk.mr, lk.mr_exact}) + 1;
+  for (int64_t M : merge_rows({{1, gemm_m, lk.unpacked_rows[2] + 1}}))
     for (float bad : {std::nanf(""), -std::numeric_limits<float>::infinity()}) {
       std::vector<float> X = normal(M * K, 1.0f, 9);
       const int64_t r = M - 1, col = 37;
@@ -239,38 +233,28 @@ void regress_nonfinite_x_message() {
       std::vector<float> Y(size_t(M * N), kSentinel);
       SCOPED_TRACE("M=" + std::to_string(M) + " X(" + std::to_string(r) + "," + std::to_string(col) +
                    ")=" + std::to_string(bad));
-      expect_mentions(error_keeping_y(Y, [&] { int_quant::HWY_NAMESPACE::matmul(Xv, wq, view(Y.data(), M, N)); }),
+      expect_mentions(error_keeping_y(Y, [&] { iq_matmul(Xv, wq, view(Y.data(), M, N)); }),
                       {element(r, col), "not finite", "int8 activation mode"});
       for (lut::TableMode mode : {lut::TableMode::kExact, lut::TableMode::kFast}) {
         SCOPED_TRACE(lut::table_mode_name(mode));
         const lut::LutMatrix wl =
             lut::pack(view<const float>(W.data(), N, K), lut::PackOptions().with_bits(2).with_group(64).with_tables(mode));
         expect_mentions(
-            error_keeping_y(Y, [&] { lk::matmul(Xv, wl, view(Y.data(), M, N), Epilogue().with_accumulate()); }),
+            error_keeping_y(Y, [&] { lut_matmul(Xv, wl, view(Y.data(), M, N), Epilogue().with_accumulate()); }),
             {element(r, col), "not finite", "table lookups"});
       }
     }
 }
 
-}  // namespace HWY_NAMESPACE
-}  // namespace test
-}  // namespace lsgemm
-HWY_AFTER_NAMESPACE();
-
-#if HWY_ONCE
-namespace lsgemm {
-namespace test {
-
 HWY_BEFORE_TEST(Regress);
-HWY_EXPORT_AND_TEST_P(Regress, regress_int8_outliers_let_nonfinite_through);
-HWY_EXPORT_AND_TEST_P(Regress, regress_float_gemv_extreme_x);
-HWY_EXPORT_AND_TEST_P(Regress, regress_tiny_activations_quantized_wrongly);
-HWY_EXPORT_AND_TEST_P(Regress, regress_int8_error_names_element);
-HWY_EXPORT_AND_TEST_P(Regress, regress_lut_reference_shift_of_negative);
-HWY_EXPORT_AND_TEST_P(Regress, regress_nonfinite_x_message);
+LSGEMM_PER_TARGET_TEST(Regress, regress_int8_outliers_let_nonfinite_through);
+LSGEMM_PER_TARGET_TEST(Regress, regress_float_gemv_extreme_x);
+LSGEMM_PER_TARGET_TEST(Regress, regress_tiny_activations_quantized_wrongly);
+LSGEMM_PER_TARGET_TEST(Regress, regress_int8_error_names_element);
+LSGEMM_PER_TARGET_TEST(Regress, regress_lut_reference_shift_of_negative);
+LSGEMM_PER_TARGET_TEST(Regress, regress_nonfinite_x_message);
 HWY_AFTER_TEST();
 
 }  // namespace test
 }  // namespace lsgemm
 HWY_TEST_MAIN();
-#endif

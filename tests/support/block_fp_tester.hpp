@@ -40,6 +40,9 @@ struct BlockFpKernels {
   std::vector<PathRule> rules;
   std::function<void(HostView<const float>, const BlockFpMatrix&, HostView<float>, const Epilogue&)> matmul;
 };
+// The kernels of the target under test, register tile and M block of `act`
+// (tests/kernels/block_fp_kernels.cc).
+BlockFpKernels block_fp_kernels(ActMode act);
 
 // The element values (in block-scale units) a code can take, and the code count: the
 // generators draw from them.

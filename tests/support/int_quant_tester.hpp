@@ -41,6 +41,9 @@ struct IntQuantKernels {
   std::vector<PathRule> rules;  // this target's path_rules()
   std::function<void(HostView<const float>, const QuantizedMatrix&, HostView<float>, const Epilogue&)> matmul;
 };
+// The kernels of the target under test, register tile and M block of `act`
+// (tests/kernels/int_quant_kernels.cc).
+IntQuantKernels int_quant_kernels(ActMode act);
 
 struct IntQuantFamily {
   using Options = PackOptions;

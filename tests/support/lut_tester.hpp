@@ -2,7 +2,7 @@
 // The lut family of the matmul tester (support/matmul_tester.hpp): data generators,
 // the table checks, the derived tolerances, and the shape classes derived from the
 // kernels' constants. Plain header (compiled once per test binary): the per-target test
-// bodies (tests/lut_test-inl.h) pass their kernels and constants in.
+// bodies (tests/lut_test_cases.hpp) pass their kernels and constants in.
 //
 // Checks of one case (check_problem; 1-3 here, LutFamily::check_reference, the rest shared):
 //  1. tables: the kernel's make_tables against lut::make_tables_reference, lo / hi /
@@ -79,6 +79,8 @@ struct LutKernels {
   std::function<void(const lut::Tables&, const lut::LutMatrix&, HostView<float>, const Epilogue&)> matmul_tables;
   std::function<void(HostView<const float>, const lut::LutMatrix&, HostView<float>, const Epilogue&)> matmul;
 };
+// The kernels of the target under test (tests/kernels/lut_kernels.cc).
+LutKernels lut_kernels();
 
 using LutData = Data;
 using LutCase = MatmulCase<lut::PackOptions>;

@@ -238,7 +238,9 @@ Result check_problem(const Problem<F>& p, const typename F::Weights& w, const ty
     for (int64_t m = 0; m < c.m; ++m)
       for (int64_t n = 0; n < c.n; ++n) nonzero += chk.Yr[size_t(m * p.ldy + n)] != 0.0f;
     EXPECT_GT(nonzero_mag, 0) << "the product's terms are all zero for non-zero data";
-    if (!c.bias && !c.accumulate) EXPECT_GT(nonzero, 0) << "reference output is all zero for non-zero data";
+    if (!c.bias && !c.accumulate) {
+      EXPECT_GT(nonzero, 0) << "reference output is all zero for non-zero data";
+    }
     if (::testing::Test::HasFailure()) return res;
   }
   res.Y = chk.Y;

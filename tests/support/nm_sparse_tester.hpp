@@ -35,6 +35,8 @@ struct NmSparseKernels {
   std::vector<PathRule> rules;
   std::function<void(HostView<const float>, const NmSparseMatrix&, HostView<float>, const Epilogue&)> matmul;
 };
+// The kernels of the target under test (tests/kernels/nm_sparse_kernels.cc).
+NmSparseKernels nm_sparse_kernels();
 
 struct NmSparseFamily {
   using Options = NmOptions;

@@ -1,42 +1,16 @@
-// Per-target lut tests, included by lut_exact_test.cc and lut_fast_test.cc (one table
-// mode each, to keep each TU's compile short). foreach_target.h re-includes the including
-// .cc once per attainable target, and HWY_EXPORT_AND_TEST_P registers each function once
-// per target the CPU supports. The including file defines LSGEMM_LUT_TEST_MODE (kExact or
-// kFast) and LSGEMM_TEST_SUITE. The checks and bounds are in support/lut_tester.hpp.
-#include <hwy/highway.h>
-
-#include "lsgemm/lut/simd-inl.h"
+// The lut tests, included by lut_exact_test.cc and lut_fast_test.cc (one table mode
+// each, to keep each binary's run short). Each test runs once per SIMD target the binary
+// holds and the CPU runs, on that target's kernels (lut_kernels(), support/per_target.hpp).
+// The including file defines LSGEMM_LUT_TEST_MODE (kExact or kFast) and
+// LSGEMM_TEST_SUITE. The checks and bounds are in support/lut_tester.hpp.
 #include "support/error_of.hpp"
 #include "support/lut_tester.hpp"
+#include "support/per_target.hpp"
 
-HWY_BEFORE_NAMESPACE();
 namespace lsgemm {
 namespace test {
-namespace HWY_NAMESPACE {
-namespace lk = lsgemm::lut::HWY_NAMESPACE;
-namespace hn = hwy::HWY_NAMESPACE;
 
 constexpr lut::TableMode kMode = lut::TableMode::LSGEMM_LUT_TEST_MODE;
-
-inline LutKernels kernels() {
-  LutKernels k;
-  k.target = hwy::TargetName(HWY_TARGET);
-  k.lanes = std::min<int64_t>(16, int64_t(hn::Lanes(hn::ScalableTag<float>())));
-  k.mr = lk::kMR;
-  k.mr_exact = lk::kMRExact;
-  for (int bits = 1; bits <= 4; ++bits) k.unpacked_rows[bits] = lk::min_rows_unpacked(bits);
-  k.table_chunk_bytes = lk::kTableChunkBytes;
-  k.m_block = simd::HWY_NAMESPACE::kMBlockU8;  // the unpacked path's u8 skeleton
-  k.rules = lk::path_rules();
-  k.make_tables = [](HostView<const float> X, const lut::TableSpec& s, lut::Tables& t) { lk::make_tables(X, s, t); };
-  k.matmul_tables = [](const lut::Tables& t, const lut::LutMatrix& w, HostView<float> Y, const Epilogue& e) {
-    lk::matmul(t, w, Y, e);
-  };
-  k.matmul = [](HostView<const float> X, const lut::LutMatrix& w, HostView<float> Y, const Epilogue& e) {
-    lk::matmul(X, w, Y, e);
-  };
-  return k;
-}
 
 #define LSGEMM_LUT_RUN(c)                              \
   do {                                                 \
@@ -48,7 +22,7 @@ inline LutKernels kernels() {
 // 128, 64 and 32, g = 3 with blocks of 48), M around the row tiles, K tails, data classes,
 // strided X. One Tables object is reused throughout: make_tables must overwrite it.
 void TestMakeTables() {
-  const LutKernels kern = kernels();
+  const LutKernels kern = lut_kernels();
   struct Layout {
     int g, block;
     lut::TableSpec spec(int64_t k) const {
@@ -112,7 +86,7 @@ void TestMakeTables() {
 // several weight kinds; then every path of this target's rules for the table mode
 // under test must have run (on a target without kernels: the reference).
 void TestShapeClasses() {
-  const LutKernels kern = kernels();
+  const LutKernels kern = lut_kernels();
   reset_paths_taken();
   run_cases<LutFamily>(lut_shape_classes(kern, kMode), kern);
   if (::testing::Test::HasFailure()) return;
@@ -127,7 +101,7 @@ void TestShapeClasses() {
 // groups 32..256 and per-channel; ternary planes with groups and per-channel / per-tensor;
 // ternary triples per-channel / per-tensor. Normal data (two shapes) and the exact class.
 void TestWeightKinds() {
-  const LutKernels kern = kernels();
+  const LutKernels kern = lut_kernels();
   const int64_t L = kern.lanes;
   uint64_t seed = 200;
   for (const lut::PackOptions& o : all_weight_kinds(kMode)) {
@@ -146,7 +120,7 @@ void TestWeightKinds() {
 // Data classes: exact (bit-exact against both oracles), zero X, zero W, constant,
 // outlier-heavy X; with and without bias / accumulate.
 void TestDataClasses() {
-  const LutKernels kern = kernels();
+  const LutKernels kern = lut_kernels();
   uint64_t seed = 300;
   for (LutData d : {LutData::kExact, LutData::kZeroX, LutData::kZeroW, LutData::kConstant, LutData::kOutliers})
     for (const lut::PackOptions& o : layout_kinds(kMode))
@@ -170,7 +144,7 @@ void TestDataClasses() {
 // matrices reuse them, each result equals the one-call path bit for bit, repeated calls
 // give the same bits, and the tables are not modified.
 void TestPrebuiltTables() {
-  const LutKernels kern = kernels();
+  const LutKernels kern = lut_kernels();
   using O = lut::PackOptions;
   const std::vector<std::vector<O>> families = {
       // Equal specs (X blocks of 128): groups 128, 256 and per-channel.
@@ -239,7 +213,7 @@ void TestPrebuiltTables() {
 // within the sum of the two second-oracle bounds otherwise (their dequantized W is the
 // same, so each is within its bound of the same double product).
 void TestTernaryLayouts() {
-  const LutKernels kern = kernels();
+  const LutKernels kern = lut_kernels();
   const int64_t L = kern.lanes;
   using O = lut::PackOptions;
   using lut::WeightKind;
@@ -325,7 +299,7 @@ void TestTernaryLayouts() {
 // triples give 21845 * 381 + 126 = 8323071 (the reference gives the same; exact tables
 // give 8323072).
 void TestExtremes() {
-  const LutKernels kern = kernels();
+  const LutKernels kern = lut_kernels();
   using O = lut::PackOptions;
   using lut::WeightKind;
   const int64_t K = 65536, N = 17;
@@ -376,7 +350,7 @@ void TestExtremes() {
 //               outliers <= 4e-3 (1.3e-4 .. 1.6e-3).
 // Each case also passes check_problem's per-output bounds.
 void TestNMSE() {
-  const LutKernels kern = kernels();
+  const LutKernels kern = lut_kernels();
   using O = lut::PackOptions;
   const std::vector<O> opts = {O().with_bits(2).with_group(128),
                                O().with_bits(4).with_group(64).with_symmetric(true),
@@ -408,7 +382,7 @@ void TestNMSE() {
 // Non-finite activations: make_tables and matmul throw lsgemm::Error naming them and
 // leave Y untouched (table lookups need finite X). NaN in the ld gap of X is ignored.
 void TestNonFinite() {
-  const LutKernels kern = kernels();
+  const LutKernels kern = lut_kernels();
   const int64_t K = 100, N = 2 * kern.lanes + 1;
   using O = lut::PackOptions;
   for (const O& o0 : {O().with_bits(2).with_group(64), O().with_bits(2).with_group(32),
@@ -458,7 +432,7 @@ void TestNonFinite() {
 
 // M = 0 with null data is a no-op (and builds empty tables).
 void TestZeroRows() {
-  const LutKernels kern = kernels();
+  const LutKernels kern = lut_kernels();
   std::vector<float> W(size_t(17 * 100), 0.5f);
   for (const lut::PackOptions& o : layout_kinds(kMode)) {
     const lut::LutMatrix w = lut::pack(view<const float>(W.data(), 17, 100), o);
@@ -473,27 +447,18 @@ void TestZeroRows() {
 
 #undef LSGEMM_LUT_RUN
 
-}  // namespace HWY_NAMESPACE
-}  // namespace test
-}  // namespace lsgemm
-HWY_AFTER_NAMESPACE();
-
-#if HWY_ONCE
-namespace lsgemm {
-namespace test {
 HWY_BEFORE_TEST(LSGEMM_TEST_SUITE);
-HWY_EXPORT_AND_TEST_P(LSGEMM_TEST_SUITE, TestMakeTables);
-HWY_EXPORT_AND_TEST_P(LSGEMM_TEST_SUITE, TestShapeClasses);
-HWY_EXPORT_AND_TEST_P(LSGEMM_TEST_SUITE, TestWeightKinds);
-HWY_EXPORT_AND_TEST_P(LSGEMM_TEST_SUITE, TestDataClasses);
-HWY_EXPORT_AND_TEST_P(LSGEMM_TEST_SUITE, TestPrebuiltTables);
-HWY_EXPORT_AND_TEST_P(LSGEMM_TEST_SUITE, TestTernaryLayouts);
-HWY_EXPORT_AND_TEST_P(LSGEMM_TEST_SUITE, TestExtremes);
-HWY_EXPORT_AND_TEST_P(LSGEMM_TEST_SUITE, TestNMSE);
-HWY_EXPORT_AND_TEST_P(LSGEMM_TEST_SUITE, TestNonFinite);
-HWY_EXPORT_AND_TEST_P(LSGEMM_TEST_SUITE, TestZeroRows);
+LSGEMM_PER_TARGET_TEST(LSGEMM_TEST_SUITE, TestMakeTables);
+LSGEMM_PER_TARGET_TEST(LSGEMM_TEST_SUITE, TestShapeClasses);
+LSGEMM_PER_TARGET_TEST(LSGEMM_TEST_SUITE, TestWeightKinds);
+LSGEMM_PER_TARGET_TEST(LSGEMM_TEST_SUITE, TestDataClasses);
+LSGEMM_PER_TARGET_TEST(LSGEMM_TEST_SUITE, TestPrebuiltTables);
+LSGEMM_PER_TARGET_TEST(LSGEMM_TEST_SUITE, TestTernaryLayouts);
+LSGEMM_PER_TARGET_TEST(LSGEMM_TEST_SUITE, TestExtremes);
+LSGEMM_PER_TARGET_TEST(LSGEMM_TEST_SUITE, TestNMSE);
+LSGEMM_PER_TARGET_TEST(LSGEMM_TEST_SUITE, TestNonFinite);
+LSGEMM_PER_TARGET_TEST(LSGEMM_TEST_SUITE, TestZeroRows);
 HWY_AFTER_TEST();
 }  // namespace test
 }  // namespace lsgemm
 HWY_TEST_MAIN();
-#endif

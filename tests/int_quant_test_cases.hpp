@@ -1,43 +1,20 @@
-// Per-target int_quant tests, included by int_quant_float_test.cc and
-// int_quant_int8_test.cc (one activation mode each, to keep each TU's compile short).
-// foreach_target.h re-includes the including .cc once per attainable target, and
-// HWY_EXPORT_AND_TEST_P registers each function once per target the CPU supports.
-// The including file defines LSGEMM_TEST_ACT (kFloat or kInt8) and LSGEMM_TEST_SUITE.
-#include <hwy/highway.h>
-
-#include "lsgemm/int_quant/simd-inl.h"
+// The int_quant tests, included by int_quant_float_test.cc and int_quant_int8_test.cc
+// (one activation mode each, to keep each binary's run short). Each test runs once per
+// SIMD target the binary holds and the CPU runs, on that target's kernels
+// (int_quant_kernels(), support/per_target.hpp). The including file defines
+// LSGEMM_TEST_ACT (kFloat or kInt8), LSGEMM_TEST_INT8 and LSGEMM_TEST_SUITE.
 #include "support/int_quant_tester.hpp"
+#include "support/per_target.hpp"
 
-HWY_BEFORE_NAMESPACE();
 namespace lsgemm {
 namespace test {
-namespace HWY_NAMESPACE {
-namespace iq = lsgemm::int_quant::HWY_NAMESPACE;
-
-// The kernel and the constants of this target; the register tile is the one of the
-// mode under test (f32 tiles for float X, u8 x s8 tiles for int8 X).
-inline IntQuantKernels kernels() {
-  IntQuantKernels k;
-  k.target = hwy::TargetName(HWY_TARGET);
-  k.lanes = int64_t(hwy::HWY_NAMESPACE::Lanes(simd::HWY_NAMESPACE::DF()));
-  k.mr = ActMode::LSGEMM_TEST_ACT == ActMode::kFloat ? simd::HWY_NAMESPACE::kMRF32 : simd::HWY_NAMESPACE::kMRU8S8;
-  k.gemm_min_m = iq::kGemmMinRows;
-  k.chunk = iq::kChunk;
-  k.m_block = ActMode::LSGEMM_TEST_ACT == ActMode::kFloat ? simd::HWY_NAMESPACE::kMBlockF32
-                                                           : simd::HWY_NAMESPACE::kMBlockU8;
-  k.rules = iq::path_rules();
-  k.matmul = [](HostView<const float> X, const QuantizedMatrix& w, HostView<float> Y, const Epilogue& e) {
-    iq::matmul(X, w, Y, e);
-  };
-  return k;
-}
 
 constexpr ActMode kAct = ActMode::LSGEMM_TEST_ACT;
 
 // Every shape class, bits 2, 4, 8; then every path of this target's rules for the mode
 // under test must have run (on a target without kernels: the reference).
 void TestShapeClasses() {
-  const IntQuantKernels k = kernels();
+  const IntQuantKernels k = int_quant_kernels(kAct);
   reset_paths_taken();
   for (int bits : {2, 4, 8}) {
     run_cases<IntQuantFamily>(int_quant_shape_classes(k, kAct, bits), k);
@@ -55,7 +32,7 @@ void TestShapeClasses() {
 
 // Format and call options: groups, symmetric, strides, bias, accumulate.
 void TestOptions() {
-  const IntQuantKernels t = kernels();
+  const IntQuantKernels t = int_quant_kernels(kAct);
   uint64_t seed = 7;
   for (int bits : {2, 4, 8})
     for (int group : {32, 64, 128, 256, 0})
@@ -84,7 +61,7 @@ void TestOptions() {
 // Data classes. "exact": power-of-two scales, integer X with group amax 127, so every
 // intermediate is exact in f32 and the kernel must match the reference bit for bit.
 void TestDataClasses() {
-  const IntQuantKernels t = kernels();
+  const IntQuantKernels t = int_quant_kernels(kAct);
   uint64_t seed = 100;
   for (Data d : {Data::kExact, Data::kZeroX, Data::kZeroW, Data::kConstant, Data::kOutliers})
     for (int bits : {2, 4, 8})
@@ -109,6 +86,7 @@ void TestDataClasses() {
 // Non-finite activations: float mode propagates NaN/Inf like the reference; int8 mode
 // rejects them with an Error and leaves Y bit for bit as it was.
 void TestNonFinite() {
+  const IntQuantKernels t = int_quant_kernels(kAct);
   const int64_t M = 5, N = 24, K = 64;
   std::vector<float> W(size_t(N * K), 0.5f), X(size_t(M * K), 1.0f);
   X[size_t(2 * K + 7)] = std::numeric_limits<float>::quiet_NaN();
@@ -122,15 +100,17 @@ void TestNonFinite() {
     const HostView<const float> Xv(X.data(), m, K, K);
     if (kAct == ActMode::kInt8) {
       if (m == 1) continue;
-      const std::string msg = error_keeping_y(Y, [&] { iq::matmul(Xv, w, view(Y.data(), m, N)); });
+      const std::string msg = error_keeping_y(Y, [&] { t.matmul(Xv, w, view(Y.data(), m, N), Epilogue()); });
       EXPECT_NE(msg.find("not finite"), std::string::npos) << msg;
     } else {
-      iq::matmul(Xv, w, view(Y.data(), m, N));
+      t.matmul(Xv, w, view(Y.data(), m, N), Epilogue());
       reference::matmul(Xv, w, view(Yr.data(), m, N));
       for (size_t i = 0; i < size_t(m * N); ++i) {
         ASSERT_EQ(std::isnan(Y[i]), std::isnan(Yr[i])) << "at " << i;
         ASSERT_EQ(std::isinf(Y[i]), std::isinf(Yr[i])) << "at " << i;
-        if (std::isfinite(Y[i])) ASSERT_NEAR(Y[i], Yr[i], 1e-3 * std::fabs(Yr[i]) + 1e-3) << "at " << i;
+        if (std::isfinite(Y[i])) {
+          ASSERT_NEAR(Y[i], Yr[i], 1e-3 * std::fabs(Yr[i]) + 1e-3) << "at " << i;
+        }
       }
     }
   }
@@ -139,7 +119,7 @@ void TestNonFinite() {
 #if LSGEMM_TEST_INT8
 // W8A8: 8-bit per-channel symmetric weights, per-token int8 activations.
 void TestW8A8() {
-  const IntQuantKernels t = kernels();
+  const IntQuantKernels t = int_quant_kernels(kAct);
   uint64_t seed = 300;
   for (int64_t m : {int64_t(1), int64_t(2), t.gemm_min_m, t.mr * 3 + 1})
     for (int64_t k : {int64_t(64), int64_t(1000), int64_t(4096)}) {
@@ -157,7 +137,7 @@ void TestW8A8() {
 
 // LLM.int8() outliers: columns above the threshold go through the float path.
 void TestOutliers() {
-  const IntQuantKernels t = kernels();
+  const IntQuantKernels t = int_quant_kernels(kAct);
   uint64_t seed = 400;
   for (int bits : {4, 8})
     for (int group : {64, 0})
@@ -179,7 +159,7 @@ void TestOutliers() {
 // activation 127: the int32 group sum is 255 * 127 * 65536 = 2,122,383,360, just under
 // 2^31. Any 16-bit intermediate or a wrap shows up as a gross error.
 void TestBigKHeadroom() {
-  const IntQuantKernels t = kernels();
+  const IntQuantKernels t = int_quant_kernels(kAct);
   const int64_t K = int_quant::kMaxK, N = 16;
   for (int64_t M : {int64_t(1), t.gemm_min_m}) {
     std::vector<float> W(size_t(N * K), 1.0f), X(size_t(M * K), 127.0f);
@@ -187,7 +167,7 @@ void TestBigKHeadroom() {
                                               PackOptions().with_bits(8).with_group(0).with_act(ActMode::kInt8));
     ASSERT_EQ(w.code(0, 0), 255);
     std::vector<float> Y(size_t(M * N)), Yr(size_t(M * N));
-    iq::matmul(view<const float>(X.data(), M, K), w, view(Y.data(), M, N));
+    t.matmul(view<const float>(X.data(), M, K), w, view(Y.data(), M, N), Epilogue());
     reference::matmul(view<const float>(X.data(), M, K), w, view(Yr.data(), M, N));
     for (size_t i = 0; i < Y.size(); ++i) {
       ASSERT_GT(Yr[i], 1e6f);
@@ -197,26 +177,17 @@ void TestBigKHeadroom() {
 }
 #endif
 
-}  // namespace HWY_NAMESPACE
-}  // namespace test
-}  // namespace lsgemm
-HWY_AFTER_NAMESPACE();
-
-#if HWY_ONCE
-namespace lsgemm {
-namespace test {
 HWY_BEFORE_TEST(LSGEMM_TEST_SUITE);
-HWY_EXPORT_AND_TEST_P(LSGEMM_TEST_SUITE, TestShapeClasses);
-HWY_EXPORT_AND_TEST_P(LSGEMM_TEST_SUITE, TestOptions);
-HWY_EXPORT_AND_TEST_P(LSGEMM_TEST_SUITE, TestDataClasses);
-HWY_EXPORT_AND_TEST_P(LSGEMM_TEST_SUITE, TestNonFinite);
+LSGEMM_PER_TARGET_TEST(LSGEMM_TEST_SUITE, TestShapeClasses);
+LSGEMM_PER_TARGET_TEST(LSGEMM_TEST_SUITE, TestOptions);
+LSGEMM_PER_TARGET_TEST(LSGEMM_TEST_SUITE, TestDataClasses);
+LSGEMM_PER_TARGET_TEST(LSGEMM_TEST_SUITE, TestNonFinite);
 #if LSGEMM_TEST_INT8
-HWY_EXPORT_AND_TEST_P(LSGEMM_TEST_SUITE, TestW8A8);
-HWY_EXPORT_AND_TEST_P(LSGEMM_TEST_SUITE, TestOutliers);
-HWY_EXPORT_AND_TEST_P(LSGEMM_TEST_SUITE, TestBigKHeadroom);
+LSGEMM_PER_TARGET_TEST(LSGEMM_TEST_SUITE, TestW8A8);
+LSGEMM_PER_TARGET_TEST(LSGEMM_TEST_SUITE, TestOutliers);
+LSGEMM_PER_TARGET_TEST(LSGEMM_TEST_SUITE, TestBigKHeadroom);
 #endif
 HWY_AFTER_TEST();
 }  // namespace test
 }  // namespace lsgemm
 HWY_TEST_MAIN();
-#endif

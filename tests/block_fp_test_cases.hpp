@@ -1,41 +1,21 @@
-// Per-target block_fp tests, included by block_fp_float_test.cc and block_fp_int8_test.cc
-// (one activation mode each, to keep each TU's compile short). foreach_target.h
-// re-includes the including .cc once per attainable target; HWY_EXPORT_AND_TEST_P
-// registers each function once per target the CPU supports. The including file defines
-// LSGEMM_TEST_ACT (kFloat or kInt8) and LSGEMM_TEST_SUITE.
-#include <hwy/highway.h>
-
-#include "lsgemm/block_fp/simd-inl.h"
+// The block_fp tests, included by block_fp_float_test.cc and block_fp_int8_test.cc (one
+// activation mode each, to keep each binary's run short). Each test runs once per SIMD
+// target the binary holds and the CPU runs, on that target's kernels (block_fp_kernels(),
+// support/per_target.hpp). The including file defines LSGEMM_TEST_ACT (kFloat or kInt8)
+// and LSGEMM_TEST_SUITE.
 #include "support/block_fp_tester.hpp"
+#include "support/per_target.hpp"
 
-HWY_BEFORE_NAMESPACE();
 namespace lsgemm {
 namespace test {
-namespace HWY_NAMESPACE {
-namespace bk = lsgemm::block_fp::HWY_NAMESPACE;
 using block_fp::ActMode;
 
 constexpr ActMode kAct = ActMode::LSGEMM_TEST_ACT;
 
-// The kernel and the constants of this target (the register tile of the mode under test).
-inline BlockFpKernels kernels() {
-  BlockFpKernels k;
-  k.target = hwy::TargetName(HWY_TARGET);
-  k.lanes = int64_t(hwy::HWY_NAMESPACE::Lanes(simd::HWY_NAMESPACE::DF()));
-  k.mr = kAct == ActMode::kFloat ? simd::HWY_NAMESPACE::kMRF32 : simd::HWY_NAMESPACE::kMRU8S8Groups;
-  k.gemm_min_m = bk::kGemmMinRows;
-  k.m_block = kAct == ActMode::kFloat ? simd::HWY_NAMESPACE::kMBlockF32 : simd::HWY_NAMESPACE::kMBlockU8;
-  k.rules = bk::path_rules();
-  k.matmul = [](HostView<const float> X, const BlockFpMatrix& w, HostView<float> Y, const Epilogue& e) {
-    bk::matmul(X, w, Y, e);
-  };
-  return k;
-}
-
 // Every shape class for one format per code container (4, 6, 8 bits) and NVFP4's scale;
 // then every path of this target's rules for the mode under test must have run.
 void TestShapeClasses() {
-  const BlockFpKernels k = kernels();
+  const BlockFpKernels k = block_fp_kernels(kAct);
   reset_paths_taken();
   std::vector<BfOptions> opts;
   if (kAct == ActMode::kFloat)
@@ -68,7 +48,7 @@ void TestShapeClasses() {
 // Every format of the mode (each MX element, NVFP4, BFP m = 3..8 and every block) on
 // both sides of the GEMV/GEMM switch, with strides and the epilogue's options.
 void TestAllFormats() {
-  const BlockFpKernels t = kernels();
+  const BlockFpKernels t = block_fp_kernels(kAct);
   uint64_t seed = 7;
   for (const BfOptions& o : block_fp_all_options(kAct))
     for (int64_t m : {int64_t(1), t.gemm_min_m + 5}) {
@@ -92,7 +72,7 @@ void TestAllFormats() {
 // Data classes: exact (bit for bit in either mode), zero X, zero W, constant, outliers
 // (one huge weight per block, the case MX's shared exponent loses the small ones).
 void TestDataClasses() {
-  const BlockFpKernels t = kernels();
+  const BlockFpKernels t = block_fp_kernels(kAct);
   uint64_t seed = 100;
   for (Data d : {Data::kExact, Data::kZeroX, Data::kZeroW, Data::kConstant, Data::kOutliers})
     for (const BfOptions& o : block_fp_all_options(kAct)) {
@@ -116,7 +96,7 @@ void TestDataClasses() {
 
 // Long K (8640 = 270 MX blocks): accumulators and prefetch over many segments.
 void TestLongK() {
-  const BlockFpKernels t = kernels();
+  const BlockFpKernels t = block_fp_kernels(kAct);
   uint64_t seed = 500;
   for (const BfOptions& o : block_fp_all_options(kAct)) {
     if (o.scheme == Scheme::kBfp && o.mantissa_bits != 8) continue;
@@ -137,6 +117,7 @@ void TestLongK() {
 // Non-finite activations: float mode propagates NaN/Inf like the reference; the W+A
 // mode rejects them with an Error naming the element and leaves Y as it was.
 void TestNonFinite() {
+  const BlockFpKernels t = block_fp_kernels(kAct);
   const int64_t M = 5, N = 24, K = 64;
   std::vector<float> W(size_t(N * K), 0.5f), X(size_t(M * K), 1.0f);
   X[size_t(2 * K + 7)] = std::numeric_limits<float>::quiet_NaN();
@@ -146,36 +127,29 @@ void TestNonFinite() {
     std::vector<float> Y(size_t(M * N), 3.0f), Yr(size_t(M * N), 3.0f);
     const HostView<const float> Xv(X.data(), m, K, K);
     if (kAct == ActMode::kInt8) {
-      const std::string msg = error_keeping_y(Y, [&] { bk::matmul(Xv, w, view(Y.data(), m, N)); });
+      const std::string msg = error_keeping_y(Y, [&] { t.matmul(Xv, w, view(Y.data(), m, N), Epilogue()); });
       EXPECT_NE(msg.find("X(2,7)"), std::string::npos) << msg;
     } else {
-      bk::matmul(Xv, w, view(Y.data(), m, N));
+      t.matmul(Xv, w, view(Y.data(), m, N), Epilogue());
       reference::matmul(Xv, w, view(Yr.data(), m, N));
       for (size_t i = 0; i < size_t(m * N); ++i) {
         ASSERT_EQ(std::isnan(Y[i]), std::isnan(Yr[i])) << "at " << i;
         ASSERT_EQ(std::isinf(Y[i]), std::isinf(Yr[i])) << "at " << i;
-        if (std::isfinite(Y[i])) ASSERT_NEAR(Y[i], Yr[i], 1e-3 * std::fabs(Yr[i]) + 1e-3) << "at " << i;
+        if (std::isfinite(Y[i])) {
+          ASSERT_NEAR(Y[i], Yr[i], 1e-3 * std::fabs(Yr[i]) + 1e-3) << "at " << i;
+        }
       }
     }
   }
 }
 
-}  // namespace HWY_NAMESPACE
-}  // namespace test
-}  // namespace lsgemm
-HWY_AFTER_NAMESPACE();
-
-#if HWY_ONCE
-namespace lsgemm {
-namespace test {
 HWY_BEFORE_TEST(LSGEMM_TEST_SUITE);
-HWY_EXPORT_AND_TEST_P(LSGEMM_TEST_SUITE, TestShapeClasses);
-HWY_EXPORT_AND_TEST_P(LSGEMM_TEST_SUITE, TestAllFormats);
-HWY_EXPORT_AND_TEST_P(LSGEMM_TEST_SUITE, TestDataClasses);
-HWY_EXPORT_AND_TEST_P(LSGEMM_TEST_SUITE, TestLongK);
-HWY_EXPORT_AND_TEST_P(LSGEMM_TEST_SUITE, TestNonFinite);
+LSGEMM_PER_TARGET_TEST(LSGEMM_TEST_SUITE, TestShapeClasses);
+LSGEMM_PER_TARGET_TEST(LSGEMM_TEST_SUITE, TestAllFormats);
+LSGEMM_PER_TARGET_TEST(LSGEMM_TEST_SUITE, TestDataClasses);
+LSGEMM_PER_TARGET_TEST(LSGEMM_TEST_SUITE, TestLongK);
+LSGEMM_PER_TARGET_TEST(LSGEMM_TEST_SUITE, TestNonFinite);
 HWY_AFTER_TEST();
 }  // namespace test
 }  // namespace lsgemm
 HWY_TEST_MAIN();
-#endif
