@@ -39,9 +39,10 @@
 //     x as u8 = xq + 128), one vpdpbusd with the 4 codes (s8); the 128 * sum(codes) that
 //     the u8 offset adds is one more vpdpbusd per quad and strip, shared by the tile's
 //     rows. 64 products in 2 ops per row of X (the lookup and the dot) where the f32
-//     gather needs 8. AVX2 and AVX-512 without VBMI, N:4 patterns: 16-byte x windows
-//     and pshufb, x kept signed, vpsignb + vpmaddubsw (kVbmi, kOffsetX below). A task
-//     with several row tiles makes its strip pair's indices and codes once (QuadOps).
+//     gather needs 8. AVX2, AVX-512 without VBMI and NEON, N:4 patterns: 16-byte x
+//     windows and pshufb (tbl), x kept signed; x86 vpsignb + vpmaddubsw, NEON smull +
+//     sadalp (kVbmi, kOffsetX below). A task with several row tiles makes its strip
+//     pair's indices and codes once (QuadOps).
 //   elsewhere the f32 gather above with xq and the codes as floats: products and group
 //     sums are integers below 2^24 (224 slots * 127 * 127 at most), exact in f32.
 
@@ -292,17 +293,18 @@ HWY_INLINE void gather_tile(const NmSparseMatrix& w, const Strip& s0, const Stri
   }
 }
 
-#if HWY_ARCH_X86 && HWY_TARGET <= HWY_AVX2
+#if (HWY_ARCH_X86 && HWY_TARGET <= HWY_AVX2) || (HWY_ARCH_ARM_A64 && (HWY_TARGET & HWY_ALL_NEON))
 #define LSGEMM_NM_QUAD_DOT 1
 // Two flavours of the quad gather (file comment). kVbmi (AVX-512 VBMI + VNNI): a word's
 // 64 x bytes are each row's table, indices by vpmultishiftqb, lookups by vpermb, dots
 // by vpdpbusd with x as u8 (xq + 128) and the 128 * sum(codes) it adds subtracted per
-// group (kOffsetX). Otherwise (AVX2, AVX-512 without VBMI), the N:4 patterns (2:4, 1:4,
-// 3:4): a quad's x lie within 16 bytes, so each row's table is that window broadcast to
-// every 128-bit block and the lookup is a pshufb; the quad's four 2-bit fields (one byte
-// of the index word) are spread to bytes by pshufb, and, vpmaddubsw, vpmaddwd (5 ops);
-// x stays s8 and the dot is vpmaddubsw(|code|, x with the code's sign: vpsignb) +
-// vpmaddwd, exact for int8 codes too (pairs: 2 * 127 * 127 < 2^15), no correction.
+// group (kOffsetX). Otherwise (AVX2, AVX-512 without VBMI, NEON), the N:4 patterns (2:4,
+// 1:4, 3:4): a quad's x lie within 16 bytes, so each row's table is that window
+// broadcast to every 128-bit block and the lookup is a pshufb (tbl); the quad's four
+// 2-bit fields (one byte of the index word) are spread to bytes by pshufb, and,
+// vpmaddubsw, vpmaddwd (5 ops; NEON: tbl, ushl, and); x stays s8. x86: the dot is
+// vpmaddubsw(|code|, x with the code's sign: vpsignb) + vpmaddwd, exact for int8 codes
+// too (pairs: 2 * 127 * 127 < 2^15), no correction; NEON multiplies s8 by s8 directly.
 inline constexpr bool kVbmi = HWY_TARGET <= HWY_AVX3_DL;
 inline constexpr bool kOffsetX = kVbmi;  // x bytes as xq + 128 (else xq)
 
@@ -353,6 +355,13 @@ HWY_INLINE hn::Vec<DU8> quad_byte_indices(hn::Vec<DU8> iw, const QuadConsts& c, 
   // The run offsets are multiples of M = 2^b, so or-ing them in adds them: one vpternlogd
   // for the mask and the offset.
   return hn::OrAnd(hn::Load(du8, c.off[q]), f, hn::Set(du8, c.field_mask));
+#elif HWY_ARCH_ARM_A64
+  // b = 2: the quad's byte (fields f0..f3) in each of the row's 4 bytes, byte j shifted
+  // right by 2j (ushl by a negative count) and masked: f_j.
+  alignas(16) static constexpr uint8_t kFieldShift[16] = {0, 2, 4, 6, 0, 2, 4, 6, 0, 2, 4, 6, 0, 2, 4, 6};
+  const auto rep = hn::TableLookupBytes(iw, hn::Load(du8, c.ctl[q]));
+  const auto fields = hn::And(hn::Shr(rep, hn::LoadDup128(du8, kFieldShift)), hn::Set(du8, c.field_mask));
+  return hn::Add(fields, hn::Load(du8, c.off[q]));
 #else
   // b = 2: the fields f0..f3 of the quad's byte, in each of the row's 4 bytes, masked to
   // f_j << 2j in byte j; vpmaddubsw by (1, 64) makes 16-bit f0 + 256 f1 and 16 (f2 +
@@ -413,6 +422,10 @@ template <ValueType kV>
 HWY_INLINE hn::Vec<DI> dot_x_codes(hn::Vec<DU8> x, hn::Vec<DI8> codes, hn::Vec<DI> acc) {
   if constexpr (kOffsetX) {
     return simd::HWY_NAMESPACE::quad_dot<8, false>(DI(), x, codes, acc);
+  } else if constexpr (HWY_ARCH_ARM_A64) {
+    // quad_dot of operands below 2^7 multiplies them as s8 on Arm (smull / sdot): the
+    // codes' own bits times x, no sign trick.
+    return simd::HWY_NAMESPACE::quad_dot<7, true>(DI(), hn::BitCast(DU8(), codes), hn::BitCast(DI8(), x), acc);
   } else {
     const auto signed_x = hn::IfNegativeThenNegOrUndefIfZero(codes, hn::BitCast(DI8(), x));
     return simd::HWY_NAMESPACE::quad_dot<7, true>(DI(), hn::BitCast(DU8(), hn::Abs(codes)), signed_x, acc);
