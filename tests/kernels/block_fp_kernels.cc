@@ -39,12 +39,5 @@ BlockFpKernels MakeBlockFpKernels(ActMode act) {
 HWY_AFTER_NAMESPACE();
 
 #if HWY_ONCE
-namespace lsgemm {
-namespace test {
-HWY_EXPORT(MakeBlockFpKernels);
-BlockFpKernels block_fp_kernels(ActMode act) {
-  return checked_for_current_target(HWY_DYNAMIC_DISPATCH(MakeBlockFpKernels)(act));
-}
-}  // namespace test
-}  // namespace lsgemm
+LSGEMM_TEST_KERNEL_TABLE(BlockFpKernels, block_fp_kernels, MakeBlockFpKernels, (ActMode act), (act));
 #endif

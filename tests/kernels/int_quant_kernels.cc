@@ -41,12 +41,5 @@ IntQuantKernels MakeIntQuantKernels(ActMode act) {
 HWY_AFTER_NAMESPACE();
 
 #if HWY_ONCE
-namespace lsgemm {
-namespace test {
-HWY_EXPORT(MakeIntQuantKernels);
-IntQuantKernels int_quant_kernels(ActMode act) {
-  return checked_for_current_target(HWY_DYNAMIC_DISPATCH(MakeIntQuantKernels)(act));
-}
-}  // namespace test
-}  // namespace lsgemm
+LSGEMM_TEST_KERNEL_TABLE(IntQuantKernels, int_quant_kernels, MakeIntQuantKernels, (ActMode act), (act));
 #endif

@@ -44,10 +44,5 @@ LutKernels MakeLutKernels() {
 HWY_AFTER_NAMESPACE();
 
 #if HWY_ONCE
-namespace lsgemm {
-namespace test {
-HWY_EXPORT(MakeLutKernels);
-LutKernels lut_kernels() { return checked_for_current_target(HWY_DYNAMIC_DISPATCH(MakeLutKernels)()); }
-}  // namespace test
-}  // namespace lsgemm
+LSGEMM_TEST_KERNEL_TABLE(LutKernels, lut_kernels, MakeLutKernels, (), ());
 #endif

@@ -37,10 +37,5 @@ NmSparseKernels MakeNmSparseKernels() {
 HWY_AFTER_NAMESPACE();
 
 #if HWY_ONCE
-namespace lsgemm {
-namespace test {
-HWY_EXPORT(MakeNmSparseKernels);
-NmSparseKernels nm_sparse_kernels() { return checked_for_current_target(HWY_DYNAMIC_DISPATCH(MakeNmSparseKernels)()); }
-}  // namespace test
-}  // namespace lsgemm
+LSGEMM_TEST_KERNEL_TABLE(NmSparseKernels, nm_sparse_kernels, MakeNmSparseKernels, (), ());
 #endif

@@ -43,6 +43,18 @@ Kernels checked_for_current_target(Kernels k) {
 }  // namespace test
 }  // namespace lsgemm
 
+// In a kernel file of tests/kernels/ (its HWY_ONCE part): exports `make`, the per-target
+// maker of a family's kernel table, and defines `Type accessor(params)`, which returns
+// the table of the target under test (`args`: the call's arguments, in parentheses).
+#define LSGEMM_TEST_KERNEL_TABLE(Type, accessor, make, params, args)                          \
+  namespace lsgemm {                                                                          \
+  namespace test {                                                                            \
+  HWY_EXPORT(make);                                                                           \
+  Type accessor params { return checked_for_current_target(HWY_DYNAMIC_DISPATCH(make) args); } \
+  }                                                                                           \
+  }                                                                                           \
+  static_assert(true, "For requiring trailing semicolon")
+
 // Registers `func` (void(), in the current namespace) as a test of `suite`, run once per target.
 #define LSGEMM_PER_TARGET_TEST(suite, func) \
   TEST_P(suite, func) { func(); }           \
