@@ -39,9 +39,9 @@
 //     x as u8 = xq + 128), one vpdpbusd with the 4 codes (s8); the 128 * sum(codes) that
 //     the u8 offset adds is one more vpdpbusd per quad and strip, shared by the tile's
 //     rows. 64 products in 2 ops per row of X (the lookup and the dot) where the f32
-//     gather needs 8. AVX2, AVX-512 without VBMI and NEON, N:4 patterns: 16-byte x
+//     gather needs 8. AVX2, AVX-512 without VBMI, NEON and SVE, N:4 patterns: 16-byte x
 //     windows and pshufb (tbl), x kept signed; x86 vpsignb + vpmaddubsw, NEON smull +
-//     sadalp (kVbmi, kOffsetX below). A task with several row tiles makes its strip
+//     sadalp, SVE sdot (kVbmi, kOffsetX below). A task with several row tiles makes its strip
 //     pair's indices and codes once (QuadOps).
 //   elsewhere the f32 gather above with xq and the codes as floats: products and group
 //     sums are integers below 2^24 (224 slots * 127 * 127 at most), exact in f32.
@@ -293,18 +293,19 @@ HWY_INLINE void gather_tile(const NmSparseMatrix& w, const Strip& s0, const Stri
   }
 }
 
-#if (HWY_ARCH_X86 && HWY_TARGET <= HWY_AVX2) || (HWY_ARCH_ARM_A64 && (HWY_TARGET & HWY_ALL_NEON))
+#if (HWY_ARCH_X86 && HWY_TARGET <= HWY_AVX2) || (HWY_ARCH_ARM_A64 && ((HWY_TARGET & HWY_ALL_NEON) || HWY_TARGET_IS_SVE))
 #define LSGEMM_NM_QUAD_DOT 1
 // Two flavours of the quad gather (file comment). kVbmi (AVX-512 VBMI + VNNI): a word's
 // 64 x bytes are each row's table, indices by vpmultishiftqb, lookups by vpermb, dots
 // by vpdpbusd with x as u8 (xq + 128) and the 128 * sum(codes) it adds subtracted per
-// group (kOffsetX). Otherwise (AVX2, AVX-512 without VBMI, NEON), the N:4 patterns (2:4,
+// group (kOffsetX). Otherwise (AVX2, AVX-512 without VBMI, NEON, SVE), the N:4 patterns (2:4,
 // 1:4, 3:4): a quad's x lie within 16 bytes, so each row's table is that window
 // broadcast to every 128-bit block and the lookup is a pshufb (tbl); the quad's four
 // 2-bit fields (one byte of the index word) are spread to bytes by pshufb, and,
-// vpmaddubsw, vpmaddwd (5 ops; NEON: tbl, ushl, and); x stays s8. x86: the dot is
+// vpmaddubsw, vpmaddwd (5 ops; Arm: tbl, ushl / lsr, and); x stays s8. x86: the dot is
 // vpmaddubsw(|code|, x with the code's sign: vpsignb) + vpmaddwd, exact for int8 codes
-// too (pairs: 2 * 127 * 127 < 2^15), no correction; NEON multiplies s8 by s8 directly.
+// too (pairs: 2 * 127 * 127 < 2^15), no correction; Arm multiplies s8 by s8 directly
+// (NEON smull + sadalp, SVE sdot).
 inline constexpr bool kVbmi = HWY_TARGET <= HWY_AVX3_DL;
 inline constexpr bool kOffsetX = kVbmi;  // x bytes as xq + 128 (else xq)
 
@@ -330,6 +331,7 @@ struct QuadConsts {
 
 inline bool quad_dot_ok(const NmSparseMatrix& w) {
   if ((w.rpw() * w.nnz) % 4 != 0) return false;
+  if (hn::Lanes(DU8()) > 64) return false;  // scalable vectors past 512 bits: QuadOps' slots hold 64 bytes
   return kVbmi || w.run == 4;
 }
 
@@ -357,11 +359,12 @@ HWY_INLINE hn::Vec<DU8> quad_byte_indices(hn::Vec<DU8> iw, const QuadConsts& c, 
   return hn::OrAnd(hn::Load(du8, c.off[q]), f, hn::Set(du8, c.field_mask));
 #elif HWY_ARCH_ARM_A64
   // b = 2: the quad's byte (fields f0..f3) in each of the row's 4 bytes, byte j shifted
-  // right by 2j (ushl by a negative count) and masked: f_j.
+  // right by 2j (NEON ushl by a negative count, SVE lsr) and masked: f_j. Both constants
+  // repeat every 16 bytes, so any vector length reads them from their first block.
   alignas(16) static constexpr uint8_t kFieldShift[16] = {0, 2, 4, 6, 0, 2, 4, 6, 0, 2, 4, 6, 0, 2, 4, 6};
-  const auto rep = hn::TableLookupBytes(iw, hn::Load(du8, c.ctl[q]));
+  const auto rep = hn::TableLookupBytes(iw, hn::LoadDup128(du8, c.ctl[q]));
   const auto fields = hn::And(hn::Shr(rep, hn::LoadDup128(du8, kFieldShift)), hn::Set(du8, c.field_mask));
-  return hn::Add(fields, hn::Load(du8, c.off[q]));
+  return hn::Add(fields, hn::LoadDup128(du8, c.off[q]));
 #else
   // b = 2: the fields f0..f3 of the quad's byte, in each of the row's 4 bytes, masked to
   // f_j << 2j in byte j; vpmaddubsw by (1, 64) makes 16-bit f0 + 256 f1 and 16 (f2 +
@@ -485,6 +488,14 @@ HWY_NOINLINE void prepare_quads(const NmSparseMatrix& w, const QuadConsts& qc, c
   }
 }
 
+// The quad tile's lambdas take vectors by reference: GCC 12 did not inline them for SVE
+// (sizeless vectors), and the GEMV's accumulators went through memory on every quad.
+#if HWY_COMPILER_GCC || HWY_COMPILER_CLANG
+#define LSGEMM_NM_LAMBDA_INLINE __attribute__((always_inline))
+#else
+#define LSGEMM_NM_LAMBDA_INLINE
+#endif
+
 // Quad-dot tile: MR rows of X x one strip pair (2L rows of W), all of K, int8
 // activations. xu: row i at xu + i * ldx, xq (+ 128 with kOffsetX) as bytes, padded
 // with a zero to kp + 64 (a word's table is the 64 bytes from its first k). y, sx: as
@@ -533,7 +544,7 @@ HWY_INLINE void quad_tile(const NmSparseMatrix& w, const QuadConsts& qc, const S
   }
     // Quad q's operands of both strips: byte indices and codes, from the pre-pass (kPre)
     // or made here, with the corrections C0, C1 (kOffsetX).
-    const auto operands = [&](int q, VU8& ix0, VU8& ix1, VI8& q0, VI8& q1, VI& C0, VI& C1) {
+    const auto operands = [&](int q, VU8& ix0, VU8& ix1, VI8& q0, VI8& q1, VI& C0, VI& C1) LSGEMM_NM_LAMBDA_INLINE {
       const int64_t gq = wi * Q + q;
       if constexpr (kPre) {
         ix0 = hn::Load(du8, ops.q0 + gq * 128);
@@ -552,7 +563,7 @@ HWY_INLINE void quad_tile(const NmSparseMatrix& w, const QuadConsts& qc, const S
       }
     };
     // Quad q into the accumulators A0, A1 (row 0's, the GEMV's) and corrections C0, C1.
-    const auto gemv_quad = [&](int q, VI& A0, VI& A1, VI& C0, VI& C1) {
+    const auto gemv_quad = [&](int q, VI& A0, VI& A1, VI& C0, VI& C1) LSGEMM_NM_LAMBDA_INLINE {
       LSGEMM_NM_TABLES(0)
       VU8 ix0, ix1;
       VI8 q0, q1;
@@ -838,6 +849,7 @@ inline void matmul(HostView<const float> X, const NmSparseMatrix& w, HostView<fl
 }
 
 #undef LSGEMM_NM_QUAD_DOT  // per target: the next target's pass decides anew
+#undef LSGEMM_NM_LAMBDA_INLINE
 
 }  // namespace HWY_NAMESPACE
 }  // namespace nm_sparse
