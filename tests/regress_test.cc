@@ -42,22 +42,11 @@ inline void expect_mentions(const std::string& msg, std::initializer_list<std::s
 // "X(r,c)=": how every activation check names the element.
 inline std::string element(int64_t r, int64_t c) { return "X(" + std::to_string(r) + "," + std::to_string(c) + ")="; }
 
-// The kernels of the target under test.
-inline void iq_matmul(HostView<const float> X, const iq::QuantizedMatrix& w, HostView<float> Y) {
-  int_quant_kernels(ActMode::kInt8).matmul(X, w, Y, Epilogue());
-}
-inline void lut_matmul(HostView<const float> X, const lut::LutMatrix& w, HostView<float> Y,
-                       const Epilogue& e = Epilogue()) {
-  lut_kernels().matmul(X, w, Y, e);
-}
-inline void lut_matmul(const lut::Tables& t, const lut::LutMatrix& w, HostView<float> Y) {
-  lut_kernels().matmul_tables(t, w, Y, Epilogue());
-}
-
 // Defect 2: with LLM.int8() outliers, X(0,5) = +Inf made column 5 an outlier column,
 // was zeroed before the finiteness check and multiplied raw into Y (Y = [-inf, inf,
 // nan, ...]); a NaN in a column made an outlier by another row slipped through too.
 void regress_int8_outliers_let_nonfinite_through() {
+  const IntQuantKernels iqk = int_quant_kernels(ActMode::kInt8);
   const int64_t M = 3, N = 24, K = 128;
   const std::vector<float> W = normal(N * K, 1.0f, 1);
   const iq::QuantizedMatrix w = iq::pack(view<const float>(W.data(), N, K),
@@ -72,7 +61,7 @@ void regress_int8_outliers_let_nonfinite_through() {
     }
     std::vector<float> Y(size_t(M * N), kSentinel);
     const std::string msg = error_of([&] {
-      iq_matmul(view<const float>(X.data(), M, K), w, view(Y.data(), M, N));
+      iqk.matmul(view<const float>(X.data(), M, K), w, view(Y.data(), M, N), Epilogue());
     });
     expect_mentions(msg, {variant == 0 ? "X(0,5)=inf is not finite" : "X(2,5)=nan is not finite", "int8"});
     for (float v : Y) ASSERT_EQ(v, kSentinel) << "Y written by a throwing call";
@@ -83,6 +72,7 @@ void regress_int8_outliers_let_nonfinite_through() {
 // gave NaN where the reference gives +-Inf, and |x| ~ 3e35..1e37 (8-bit g128, K = 1024,
 // W ~ 0.01) overflowed to inf/nan where the answer is ~5e34..2e36.
 void regress_float_gemv_extreme_x() {
+  const IntQuantKernels iqk = int_quant_kernels(ActMode::kInt8);
   const int64_t N = 40, K = 1024;
   std::vector<float> W = normal(N * K, 0.01f, 3);
   for (int64_t n = 0; n < N; ++n) W[size_t(n * K + 7)] = 0.02f;  // non-zero in the Inf column
@@ -98,7 +88,7 @@ void regress_float_gemv_extreme_x() {
       }
       const HostView<const float> Xv(X.data(), M, K, K);
       std::vector<float> Yk(size_t(M * N)), Yr(size_t(M * N));
-      iq_matmul(Xv, w, view(Yk.data(), M, N));
+      iqk.matmul(Xv, w, view(Yk.data(), M, N), Epilogue());
       reference::matmul(Xv, w, view(Yr.data(), M, N));
       const std::vector<double> mag = reference::matmul_magnitude(Xv, w);
       for (size_t i = 0; i < Yr.size(); ++i) {
@@ -118,6 +108,8 @@ void regress_float_gemv_extreme_x() {
 // NaN and quantized to -127 (8-bit g32 int8, X = [1e-38, 0 x 31], W = 1 gave -3.0e-37;
 // the product is 1.0e-38). Now such a block is a zero block (core/act_quant.hpp).
 void regress_tiny_activations_quantized_wrongly() {
+  const IntQuantKernels iqk = int_quant_kernels(ActMode::kInt8);
+  const LutKernels lk = lut_kernels();
   const int64_t N = 16, K = 32;
   const std::vector<float> W(size_t(N * K), 1.0f);
   const iq::QuantizedMatrix w = iq::pack(view<const float>(W.data(), N, K),
@@ -126,7 +118,7 @@ void regress_tiny_activations_quantized_wrongly() {
     std::vector<float> X(size_t(M * K), 0.0f);
     X[0] = 1e-38f;
     std::vector<float> Yk(size_t(M * N), kSentinel), Yr = Yk;
-    iq_matmul(view<const float>(X.data(), M, K), w, view(Yk.data(), M, N));
+    iqk.matmul(view<const float>(X.data(), M, K), w, view(Yk.data(), M, N), Epilogue());
     reference::matmul(view<const float>(X.data(), M, K), w, view(Yr.data(), M, N));
     for (size_t i = 0; i < Yk.size(); ++i) {
       ASSERT_EQ(Yk[i], Yr[i]) << "M=" << M << " Y[" << i << "]";
@@ -142,10 +134,10 @@ void regress_tiny_activations_quantized_wrongly() {
     for (int64_t m = 0; m < M; ++m) X[size_t(m * K + m % K)] = 1e-38f;
     std::vector<float> Y1(size_t(M * N)), Y2(size_t(M * N)), Yr(size_t(M * N));
     const HostView<const float> Xv(X.data(), M, K, K);
-    lut_matmul(Xv, lw, view(Y1.data(), M, N));
+    lk.matmul(Xv, lw, view(Y1.data(), M, N), Epilogue());
     lut::Tables t;
-    lut_kernels().make_tables(Xv, lw.table_spec(), t);
-    lut_matmul(t, lw, view(Y2.data(), M, N));
+    lk.make_tables(Xv, lw.table_spec(), t);
+    lk.matmul_tables(t, lw, view(Y2.data(), M, N), Epilogue());
     reference::matmul(Xv, lw, view(Yr.data(), M, N));
     for (size_t i = 0; i < Y1.size(); ++i) {
       ASSERT_TRUE(std::isfinite(Y1[i])) << lut::table_mode_name(mode) << " Y[" << i << "] = " << Y1[i];
@@ -157,6 +149,7 @@ void regress_tiny_activations_quantized_wrongly() {
 
 // Defect 6: the SIMD int8 path said "X holds Inf or NaN"; the reference names the element.
 void regress_int8_error_names_element() {
+  const IntQuantKernels iqk = int_quant_kernels(ActMode::kInt8);
   const int64_t M = 3, N = 16, K = 64;
   const std::vector<float> W = normal(N * K, 1.0f, 5);
   const iq::QuantizedMatrix w =
@@ -165,12 +158,12 @@ void regress_int8_error_names_element() {
   X[size_t(1 * K + 9)] = std::nanf("");
   std::vector<float> Y(size_t(M * N));
   const HostView<const float> Xv(X.data(), M, K, K);
-  const std::string k = error_of([&] { iq_matmul(Xv, w, view(Y.data(), M, N)); });
+  const std::string k = error_of([&] { iqk.matmul(Xv, w, view(Y.data(), M, N), Epilogue()); });
   const std::string r = error_of([&] { reference::matmul(Xv, w, view(Y.data(), M, N)); });
   expect_mentions(k, {"X(1,9)=nan", "not finite"});
   EXPECT_EQ(k, r);
   X[size_t(1 * K + 9)] = 1e20f;  // beyond kMaxAbsX
-  expect_mentions(error_of([&] { iq_matmul(Xv, w, view(Y.data(), M, N)); }),
+  expect_mentions(error_of([&] { iqk.matmul(Xv, w, view(Y.data(), M, N), Epilogue()); }),
                   {"X(1,9)=1e+20", "too large", "2^64"});
 }
 
@@ -199,8 +192,8 @@ void regress_lut_reference_shift_of_negative() {
     ASSERT_LT(lut::table_value(t, 0, 0, 0, 15), 0) << "precondition: a negative exact-table entry";
     std::vector<float> Yr(size_t(M * c.n)), Yk(Yr.size()), Yt(Yr.size());
     reference::matmul(Xv, w, view(Yr.data(), M, c.n));
-    lut_matmul(Xv, w, view(Yk.data(), M, c.n));
-    lut_matmul(t, w, view(Yt.data(), M, c.n));
+    lk.matmul(Xv, w, view(Yk.data(), M, c.n), Epilogue());
+    lk.matmul_tables(t, w, view(Yt.data(), M, c.n), Epilogue());
     int64_t nonzero = 0;
     for (size_t i = 0; i < Yr.size(); ++i) {
       nonzero += Yr[i] != 0.0f;
@@ -218,12 +211,13 @@ void regress_lut_reference_shift_of_negative() {
 // GEMV and GEMM paths of int_quant int8 and of lut exact and fast tables (and the
 // unpacked exact path), and the rejected call leaves Y as it was.
 void regress_nonfinite_x_message() {
+  const IntQuantKernels iqk = int_quant_kernels(ActMode::kInt8);
   const LutKernels lk = lut_kernels();
   const int64_t N = 24, K = 128;
   const std::vector<float> W = normal(N * K, 1.0f, 8);
   const iq::QuantizedMatrix wq =
       iq::pack(view<const float>(W.data(), N, K), iq::PackOptions().with_group(32).with_act(iq::ActMode::kInt8));
-  const int64_t gemm_m = std::max<int64_t>({int_quant_kernels(ActMode::kInt8).gemm_min_m, lk.mr, lk.mr_exact}) + 1;
+  const int64_t gemm_m = std::max<int64_t>({iqk.gemm_min_m, lk.mr, lk.mr_exact}) + 1;
   for (int64_t M : merge_rows({{1, gemm_m, lk.unpacked_rows[2] + 1}}))
     for (float bad : {std::nanf(""), -std::numeric_limits<float>::infinity()}) {
       std::vector<float> X = normal(M * K, 1.0f, 9);
@@ -233,14 +227,14 @@ void regress_nonfinite_x_message() {
       std::vector<float> Y(size_t(M * N), kSentinel);
       SCOPED_TRACE("M=" + std::to_string(M) + " X(" + std::to_string(r) + "," + std::to_string(col) +
                    ")=" + std::to_string(bad));
-      expect_mentions(error_keeping_y(Y, [&] { iq_matmul(Xv, wq, view(Y.data(), M, N)); }),
+      expect_mentions(error_keeping_y(Y, [&] { iqk.matmul(Xv, wq, view(Y.data(), M, N), Epilogue()); }),
                       {element(r, col), "not finite", "int8 activation mode"});
       for (lut::TableMode mode : {lut::TableMode::kExact, lut::TableMode::kFast}) {
         SCOPED_TRACE(lut::table_mode_name(mode));
         const lut::LutMatrix wl =
             lut::pack(view<const float>(W.data(), N, K), lut::PackOptions().with_bits(2).with_group(64).with_tables(mode));
         expect_mentions(
-            error_keeping_y(Y, [&] { lut_matmul(Xv, wl, view(Y.data(), M, N), Epilogue().with_accumulate()); }),
+            error_keeping_y(Y, [&] { lk.matmul(Xv, wl, view(Y.data(), M, N), Epilogue().with_accumulate()); }),
             {element(r, col), "not finite", "table lookups"});
       }
     }
