@@ -8,7 +8,7 @@
 //   device weights -> the CUDA kernels (these overloads exist only under nvcc, in
 //                     lsgemm/int_quant/cuda.cuh, lsgemm/lut/cuda.cuh and
 //                     lsgemm/block_fp/cuda.cuh, which this header includes then;
-//                     nm_sparse has no CUDA path yet).
+//                     nm_sparse and bitmap_sparse have no CUDA path yet).
 //
 // The choice of implementation is made by overload resolution and macros, never by a
 // run-time branch. Under nvcc the host overloads run the reference: Highway's x86
@@ -45,6 +45,8 @@
 #include "lsgemm/core/matrix.hpp"
 #include "lsgemm/core/parallel.hpp"
 #include "lsgemm/core/path.hpp"
+#include "lsgemm/bitmap_sparse/format.hpp"
+#include "lsgemm/bitmap_sparse/reference.hpp"
 #include "lsgemm/block_fp/format.hpp"
 #include "lsgemm/block_fp/reference.hpp"
 #include "lsgemm/int_quant/format.hpp"
@@ -54,6 +56,7 @@
 #include "lsgemm/nm_sparse/format.hpp"
 #include "lsgemm/nm_sparse/reference.hpp"
 #if !LSGEMM_HOST_REFERENCE
+#include "lsgemm/bitmap_sparse/simd-inl.h"
 #include "lsgemm/block_fp/simd-inl.h"
 #include "lsgemm/int_quant/simd-inl.h"
 #include "lsgemm/lut/simd-inl.h"
@@ -76,7 +79,8 @@ namespace detail {
 template <class T>
 inline constexpr bool kHostWeights = std::is_same_v<T, int_quant::QuantizedMatrix> || std::is_same_v<T, lut::LutMatrix> ||
                                      std::is_same_v<T, block_fp::BlockFpMatrix> ||
-                                     std::is_same_v<T, nm_sparse::NmSparseMatrix>;
+                                     std::is_same_v<T, nm_sparse::NmSparseMatrix> ||
+                                     std::is_same_v<T, bitmap_sparse::BitmapSparseMatrix>;
 template <class T>
 inline constexpr bool kUnsupported = true;  // a dependent false: fires only when instantiated
 }  // namespace detail
@@ -105,15 +109,18 @@ inline std::vector<PathRule> dispatch_table() {
   return {{Path::kIntQuantReference, 1, kAnyRows, "forced reference (LSGEMM_FORCE_REFERENCE or nvcc)"},
           {Path::kLutReference, 1, kAnyRows, "forced reference (LSGEMM_FORCE_REFERENCE or nvcc)"},
           {Path::kBlockFpReference, 1, kAnyRows, "forced reference (LSGEMM_FORCE_REFERENCE or nvcc)"},
-          {Path::kNmSparseReference, 1, kAnyRows, "forced reference (LSGEMM_FORCE_REFERENCE or nvcc)"}};
+          {Path::kNmSparseReference, 1, kAnyRows, "forced reference (LSGEMM_FORCE_REFERENCE or nvcc)"},
+          {Path::kBitmapSparseReference, 1, kAnyRows, "forced reference (LSGEMM_FORCE_REFERENCE or nvcc)"}};
 #else
   std::vector<PathRule> t = int_quant::HWY_NAMESPACE::path_rules();
   const std::vector<PathRule> l = lut::HWY_NAMESPACE::path_rules();
   const std::vector<PathRule> b = block_fp::HWY_NAMESPACE::path_rules();
   const std::vector<PathRule> s = nm_sparse::HWY_NAMESPACE::path_rules();
+  const std::vector<PathRule> u = bitmap_sparse::HWY_NAMESPACE::path_rules();
   t.insert(t.end(), l.begin(), l.end());
   t.insert(t.end(), b.begin(), b.end());
   t.insert(t.end(), s.begin(), s.end());
+  t.insert(t.end(), u.begin(), u.end());
   return t;
 #endif
 }
@@ -162,6 +169,17 @@ inline void matmul(HostView<const float> X, const nm_sparse::NmSparseMatrix& w, 
 #endif
 }
 
+// Y = X * W^T (+ bias), bitmap_sparse (unstructured sparse) weights in host memory.
+inline void matmul(HostView<const float> X, const bitmap_sparse::BitmapSparseMatrix& w, HostView<float> Y,
+                   const Epilogue& epi = {}) {
+#if LSGEMM_HOST_REFERENCE
+  lsgemm::detail::note_path(Path::kBitmapSparseReference);
+  reference::matmul(X, w, Y, epi);
+#else
+  bitmap_sparse::HWY_NAMESPACE::matmul(X, w, Y, epi);
+#endif
+}
+
 // X turned into lookup tables once, for every lut weight with this spec
 // (w.table_spec()): Q/K/V or gate/up projections that share X share one build.
 inline lut::Tables make_tables(HostView<const float> X, const lut::TableSpec& spec) {
@@ -207,6 +225,11 @@ inline void matmul(HostView<const float> X, const nm_sparse::NmSparseMatrix& w, 
   const lsgemm::detail::ContextScope scope(ctx);
   matmul(X, w, Y, epi);
 }
+inline void matmul(HostView<const float> X, const bitmap_sparse::BitmapSparseMatrix& w, HostView<float> Y,
+                   const Epilogue& epi, const Context& ctx) {
+  const lsgemm::detail::ContextScope scope(ctx);
+  matmul(X, w, Y, epi);
+}
 inline void matmul(const lut::Tables& t, const lut::LutMatrix& w, HostView<float> Y, const Epilogue& epi,
                    const Context& ctx) {
   const lsgemm::detail::ContextScope scope(ctx);
@@ -225,7 +248,8 @@ template <class TX, class W, class TY, class = std::enable_if_t<!(std::is_conver
 void matmul(HostView<TX>, const W&, HostView<TY>, const Epilogue& = {}) {
   static_assert(!lsgemm::detail::kUnsupported<TX>,
                 "lsgemm::matmul: unsupported combination. Host calls take X as HostView<const float> (M x K), "
-                "W as int_quant::QuantizedMatrix, lut::LutMatrix, block_fp::BlockFpMatrix or nm_sparse::NmSparseMatrix, "
+                "W as int_quant::QuantizedMatrix, lut::LutMatrix, block_fp::BlockFpMatrix, nm_sparse::NmSparseMatrix or "
+                "bitmap_sparse::BitmapSparseMatrix, "
                 "Y as HostView<float> (M x N). "
                 "bf16/f16 host activations are not supported yet; device weights (to_device) take DeviceView "
                 "X and Y of __half or __nv_bfloat16 in a .cu file.");

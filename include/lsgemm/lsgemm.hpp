@@ -4,6 +4,8 @@
 //   lsgemm::matmul(X, w, Y);             // the path of this TU's static SIMD target
 //   lsgemm::reference::matmul(X, w, Y);  // the oracle
 //   auto Wd = lsgemm::dequantize(w);     // back to dense (Eigen when available)
+#include "lsgemm/bitmap_sparse/format.hpp"
+#include "lsgemm/bitmap_sparse/reference.hpp"
 #include "lsgemm/block_fp/format.hpp"
 #include "lsgemm/block_fp/reference.hpp"
 #include "lsgemm/core/buffer.hpp"
@@ -60,6 +62,12 @@ inline DenseMatrix dequantize(const nm_sparse::NmSparseMatrix& w) {
   nm_sparse::detail::check_packed(w, "nm_sparse::dequantize");
   DenseMatrix d = lsgemm::detail::alloc_dense(w.n, w.k, "nm_sparse::dequantize");
   nm_sparse::dequantize(w, view(d.data(), w.n, w.k));
+  return d;
+}
+inline DenseMatrix dequantize(const bitmap_sparse::BitmapSparseMatrix& w) {
+  bitmap_sparse::detail::check_packed(w, "bitmap_sparse::dequantize");
+  DenseMatrix d = lsgemm::detail::alloc_dense(w.n, w.k, "bitmap_sparse::dequantize");
+  bitmap_sparse::dequantize(w, view(d.data(), w.n, w.k));
   return d;
 }
 LSGEMM_ABI_END

@@ -36,6 +36,9 @@ enum class Path : uint8_t {
   kNmSparseReference,
   kNmSparseGather,  // x gathered per slot by the stored positions in registers, tiles of 1..kMRGather rows
   kNmSparseQuadDot,  // int8 activations: x bytes gathered per quad of slots (vpermb), u8 x s8 quad dots
+  kBitmapSparseReference,
+  kBitmapSparseExpand,  // few rows: a tile's values expanded into lanes by its mask, dense FMAs
+  kBitmapSparseOuter,   // many rows: per stored weight, a broadcast and FMAs over 4 L tokens of X^T
   kCount
 };
 
@@ -61,6 +64,9 @@ inline const char* path_name(Path p) {
     case Path::kNmSparseReference: return "nm_sparse/reference";
     case Path::kNmSparseGather: return "nm_sparse/gather";
     case Path::kNmSparseQuadDot: return "nm_sparse/quad_dot";
+    case Path::kBitmapSparseReference: return "bitmap_sparse/reference";
+    case Path::kBitmapSparseExpand: return "bitmap_sparse/expand";
+    case Path::kBitmapSparseOuter: return "bitmap_sparse/outer";
     case Path::kCount: break;
   }
   return "?";
