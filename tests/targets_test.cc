@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "support/bitmap_sparse_tester.hpp"
 #include "support/block_fp_tester.hpp"
 #include "support/int_quant_tester.hpp"
 #include "support/lut_tester.hpp"
@@ -20,7 +21,7 @@ namespace test {
 
 inline bool is_reference(Path p) {
   return p == Path::kIntQuantReference || p == Path::kLutReference || p == Path::kBlockFpReference ||
-         p == Path::kNmSparseReference;
+         p == Path::kNmSparseReference || p == Path::kBitmapSparseReference;
 }
 
 inline void expect_kernels(const char* target, const char* family, const std::vector<PathRule>& rules) {
@@ -41,6 +42,7 @@ void TestEveryTargetHasKernels() {
   expect_kernels(target, "lut", lut_kernels().rules);
   expect_kernels(target, "block_fp", block_fp_kernels(ActMode::kFloat).rules);
   expect_kernels(target, "nm_sparse", nm_sparse_kernels().rules);
+  expect_kernels(target, "bitmap_sparse", bitmap_sparse_kernels().rules);
 }
 
 HWY_BEFORE_TEST(Targets);

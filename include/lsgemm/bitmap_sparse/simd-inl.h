@@ -105,6 +105,9 @@ inline const uint8_t* chunk_values(const BitmapSparseMatrix& w, int64_t r, int64
 }
 
 // Row r of W times one row of X (x: zero-padded to kp), the expand path. Returns the sum.
+// Int8 values are multiplied by their group's scale before the FMA: the format's value s *
+// q (the reference's product; summing q * x first could overflow f32 at |x| near its
+// range, where s * q * x does not).
 template <ValueType kV>
 HWY_INLINE float expand_row(const BitmapSparseMatrix& w, int64_t r, const float* HWY_RESTRICT x) {
   const DF df;
@@ -112,38 +115,31 @@ HWY_INLINE float expand_row(const BitmapSparseMatrix& w, int64_t r, const float*
   const uint64_t lane_bits = L == 64 ? ~uint64_t(0) : (uint64_t(1) << L) - 1;
   const uint64_t* HWY_RESTRICT masks = w.masks.data() + r * T;
   auto a0 = hn::Zero(df), a1 = hn::Zero(df), a2 = hn::Zero(df), a3 = hn::Zero(df);  // 4 (L) f32 partial sums
-  auto total = hn::Zero(df);  // int8: the scaled sums of finished groups
+  auto scale = hn::Set(df, 1.0f);  // int8: the scale of the tile's group
   const uint8_t* HWY_RESTRICT p = nullptr;
   const int64_t tiles_per_group = kV == ValueType::kInt8 ? w.group / kTileK : T;
   for (int64_t t = 0; t < T; ++t) {
     if (t % kChunkTiles == 0) p = chunk_values(w, r, t / kChunkTiles);
+    if (kV == ValueType::kInt8 && t % tiles_per_group == 0) scale = hn::Set(df, w.scale(r, t / tiles_per_group));
     const uint64_t m = masks[t];
-    if (m) {
-      const float* HWY_RESTRICT xt = x + t * kTileK;
-      // One L-lane step: expand, mask x, FMA into acc; the stream moves by the step's popcount.
-      const auto step = [&](auto& acc, int64_t j) HWY_ATTR {
-        const uint64_t bits = (m >> j) & lane_bits;
-        const auto v = expand_values<kV>(p, bits);
-        acc = hn::MulAdd(v, hn::MaskedLoad(mask_of_bits(df, bits), df, xt + j), acc);
-        p += int64_t(hwy::PopCount(bits)) * vb;
-      };
-      for (int64_t j = 0; j < kTileK; j += 4 * L) {
-        step(a0, j);
-        step(a1, j + L);
-        step(a2, j + 2 * L);
-        step(a3, j + 3 * L);
-      }
-    }
-    if constexpr (kV == ValueType::kInt8) {
-      if ((t + 1) % tiles_per_group == 0 || t + 1 == T) {  // the group's scale, once
-        const float s = w.scale(r, t / tiles_per_group);
-        total = hn::MulAdd(hn::Set(df, s), hn::Add(hn::Add(a0, a1), hn::Add(a2, a3)), total);
-        a0 = a1 = a2 = a3 = hn::Zero(df);
-      }
+    if (!m) continue;
+    const float* HWY_RESTRICT xt = x + t * kTileK;
+    // One L-lane step: expand, mask x, FMA into acc; the stream moves by the step's popcount.
+    const auto step = [&](auto& acc, int64_t j) HWY_ATTR {
+      const uint64_t bits = (m >> j) & lane_bits;
+      auto v = expand_values<kV>(p, bits);
+      if constexpr (kV == ValueType::kInt8) v = hn::Mul(v, scale);
+      acc = hn::MulAdd(v, hn::MaskedLoad(mask_of_bits(df, bits), df, xt + j), acc);
+      p += int64_t(hwy::PopCount(bits)) * vb;
+    };
+    for (int64_t j = 0; j < kTileK; j += 4 * L) {
+      step(a0, j);
+      step(a1, j + L);
+      step(a2, j + 2 * L);
+      step(a3, j + 3 * L);
     }
   }
-  if constexpr (kV != ValueType::kInt8) total = hn::Add(hn::Add(a0, a1), hn::Add(a2, a3));
-  return hn::ReduceSum(df, total);
+  return hn::ReduceSum(df, hn::Add(hn::Add(a0, a1), hn::Add(a2, a3)));
 }
 
 template <ValueType kV>
