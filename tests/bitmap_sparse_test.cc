@@ -31,7 +31,9 @@ void TestShapeClasses() {
     seed += 100;
     if (::testing::Test::HasFailure()) return;
   }
-  expect_paths_taken(k.rules, {Path::kBitmapSparseExpand, Path::kBitmapSparseOuter, Path::kBitmapSparseReference},
+  expect_paths_taken(k.rules,
+                     {Path::kBitmapSparseExpand, Path::kBitmapSparseOuter, Path::kBitmapSparseDensePanel,
+                      Path::kBitmapSparseReference},
                      k.target);
 }
 

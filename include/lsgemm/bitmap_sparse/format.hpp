@@ -43,7 +43,6 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
-#include <numeric>
 #include <vector>
 
 #include "lsgemm/core/abi.hpp"
@@ -51,6 +50,7 @@
 #include "lsgemm/core/error.hpp"
 #include "lsgemm/core/matrix.hpp"
 #include "lsgemm/core/numeric.hpp"
+#include "lsgemm/core/parallel.hpp"
 
 namespace lsgemm {
 namespace bitmap_sparse {
@@ -195,16 +195,25 @@ inline void check_packed(const BitmapSparseMatrix& w, const char* where) {
 }
 
 // Per row, the columns that pruning keeps: the ceil((1 - s) K) largest |w| (ties: the
-// lower column), zeros never.
-inline void prune_row(const float* w, int64_t k, double s, std::vector<char>& keep, std::vector<int64_t>& order) {
+// lower column), zeros never. One selection (nth_element, linear) on a u64 key per weight,
+// (bits of |w| complemented) << 32 | column: ascending keys are descending |w| (the bits
+// of non-negative floats order as their values), then ascending columns. A stable sort
+// of each row took seconds for a 4096 x 11008 layer.
+inline void prune_row(const float* w, int64_t k, double s, std::vector<char>& keep, std::vector<uint64_t>& key) {
   keep.assign(size_t(k), 0);
-  const int64_t want = int64_t(std::ceil((1.0 - s) * double(k) - 1e-9));
-  order.resize(size_t(k));
-  std::iota(order.begin(), order.end(), int64_t(0));
-  std::stable_sort(order.begin(), order.end(),
-                   [&](int64_t a, int64_t b) { return std::fabs(w[a]) > std::fabs(w[b]); });
-  for (int64_t j = 0; j < std::min(want, k); ++j)
-    if (w[order[size_t(j)]] != 0.0f) keep[size_t(order[size_t(j)])] = 1;
+  const int64_t want = std::min<int64_t>(k, int64_t(std::ceil((1.0 - s) * double(k) - 1e-9)));
+  key.resize(size_t(k));
+  for (int64_t c = 0; c < k; ++c) {
+    const float a = std::fabs(w[c]);
+    uint32_t bits;
+    std::memcpy(&bits, &a, 4);
+    key[size_t(c)] = uint64_t(~bits) << 32 | uint64_t(c);
+  }
+  if (want < k) std::nth_element(key.begin(), key.begin() + want, key.end());
+  for (int64_t j = 0; j < want; ++j) {
+    const int64_t c = int64_t(key[size_t(j)] & 0xFFFFFFFFu);
+    if (w[c] != 0.0f) keep[size_t(c)] = 1;
+  }
 }
 
 }  // namespace detail
@@ -226,33 +235,38 @@ inline BitmapSparseMatrix pack(HostView<const float> W, const PackOptions& opt =
   q.masks.resize(size_t(lsgemm::detail::checked_mul(q.n, T, "bitmap_sparse::pack", "masks")));
   q.offsets.resize(size_t(q.n * C + 1));
   q.scales.resize(size_t(q.n * q.groups()));
-  // Masks and offsets first (the count of values), then the values.
-  std::vector<char> keep;
-  std::vector<int64_t> order;
-  std::vector<uint8_t> kept_bits(size_t(q.n * K));  // 1: w[r][c] stored
-  uint64_t count = 0;
-  for (int64_t r = 0; r < q.n; ++r) {
-    const float* w = W.row(r);
+  // Per row the masks (the pruning, rows in parallel), then the offsets (the count of
+  // values), then the values.
+  for (int64_t r = 0; r < q.n; ++r)
     for (int64_t c = 0; c < K; ++c)
-      require(std::isfinite(w[c]), "bitmap_sparse::pack: W(", r, ",", c, ")=", w[c], " is not finite");
+      require(std::isfinite(W(r, c)), "bitmap_sparse::pack: W(", r, ",", c, ")=", W(r, c), " is not finite");
+  std::vector<uint8_t> kept_bits(size_t(q.n * K));  // 1: w[r][c] stored
+  parallel_for(q.n, [&](int64_t r) {
+    const float* w = W.row(r);
+    uint8_t* kb = &kept_bits[size_t(r * K)];
     if (opt.sparsity > 0.0) {
-      detail::prune_row(w, K, opt.sparsity, keep, order);
+      std::vector<char> keep;
+      std::vector<uint64_t> key;
+      detail::prune_row(w, K, opt.sparsity, keep, key);
+      std::memcpy(kb, keep.data(), size_t(K));
     } else {
-      keep.resize(size_t(K));
-      for (int64_t c = 0; c < K; ++c) keep[size_t(c)] = w[c] != 0.0f;
+      for (int64_t c = 0; c < K; ++c) kb[c] = w[c] != 0.0f;
     }
     for (int64_t t = 0; t < T; ++t) {
-      if (t % kChunkTiles == 0) q.offsets[size_t(r * C + t / kChunkTiles)] = uint32_t(count);
       uint64_t m = 0;
       for (int64_t b = 0; b < kTileK && t * kTileK + b < K; ++b)
-        if (keep[size_t(t * kTileK + b)]) m |= uint64_t(1) << b;
+        if (kb[t * kTileK + b]) m |= uint64_t(1) << b;
       q.masks[size_t(r * T + t)] = m;
-      count += uint64_t(__builtin_popcountll(m));
+    }
+  });
+  uint64_t count = 0;
+  for (int64_t r = 0; r < q.n; ++r)
+    for (int64_t t = 0; t < T; ++t) {
+      if (t % kChunkTiles == 0) q.offsets[size_t(r * C + t / kChunkTiles)] = uint32_t(count);
+      count += uint64_t(__builtin_popcountll(q.masks[size_t(r * T + t)]));
       require(count <= UINT32_MAX, "bitmap_sparse::pack: W holds more than 2^32 - 1 non-zeros (u32 offsets); "
                                    "split it by rows");
     }
-    std::memcpy(&kept_bits[size_t(r * K)], keep.data(), size_t(K));
-  }
   q.offsets[size_t(q.n * C)] = uint32_t(count);
   q.values.resize(size_t((count + kValueSlackValues) * uint64_t(q.vbytes())));
   for (int64_t r = 0; r < q.n; ++r) {

@@ -40,6 +40,7 @@
 #include <vector>
 
 #include "lsgemm/core/hwy_config.hpp"  // before Highway
+#include <hwy/cache_control.h>
 #include <hwy/highway.h>
 
 #include "lsgemm/bitmap_sparse/format.hpp"
@@ -64,6 +65,17 @@ using simd::HWY_NAMESPACE::DI;
 // Rows of X from which the outer-product path runs (below: the expand path). The outer
 // tile spends 4 L token lanes per stored weight, so it needs rows to fill them.
 inline constexpr int64_t kGemmMinRows = 8;
+// Below this sparsity (the fraction of weights without a mask bit) many rows take the
+// dense-panel path instead of the outer one. Measured at M = 128, 4096^2, T = 1 (outer /
+// dense panel, ms): AVX3_SPR density 0.3 26.0 / 36.9, 0.5 33.1 / 36.5, 0.7 42.4 / 37.1;
+// AVX2 (-march=haswell on the same machine) the outer path wins at every density up to
+// 1.0 (73.0 / 74.1: the panel's emulated expand and transpose cost more there), so
+// targets other than AVX-512 keep the outer path.
+#if HWY_ARCH_X86 && HWY_TARGET <= HWY_AVX3
+inline constexpr double kDensePanelBelow = 0.4;
+#else
+inline constexpr double kDensePanelBelow = 0.0;
+#endif
 
 #if LSGEMM_SIMD_KERNELS
 
@@ -124,13 +136,16 @@ HWY_INLINE float expand_row(const BitmapSparseMatrix& w, int64_t r, const float*
     const uint64_t m = masks[t];
     if (!m) continue;
     const float* HWY_RESTRICT xt = x + t * kTileK;
-    // One L-lane step: expand, mask x, FMA into acc; the stream moves by the step's popcount.
+    // One L-lane step: expand, mask x, FMA into acc. Each step finds its values from the
+    // tile's start by the popcount of the mask's lower bits, so the steps do not wait on
+    // each other: advancing the pointer by each step's count (mask -> popcount -> address,
+    // ~7 cycles) made a serial chain that held a tile at 28 cycles (AVX3_SPR).
     const auto step = [&](auto& acc, int64_t j) HWY_ATTR {
       const uint64_t bits = (m >> j) & lane_bits;
-      auto v = expand_values<kV>(p, bits);
+      const uint64_t below = j == 0 ? 0 : m & ((uint64_t(1) << j) - 1);
+      auto v = expand_values<kV>(p + int64_t(hwy::PopCount(below)) * vb, bits);
       if constexpr (kV == ValueType::kInt8) v = hn::Mul(v, scale);
       acc = hn::MulAdd(v, hn::MaskedLoad(mask_of_bits(df, bits), df, xt + j), acc);
-      p += int64_t(hwy::PopCount(bits)) * vb;
     };
     for (int64_t j = 0; j < kTileK; j += 4 * L) {
       step(a0, j);
@@ -138,6 +153,7 @@ HWY_INLINE float expand_row(const BitmapSparseMatrix& w, int64_t r, const float*
       step(a2, j + 2 * L);
       step(a3, j + 3 * L);
     }
+    p += int64_t(hwy::PopCount(m)) * vb;
   }
   return hn::ReduceSum(df, hn::Add(hn::Add(a0, a1), hn::Add(a2, a3)));
 }
@@ -165,144 +181,265 @@ void expand_rows(HostView<const float> X, const BitmapSparseMatrix& w, HostView<
 // ---- The outer-product path ---------------------------------------------------------
 
 inline constexpr int64_t kStepK = 128;  // K step of the outer tile: 2 tiles
+inline constexpr int64_t kPrefetchBytes = 2048;  // the lists' pre-pass reads W ahead (block_fp's distance)
 
-// A task's rows listed for the outer tile: per row, its stored values as f32 (int8: the
-// f32 product s * q, the format's value) and each one's column as an offset into a token
-// block of xT (k * 4 L floats); starts[r * (S + 1) + s] = the row's first entry of K step s.
-struct RowLists {
+// A task's rows listed for the outer tile, in groups of R = 8 / NV rows (the tile's
+// rows). Per group and K step, a block of R lists of `len` entries each (row i's at
+// block + i * len): the row's stored values as f32 (int8: the f32 product s * q, the
+// format's value) and their columns as offsets into a token block of xT (k * TB floats),
+// padded to the longest of the R lists (len) with value 0 at column `pad_col`, a zero
+// column of xT. The pad makes the tile's loop one count with no per-row tails (a tail
+// runs one accumulator chain: FMA latency-bound); it costs the spread of the R counts.
+// Blocks in the tile's order, step-major: block b = s * groups + g at starts[b], its len =
+// (starts[b + 1] - starts[b]) / R. So the tile reads the lists front to back and the
+// hardware prefetcher streams them (group-major blocks, read step by step, jumped around
+// and left each short list's lines to wait on L2).
+struct GroupLists {
   AlignedBuffer<float> vals;
   AlignedBuffer<uint32_t> cols;
   std::vector<int64_t> starts;
+  std::vector<int64_t> count;  // per (row, step): values of the row in the step
 };
 
+// The n values at p (a tile's) as f32 into out, exactly n written (int8: times `scale`).
 template <ValueType kV>
-void list_rows(const BitmapSparseMatrix& w, int64_t n0, int64_t rows, int64_t tokens, RowLists& out) {
-  const int64_t T = w.tiles(), S = (T * kTileK + kStepK - 1) / kStepK, vb = int64_t(value_bytes(kV));
-  // The masks may hold more values than the offsets say in an object validate() has not
-  // seen: size the lists by the masks' count.
-  int64_t count = 0;
-  for (int64_t r = n0; r < n0 + rows; ++r)
-    for (int64_t t = 0; t < T; ++t) count += int64_t(hwy::PopCount(w.mask(r, t)));
-  float* vals = simd::HWY_NAMESPACE::scratch(out.vals, size_t(count + 1));
-  uint32_t* cols = simd::HWY_NAMESPACE::scratch(out.cols, size_t(count + 1));
-  out.starts.assign(size_t(rows * (S + 1)), 0);
-  int64_t i = 0;
-  for (int64_t r = 0; r < rows; ++r) {
-    const uint8_t* p = nullptr;
-    for (int64_t t = 0; t < T; ++t) {
-      if (t % kChunkTiles == 0) p = chunk_values(w, n0 + r, t / kChunkTiles);
-      if ((t * kTileK) % kStepK == 0) out.starts[size_t(r * (S + 1) + t * kTileK / kStepK)] = i;
-      for (uint64_t m = w.mask(n0 + r, t); m; m &= m - 1) {
-        const int64_t k = t * kTileK + int64_t(hwy::Num0BitsBelowLS1Bit_Nonzero64(m));
-        float v;
-        if constexpr (kV == ValueType::kF32) {
-          std::memcpy(&v, p, 4);
-        } else if constexpr (kV == ValueType::kBf16) {
-          uint16_t b;
-          std::memcpy(&b, p, 2);
-          v = bf16_to_f32(b);
-        } else {
-          v = w.scale(n0 + r, k / w.group) * float(int8_t(*p));
-        }
-        p += vb;
-        vals[i] = v;
-        cols[i] = uint32_t(k * tokens);
-        ++i;
-      }
-    }
-    out.starts[size_t(r * (S + 1) + S)] = i;
-  }
-}
-
-// Two rows of W (lists a and b, na and nb entries) times a token block of xT (4 L tokens
-// per column), added to their accumulators ya, yb (4 L floats each).
-HWY_INLINE void outer_pair(const float* HWY_RESTRICT va, const uint32_t* HWY_RESTRICT ca, int64_t na,
-                           const float* HWY_RESTRICT vb, const uint32_t* HWY_RESTRICT cb, int64_t nb,
-                           const float* HWY_RESTRICT xt, float* HWY_RESTRICT ya, float* HWY_RESTRICT yb) {
+HWY_INLINE void decode_values(const uint8_t* HWY_RESTRICT p, int64_t n, float scale, float* HWY_RESTRICT out) {
   const DF df;
   const int64_t L = int64_t(hn::Lanes(df));
-  auto a0 = hn::Load(df, ya), a1 = hn::Load(df, ya + L), a2 = hn::Load(df, ya + 2 * L), a3 = hn::Load(df, ya + 3 * L);
-  auto b0 = hn::Load(df, yb), b1 = hn::Load(df, yb + L), b2 = hn::Load(df, yb + 2 * L), b3 = hn::Load(df, yb + 3 * L);
-  const int64_t both = std::min(na, nb);
-  const auto fma4 = [&](float v, uint32_t col, auto& c0, auto& c1, auto& c2, auto& c3) HWY_ATTR {
-    const auto wv = hn::Set(df, v);
-    const float* HWY_RESTRICT x = xt + col;
-    c0 = hn::MulAdd(wv, hn::Load(df, x), c0);
-    c1 = hn::MulAdd(wv, hn::Load(df, x + L), c1);
-    c2 = hn::MulAdd(wv, hn::Load(df, x + 2 * L), c2);
-    c3 = hn::MulAdd(wv, hn::Load(df, x + 3 * L), c3);
-  };
-  int64_t j = 0;
-  for (; j < both; ++j) {
-    fma4(va[j], ca[j], a0, a1, a2, a3);
-    fma4(vb[j], cb[j], b0, b1, b2, b3);
+  for (int64_t i = 0; i < n; i += L) {
+    const size_t m = size_t(std::min(L, n - i));
+    hn::Vec<DF> v;
+    if constexpr (kV == ValueType::kF32) {
+      v = hn::LoadU(df, reinterpret_cast<const float*>(p) + i);  // the stream's slack takes the overrun
+    } else if constexpr (kV == ValueType::kBf16) {
+      const hn::Rebind<uint16_t, DF> d16;
+      const auto h = hn::LoadU(d16, reinterpret_cast<const uint16_t*>(p) + i);
+      v = hn::BitCast(df, hn::ShiftLeft<16>(hn::PromoteTo(hn::RebindToUnsigned<DF>(), h)));
+    } else {
+      const hn::Rebind<int8_t, DF> d8;
+      const auto q = hn::LoadU(d8, reinterpret_cast<const int8_t*>(p) + i);
+      v = hn::Mul(hn::ConvertTo(df, hn::PromoteTo(DI(), q)), hn::Set(df, scale));
+    }
+    hn::StoreN(v, df, out + i, m);
   }
-  for (int64_t i = j; i < na; ++i) fma4(va[i], ca[i], a0, a1, a2, a3);
-  for (int64_t i = j; i < nb; ++i) fma4(vb[i], cb[i], b0, b1, b2, b3);
-  hn::Store(a0, df, ya);
-  hn::Store(a1, df, ya + L);
-  hn::Store(a2, df, ya + 2 * L);
-  hn::Store(a3, df, ya + 3 * L);
-  hn::Store(b0, df, yb);
-  hn::Store(b1, df, yb + L);
-  hn::Store(b2, df, yb + 2 * L);
-  hn::Store(b3, df, yb + 3 * L);
 }
 
 template <ValueType kV>
+void list_groups(const BitmapSparseMatrix& w, int64_t n0, int64_t rows, int64_t R, int64_t TB, uint32_t pad_col,
+                 GroupLists& out) {
+  const DF df;
+  const hn::RebindToUnsigned<DF> du;
+  const int64_t L = int64_t(hn::Lanes(df));
+  const int64_t T = w.tiles(), S = (T * kTileK + kStepK - 1) / kStepK, TS = kStepK / kTileK;
+  const int64_t groups = (rows + R - 1) / R, vb = int64_t(value_bytes(kV));
+  // Pass 1: counts per (row, step), from the masks (an object validate() has not seen may
+  // hold more mask bits than values: the lists follow the masks, the reads stay in the
+  // slack, format.hpp).
+  out.count.assign(size_t(groups * R * S), 0);
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t t = 0; t < T; ++t) out.count[size_t(r * S + t / TS)] += int64_t(hwy::PopCount(w.mask(n0 + r, t)));
+  out.starts.assign(size_t(S * groups + 1), 0);
+  int64_t total = 0;
+  for (int64_t st = 0; st < S; ++st)
+    for (int64_t g = 0; g < groups; ++g) {
+      out.starts[size_t(st * groups + g)] = total;
+      int64_t mx = 0;
+      for (int64_t i = 0; i < R; ++i) mx = std::max(mx, out.count[size_t((g * R + i) * S + st)]);
+      total += mx * R;
+    }
+  out.starts[size_t(S * groups)] = total;
+  float* vals = simd::HWY_NAMESPACE::scratch(out.vals, size_t(total + 1));
+  uint32_t* cols = simd::HWY_NAMESPACE::scratch(out.cols, size_t(total + 1));
+  // Pass 2, row by row: the task's values are one stream in the format (read front to
+  // back, the hardware prefetcher follows it; step-major reading jumped between 2 L
+  // streams and waited on DRAM). Per step, the row's columns (the mask's set bits,
+  // compressed from k * TB in every lane) and values, exactly, then the pad.
+  const auto iota_tb = hn::Mul(hn::Iota(du, 0), hn::Set(du, uint32_t(TB)));
+  const uint64_t lane_bits = L == 64 ? ~uint64_t(0) : (uint64_t(1) << L) - 1;
+  const int log2r = R == 8 ? 3 : R == 4 ? 2 : 1;  // lens by shifts: an idiv per list showed in the profile
+  for (int64_t r = 0; r < groups * R; ++r) {
+    const int64_t g = r / R, i = r % R;
+    const uint8_t* p = nullptr;
+    for (int64_t st = 0; st < S; ++st) {
+      const int64_t b0 = out.starts[size_t(st * groups + g)], len = (out.starts[size_t(st * groups + g + 1)] - b0) >> log2r;
+      float* v = vals + b0 + i * len;
+      uint32_t* c = cols + b0 + i * len;
+      int64_t n = 0;
+      for (int64_t t = st * TS; r < rows && t < std::min(T, st * TS + TS); ++t) {
+        if (t % kChunkTiles == 0) p = chunk_values(w, n0 + r, t / kChunkTiles);
+        const uint64_t m = w.mask(n0 + r, t);
+        if (!m) continue;
+        // Compress in registers, then a masked store (the native compress-to-memory form is
+        // microcoded on Intel: it held this loop at twice the time).
+        for (int64_t j = 0; j < kTileK; j += L) {
+          const uint64_t bits = (m >> j) & lane_bits;
+          const auto idx = hn::Add(iota_tb, hn::Set(du, uint32_t((t * kTileK + j) * TB)));
+          const int64_t at = n + (j ? int64_t(hwy::PopCount(m & ((uint64_t(1) << j) - 1))) : 0);
+          hn::StoreN(hn::Compress(idx, mask_of_bits(du, bits)), du, c + at, size_t(hwy::PopCount(bits)));
+        }
+        const int64_t cnt = int64_t(hwy::PopCount(m));
+        hwy::Prefetch(p + kPrefetchBytes);  // the value stream, ahead (W comes from DRAM)
+        decode_values<kV>(p, cnt, kV == ValueType::kInt8 ? w.scale(n0 + r, t * kTileK / w.group) : 1.0f, v + n);
+        p += cnt * vb;
+        n += cnt;
+      }
+      std::fill(v + n, v + len, 0.0f);
+      std::fill(c + n, c + len, pad_col);
+    }
+  }
+}
+static_assert(kChunkK % kStepK == 0, "a K step lies in one offset chunk");
+
+// One group of R = 8 / NV rows of W times a token block of xT (TB = NV L tokens per
+// column): R lists of `len` entries (row i's at + i * len, list_groups), added to the
+// rows' sums at yT (row i at yT + i * TB). 8 accumulators, acc a = row a / NV, tokens
+// [(a % NV) L, + L): per entry of a row one broadcast and NV FMAs with xT vectors.
+template <int NV>
+HWY_INLINE void outer_group(const float* HWY_RESTRICT vals, const uint32_t* HWY_RESTRICT cols, int64_t len,
+                            const float* HWY_RESTRICT xt, float* HWY_RESTRICT yT) {
+  static_assert(NV == 1 || NV == 2 || NV == 4, "NV in {1, 2, 4}: 8 accumulators");
+  const DF df;
+  const int64_t L = int64_t(hn::Lanes(df)), TB = NV * L;
+#define LSGEMM_BS_ACC_AT(a) (yT + ((a) / NV) * TB + ((a) % NV) * L)
+  auto c0 = hn::Load(df, LSGEMM_BS_ACC_AT(0)), c1 = hn::Load(df, LSGEMM_BS_ACC_AT(1));
+  auto c2 = hn::Load(df, LSGEMM_BS_ACC_AT(2)), c3 = hn::Load(df, LSGEMM_BS_ACC_AT(3));
+  auto c4 = hn::Load(df, LSGEMM_BS_ACC_AT(4)), c5 = hn::Load(df, LSGEMM_BS_ACC_AT(5));
+  auto c6 = hn::Load(df, LSGEMM_BS_ACC_AT(6)), c7 = hn::Load(df, LSGEMM_BS_ACC_AT(7));  // (8, L) f32 sums
+  for (int64_t j = 0; j < len; ++j) {
+#define LSGEMM_BS_FMA(a)                                                               \
+  c##a = hn::MulAdd(hn::Set(df, vals[((a) / NV) * len + j]),                            \
+                    hn::Load(df, xt + cols[((a) / NV) * len + j] + ((a) % NV) * L), c##a)
+    LSGEMM_BS_FMA(0);
+    LSGEMM_BS_FMA(1);
+    LSGEMM_BS_FMA(2);
+    LSGEMM_BS_FMA(3);
+    LSGEMM_BS_FMA(4);
+    LSGEMM_BS_FMA(5);
+    LSGEMM_BS_FMA(6);
+    LSGEMM_BS_FMA(7);
+#undef LSGEMM_BS_FMA
+  }
+  hn::Store(c0, df, LSGEMM_BS_ACC_AT(0));
+  hn::Store(c1, df, LSGEMM_BS_ACC_AT(1));
+  hn::Store(c2, df, LSGEMM_BS_ACC_AT(2));
+  hn::Store(c3, df, LSGEMM_BS_ACC_AT(3));
+  hn::Store(c4, df, LSGEMM_BS_ACC_AT(4));
+  hn::Store(c5, df, LSGEMM_BS_ACC_AT(5));
+  hn::Store(c6, df, LSGEMM_BS_ACC_AT(6));
+  hn::Store(c7, df, LSGEMM_BS_ACC_AT(7));
+#undef LSGEMM_BS_ACC_AT
+}
+
+// The outer path with token blocks of NV L tokens (NV = 1, 2, 4 by the rows of X: the
+// fewest lanes that hold them, so few rows waste few lanes).
+template <ValueType kV, int NV>
 void outer_rows(HostView<const float> X, const BitmapSparseMatrix& w, HostView<float> Y, const Epilogue& epi) {
   const DF df;
-  const int64_t L = int64_t(hn::Lanes(df)), TB = 4 * L;  // tokens per block
+  const int64_t L = int64_t(hn::Lanes(df)), TB = NV * L, R = 8 / NV;
   const int64_t M = X.rows, N = w.n, K = w.k, kp = w.kp(), S = (kp + kStepK - 1) / kStepK;
-  const int64_t blocks = (M + TB - 1) / TB;
-  // X transposed per token block: block b at xt + b * kp * TB, column k at + k * TB
+  const int64_t blocks = (M + TB - 1) / TB, cols = kp + 1;  // + a zero column: the lists' pad
+  // X transposed per token block: block b at xt + b * cols * TB, column k at + k * TB
   // (tokens past M and columns past K are 0).
   thread_local AlignedBuffer<float> xt_buf;
-  float* xt_all = simd::HWY_NAMESPACE::scratch(xt_buf, size_t(blocks * kp * TB));
+  float* xt_all = simd::HWY_NAMESPACE::scratch(xt_buf, size_t(blocks * cols * TB));
   parallel_for(blocks, [&](int64_t b) {
-    float* xt = xt_all + b * kp * TB;
-    std::fill(xt, xt + kp * TB, 0.0f);
+    float* xt = xt_all + b * cols * TB;
+    std::fill(xt, xt + cols * TB, 0.0f);
     for (int64_t i = 0; i < std::min(TB, M - b * TB); ++i) {
       const float* x = X.row(b * TB + i);
       for (int64_t k = 0; k < K; ++k) xt[k * TB + i] = x[k];
     }
   });
   const float* xts = xt_all;
-  const int64_t R = 2 * L;  // rows of W per task: store_tile's width
-  parallel_for((N + R - 1) / R, [&](int64_t task) {
-    const int64_t n0 = task * R, rows = std::min(R, N - n0);
-    thread_local RowLists lists;
+  const int64_t RT = 2 * L;  // rows of W per task: store_tile's width (a multiple of R)
+  parallel_for((N + RT - 1) / RT, [&](int64_t task) {
+    const int64_t n0 = task * RT, rows = std::min(RT, N - n0), groups = (rows + R - 1) / R;
+    thread_local GroupLists lists;
     thread_local AlignedBuffer<float> yT_buf, yt_buf;
-    list_rows<kV>(w, n0, rows, TB, lists);
-    // (row, token) sums, and one spare row: an odd last row pairs with an empty list whose
-    // sums go there (pairing it with itself would store its old sums over its new ones).
-    float* yT = simd::HWY_NAMESPACE::scratch(yT_buf, size_t((R + 1) * TB));
-    float* yt = simd::HWY_NAMESPACE::scratch(yt_buf, size_t(TB * R));  // (token, row): store_tile's
-    const auto n_at = [&](int64_t r, int64_t s) { return lists.starts[size_t(r * (S + 1) + s)]; };
+    list_groups<kV>(w, n0, rows, R, TB, uint32_t(kp * TB), lists);
+    float* yT = simd::HWY_NAMESPACE::scratch(yT_buf, size_t(RT * TB));  // (row, token) sums
+    float* yt = simd::HWY_NAMESPACE::scratch(yt_buf, size_t(TB * RT));  // (token, row): store_tile's
     for (int64_t b = 0; b < blocks; ++b) {
-      std::fill(yT, yT + (R + 1) * TB, 0.0f);
-      const float* xt = xts + b * kp * TB;
-      for (int64_t s = 0; s < S; ++s)
-        for (int64_t r = 0; r < rows; r += 2) {
-          const bool pair = r + 1 < rows;
-          const int64_t a0 = n_at(r, s), a1 = n_at(r, s + 1);
-          const int64_t b0 = pair ? n_at(r + 1, s) : 0, b1 = pair ? n_at(r + 1, s + 1) : 0;
-          outer_pair(lists.vals.data() + a0, lists.cols.data() + a0, a1 - a0, lists.vals.data() + b0,
-                     lists.cols.data() + b0, b1 - b0, xt, yT + r * TB, yT + (pair ? r + 1 : R) * TB);
+      std::fill(yT, yT + RT * TB, 0.0f);
+      const float* xt = xts + b * cols * TB;
+      for (int64_t st = 0; st < S; ++st)
+        for (int64_t g = 0; g < groups; ++g) {
+          const int64_t e0 = lists.starts[size_t(st * groups + g)], e1 = lists.starts[size_t(st * groups + g + 1)];
+          outer_group<NV>(lists.vals.data() + e0, lists.cols.data() + e0, (e1 - e0) / R, xt, yT + g * R * TB);
         }
       const int64_t mc = std::min(TB, M - b * TB);
       for (int64_t i = 0; i < mc; ++i)
-        for (int64_t r = 0; r < R; ++r) yt[i * R + r] = yT[r * TB + i];
-      simd::HWY_NAMESPACE::store_tile(yt, R, b * TB, mc, n0, rows, Y, epi);
+        for (int64_t r = 0; r < RT; ++r) yt[i * RT + r] = yT[r * TB + i];
+      simd::HWY_NAMESPACE::store_tile(yt, RT, b * TB, mc, n0, rows, Y, epi);
     }
   });
 }
 
+// ---- The dense-panel path ------------------------------------------------------------
+
+// The decoder of the shared GEMM skeleton (core/simd/gemm_driver-inl.h): a K chunk of 2 L
+// rows of W expanded to a dense f32 panel, zeros included, for the dense register tiles.
+// At low sparsity the outer tile's broadcast and index loads per stored weight cost more
+// than the zeros' FMAs (file comment of matmul_typed: the crossover).
+template <ValueType kV>
+struct DensePanelDecoder {
+  const BitmapSparseMatrix& w;
+  int64_t L;
+  int64_t n() const { return w.n; }
+  int64_t k() const { return w.k; }
+  int64_t kp() const { return w.kp(); }
+  int64_t blocks() const { return (w.n + 2 * L - 1) / (2 * L); }
+  // panel[(k - k0) * 2L + c] = w[nb 2L + c][k] for k0 <= k < k0 + kc (kc: a multiple of
+  // 64, k0 of 256: chunks start at an offset). Rows expand into a row-major scratch,
+  // then one transpose into the panel. False when every weight of the chunk is 0.
+  bool decode_f32(int64_t nb, int64_t k0, int64_t kc, float* HWY_RESTRICT panel) const {
+    const DF df;
+    const int64_t R = 2 * L, t0 = k0 / kTileK, nt = kc / kTileK, vb = int64_t(value_bytes(kV));
+    thread_local AlignedBuffer<float> rows_buf;
+    float* tmp = simd::HWY_NAMESPACE::scratch(rows_buf, size_t(R * kc));  // (row, k) of the chunk
+    bool any = false;
+    for (int64_t c = 0; c < R; ++c) {
+      float* out = tmp + c * kc;
+      const int64_t r = nb * R + c;
+      if (r >= w.n) {
+        std::fill(out, out + kc, 0.0f);
+        continue;
+      }
+      const uint8_t* p = chunk_values(w, r, t0 / kChunkTiles);
+      for (int64_t t = t0; t < t0 + nt; ++t) {
+        const uint64_t m = w.mask(r, t);
+        any |= m != 0;
+        const float scale = kV == ValueType::kInt8 ? w.scale(r, t * kTileK / w.group) : 1.0f;
+        for (int64_t j = 0; j < kTileK; j += int64_t(hn::Lanes(df))) {
+          const uint64_t bits = (m >> j) & (L == 64 ? ~uint64_t(0) : (uint64_t(1) << L) - 1);
+          const uint64_t below = j == 0 ? 0 : m & ((uint64_t(1) << j) - 1);
+          auto v = expand_values<kV>(p + int64_t(hwy::PopCount(below)) * vb, bits);
+          if constexpr (kV == ValueType::kInt8) v = hn::Mul(v, hn::Set(df, scale));
+          hn::StoreU(v, df, out + (t - t0) * kTileK + j);
+        }
+        p += int64_t(hwy::PopCount(m)) * vb;
+      }
+    }
+    if (!any) return false;
+    for (int64_t k = 0; k < kc; ++k)
+      for (int64_t c = 0; c < R; ++c) panel[k * R + c] = tmp[c * kc + k];
+    return true;
+  }
+};
+static_assert(simd::HWY_NAMESPACE::kChunk % kChunkK == 0, "the skeleton's K chunks start at an offset chunk");
+
 template <ValueType kV>
 void matmul_typed(HostView<const float> X, const BitmapSparseMatrix& w, HostView<float> Y, const Epilogue& epi) {
+  if (X.rows >= kGemmMinRows && w.sparsity() < kDensePanelBelow) {
+    lsgemm::detail::note_path(Path::kBitmapSparseDensePanel);
+    return simd::HWY_NAMESPACE::gemm_f32(DensePanelDecoder<kV>{w, int64_t(hn::Lanes(DF()))}, X, Y, epi);
+  }
   if (X.rows >= kGemmMinRows) {
     lsgemm::detail::note_path(Path::kBitmapSparseOuter);
-    return outer_rows<kV>(X, w, Y, epi);
+    const int64_t L = int64_t(hn::Lanes(DF()));
+    if (X.rows <= L) return outer_rows<kV, 1>(X, w, Y, epi);
+    if (X.rows <= 2 * L) return outer_rows<kV, 2>(X, w, Y, epi);
+    return outer_rows<kV, 4>(X, w, Y, epi);
   }
   lsgemm::detail::note_path(Path::kBitmapSparseExpand);
   expand_rows<kV>(X, w, Y, epi);
@@ -313,8 +450,15 @@ void matmul_typed(HostView<const float> X, const BitmapSparseMatrix& w, HostView
 // This target's dispatch table (lsgemm::dispatch_table() lists it with the others).
 inline std::vector<PathRule> path_rules() {
 #if LSGEMM_SIMD_KERNELS
-  return {{Path::kBitmapSparseExpand, 1, kGemmMinRows, "few rows: values expanded by their masks, dense FMAs"},
-          {Path::kBitmapSparseOuter, kGemmMinRows, kAnyRows, "many rows: per stored weight, FMAs over 4 L tokens"}};
+  std::vector<PathRule> r = {
+      {Path::kBitmapSparseExpand, 1, kGemmMinRows, "few rows: values expanded by their masks, dense FMAs"},
+      {Path::kBitmapSparseOuter, kGemmMinRows, kAnyRows,
+       kDensePanelBelow > 0 ? "many rows, sparsity >= 40 %: per stored weight, FMAs over 1-4 L tokens"
+                            : "many rows: per stored weight, FMAs over 1-4 L tokens"}};
+  if (kDensePanelBelow > 0)
+    r.push_back({Path::kBitmapSparseDensePanel, kGemmMinRows, kAnyRows,
+                 "many rows, sparsity < 40 %: tiles expanded into dense panels, the shared dense tiles"});
+  return r;
 #else
   return {{Path::kBitmapSparseReference, 1, kAnyRows, LSGEMM_NO_KERNELS_REASON}};
 #endif

@@ -39,6 +39,7 @@ enum class Path : uint8_t {
   kBitmapSparseReference,
   kBitmapSparseExpand,  // few rows: a tile's values expanded into lanes by its mask, dense FMAs
   kBitmapSparseOuter,   // many rows: per stored weight, a broadcast and FMAs over 4 L tokens of X^T
+  kBitmapSparseDensePanel,  // many rows, low sparsity: tiles expanded into dense f32 panels, dense tiles
   kCount
 };
 
@@ -67,6 +68,7 @@ inline const char* path_name(Path p) {
     case Path::kBitmapSparseReference: return "bitmap_sparse/reference";
     case Path::kBitmapSparseExpand: return "bitmap_sparse/expand";
     case Path::kBitmapSparseOuter: return "bitmap_sparse/outer";
+    case Path::kBitmapSparseDensePanel: return "bitmap_sparse/dense-panel";
     case Path::kCount: break;
   }
   return "?";
