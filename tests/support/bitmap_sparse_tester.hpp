@@ -170,7 +170,7 @@ inline BsOptions bs_options(bitmap_sparse::ValueType v, double zeros, int group 
 }
 
 // Shape classes from the kernel's constants: M = 1, below and at the outer path's first
-// row count, a partial and two token blocks (4 L tokens); N = 1, odd N (the outer tile's
+// row count, a partial, two and three token blocks (4 L tokens); N = 1, odd N (the outer tile's
 // row pairs), N past a task (16 rows; 2 L); K = 1, 63, 64, 65, a partial chunk, a chunk
 // (256) plus a tail, odd K steps (128).
 inline std::vector<BsCase> bitmap_sparse_shape_classes(const BitmapSparseKernels& t, const BsOptions& opt,
@@ -193,6 +193,7 @@ inline std::vector<BsCase> bitmap_sparse_shape_classes(const BitmapSparseKernels
   add("M=outer", g, 34, 130);
   add("M=tokens+3", tb + 3, 3 * 16 + 5, 512);
   add("M=2tokens", 2 * tb, 17, 192);
+  add("M=2tokens+1", 2 * tb + 1, 19, 136);  // 3 blocks: the block-outer loop order
   for (int64_t m : rule_edge_rows(t.rules)) add("M=rule-edge", m, 24, 64);
   add("N=1", 5, 1, 64);
   add("N=1,M=outer", g + 1, 1, 100);
