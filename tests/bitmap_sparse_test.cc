@@ -3,6 +3,8 @@
 // long K, and non-finite and extreme X (support/extreme_x.hpp). Each test runs once per
 // target the binary holds and the CPU runs, on that target's kernels
 // (bitmap_sparse_kernels(), support/per_target.hpp).
+#include <algorithm>
+
 #include "support/bitmap_sparse_tester.hpp"
 #include "support/extreme_x.hpp"
 #include "support/per_target.hpp"
@@ -103,20 +105,26 @@ void TestLongK() {
 
 // Non-finite and extreme X (support/extreme_x.hpp): the kernel shows the reference's
 // behaviour, which multiplies the stored values only: a NaN or an infinity at a column a
-// row does not store reaches nothing of that row, at a stored one IEEE propagation.
+// row does not store reaches nothing of that row, at a stored one IEEE propagation. Where
+// the target has the dense-panel path, a finite X at 20 % sparsity takes it and an X with
+// an infinity does not (its zeros would meet the infinity).
 void TestExtremeX() {
   const BitmapSparseKernels kern = bitmap_sparse_kernels();
   const int64_t N = 37, K = 256;
   std::vector<float> W(size_t(N * K));
   std::mt19937_64 rng(9);
   for (float& v : W) v = std::normal_distribution<float>(0.0f, 1.0f)(rng);
+  // 80 %: the expand and outer paths; 20 %: the dense panel where the target has it, whose
+  // zeros must not meet a non-finite x (it hands such X to the outer path).
+  for (double sparsity : {0.8, 0.2})
   for (ValueType vt : {ValueType::kF32, ValueType::kBf16, ValueType::kInt8}) {
     const BitmapSparseMatrix w = bitmap_sparse::pack(view<const float>(W.data(), N, K),
-                                                     bitmap_sparse::PackOptions().with_values(vt).with_sparsity(0.8));
+                                                     bitmap_sparse::PackOptions().with_values(vt).with_sparsity(sparsity));
     for (XClass cls : xclasses())
       for (int64_t M : {int64_t(1), int64_t(3), kern.gemm_min_rows, kern.gemm_min_rows + 7}) {
         expect_extreme_case(
-            std::string(kern.target) + " bitmap_sparse " + bitmap_sparse::value_type_name(vt) +
+            std::string(kern.target) + " bitmap_sparse " + bitmap_sparse::value_type_name(vt) + " sparsity " +
+                std::to_string(sparsity) +
                 ", X: " + xclass_name(cls) + ", M=" + std::to_string(M),
             make_x(cls, M, K, uint64_t(M) * 17 + 3), M, K, N,
             [&](HostView<const float> X, HostView<float> Y) { reference::matmul(X, w, Y); },
@@ -124,6 +132,20 @@ void TestExtremeX() {
             [&](HostView<const float> X) { return reference::matmul_magnitude(X, w); }, double(w.kp()) + 9.0);
         if (::testing::Test::HasFatalFailure()) return;
       }
+  }
+  const bool has_panel = std::any_of(kern.rules.begin(), kern.rules.end(),
+                                     [](const PathRule& r) { return r.path == Path::kBitmapSparseDensePanel; });
+  if (!has_panel) return;
+  const BitmapSparseMatrix w =
+      bitmap_sparse::pack(view<const float>(W.data(), N, K), bitmap_sparse::PackOptions().with_sparsity(0.2));
+  const int64_t M = kern.gemm_min_rows;
+  std::vector<float> X(size_t(M * K), 0.5f), Y(size_t(M * N));
+  for (bool inf : {false, true}) {
+    X[size_t(K + 7)] = inf ? kInf : 0.5f;
+    reset_paths_taken();
+    kern.matmul(view<const float>(X.data(), M, K), w, view(Y.data(), M, N), Epilogue());
+    EXPECT_EQ(path_taken(Path::kBitmapSparseDensePanel), !inf)
+        << kern.target << ": the dense panel " << (inf ? "ran on an X with an infinity" : "did not run");
   }
 }
 

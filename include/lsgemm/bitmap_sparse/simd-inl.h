@@ -452,9 +452,26 @@ struct DensePanelDecoder {
 };
 static_assert(simd::HWY_NAMESPACE::kChunk % kChunkK == 0, "the skeleton's K chunks start at an offset chunk");
 
+// Whether every element of X is finite (x * 0 is NaN exactly for Inf and NaN).
+inline bool all_finite(HostView<const float> X) {
+  const DF df;
+  const int64_t L = int64_t(hn::Lanes(df));
+  auto bad = hn::Zero(df);
+  for (int64_t m = 0; m < X.rows; ++m) {
+    const float* x = X.row(m);
+    int64_t k = 0;
+    for (; k + L <= X.cols; k += L) bad = hn::Add(bad, hn::Mul(hn::LoadU(df, x + k), hn::Zero(df)));
+    if (k < X.cols) bad = hn::Add(bad, hn::Mul(hn::LoadN(df, x + k, size_t(X.cols - k)), hn::Zero(df)));
+  }
+  return hn::AllFalse(df, hn::IsNaN(bad));
+}
+
 template <ValueType kV>
 void matmul_typed(HostView<const float> X, const BitmapSparseMatrix& w, HostView<float> Y, const Epilogue& epi) {
-  if (X.rows >= kGemmMinRows && w.sparsity() < kDensePanelBelow) {
+  // The dense panel multiplies every weight, zeros included, and a zero times an
+  // infinite or NaN x is NaN where the format's definition (only stored values) has a
+  // number: X with such a value takes the outer path (one pass over X to know).
+  if (X.rows >= kGemmMinRows && w.sparsity() < kDensePanelBelow && all_finite(X)) {
     lsgemm::detail::note_path(Path::kBitmapSparseDensePanel);
     return simd::HWY_NAMESPACE::gemm_f32(DensePanelDecoder<kV>{w, int64_t(hn::Lanes(DF()))}, X, Y, epi);
   }
