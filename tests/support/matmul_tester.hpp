@@ -141,6 +141,24 @@ struct Checked {
   Extra extra;
 };
 
+// X of a case, M x ldx, the ld gap poisoned with NaN, by data class: zero-X 0, constant
+// 0.5, exact small integers in [-15, 15] (exact products and sums with the families'
+// exact weights), otherwise normal. Families with their own exact or outlier rules
+// write their own.
+template <class Case>
+std::vector<float> plain_activations(const Case& c, int64_t ldx, std::mt19937_64& rng) {
+  std::vector<float> X(size_t(std::max<int64_t>(c.m, 1) * ldx), std::numeric_limits<float>::quiet_NaN());
+  std::normal_distribution<float> nd(0.0f, 1.0f);
+  std::uniform_int_distribution<int> id(-15, 15);
+  for (int64_t r = 0; r < c.m; ++r)
+    for (int64_t k = 0; k < c.k; ++k)
+      X[size_t(r * ldx + k)] = c.data == Data::kZeroX      ? 0.0f
+                               : c.data == Data::kConstant ? 0.5f
+                               : c.data == Data::kExact    ? float(id(rng))
+                                                           : nd(rng);
+  return X;
+}
+
 // Result of one case: the kernel's output, the second oracle and its bound per (m, n).
 struct Result {
   std::vector<float> Y;

@@ -106,23 +106,8 @@ struct NmSparseFamily {
     return W;
   }
 
-  // X, M x ldx; the ld gap is poisoned with NaN.
   static std::vector<float> make_activations(const Case& c, int64_t ldx, std::mt19937_64& rng) {
-    std::vector<float> X(size_t(std::max<int64_t>(c.m, 1) * ldx), std::numeric_limits<float>::quiet_NaN());
-    std::normal_distribution<float> nd(0.0f, 1.0f);
-    std::uniform_int_distribution<int> id(-15, 15);
-    for (int64_t r = 0; r < c.m; ++r)
-      for (int64_t k = 0; k < c.k; ++k) {
-        float v;
-        switch (c.data) {
-          case Data::kZeroX: v = 0.0f; break;
-          case Data::kConstant: v = 0.5f; break;
-          case Data::kExact: v = float(id(rng)); break;
-          default: v = nd(rng);
-        }
-        X[size_t(r * ldx + k)] = v;
-      }
-    return X;
+    return plain_activations(c, ldx, rng);
   }
 
   static Weights pack(const Problem<NmSparseFamily>& p) {
