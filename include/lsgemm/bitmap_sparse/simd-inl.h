@@ -62,9 +62,16 @@ namespace hn = hwy::HWY_NAMESPACE;
 using simd::HWY_NAMESPACE::DF;
 using simd::HWY_NAMESPACE::DI;
 
-// Rows of X from which the outer-product path runs (below: the expand path). The outer
-// tile spends 4 L token lanes per stored weight, so it needs rows to fill them.
+// Rows of X from which the outer-product path runs (below: the expand path, whose
+// expanded values serve up to 4 rows of X at a time). The outer tile spends L token lanes
+// per stored weight and vector, so it needs rows to fill them. Measured, 4096^2 at 80 %,
+// T = 1, hot (expand / outer, ms): AVX3_SPR M = 8 5.0 / 6.7, M = 16 9.9 / 6.8; AVX2 (same
+// machine) M = 8 9.5 / 7.7.
+#if HWY_ARCH_X86 && HWY_TARGET <= HWY_AVX3
+inline constexpr int64_t kGemmMinRows = 12;
+#else
 inline constexpr int64_t kGemmMinRows = 8;
+#endif
 // Below this sparsity (the fraction of weights without a mask bit) many rows take the
 // dense-panel path instead of the outer one. Measured at M = 128, 4096^2, T = 1 (outer /
 // dense panel, ms): AVX3_SPR density 0.3 26.0 / 36.9, 0.5 33.1 / 36.5, 0.7 42.4 / 37.1;
@@ -79,6 +86,9 @@ inline constexpr double kDensePanelBelow = 0.0;
 
 #if LSGEMM_SIMD_KERNELS
 
+// Software prefetch distance per stream, in bytes (block_fp's: 32 lines).
+inline constexpr int64_t kPrefetchBytes = 2048;
+
 // Rows of W per expand task: a row of 4096 f32 weights at 80 % sparsity is 3.3 KB of
 // values, so 16 rows stay in L1 across the rows of X.
 inline constexpr int64_t kExpandRows = 16;
@@ -91,13 +101,49 @@ HWY_INLINE hn::MFromD<D> mask_of_bits(D d, uint64_t bits) {
   return hn::LoadMaskBits(d, b);
 }
 
+#if HWY_TARGET == HWY_AVX2
+// Highway 1.2's AVX2 Expand of 32-bit lanes keeps its 256-entry index table in a
+// constexpr local that is not static, so every call copies the 1 KB table to the stack
+// (a memcpy in the profile): the GEMV took 17 ms for 4096^2 at 80 % where AVX-512 takes 1.
+// The same expansion from a static table: per 8-bit mask, lane i's source index
+// popcount(mask & ((1 << i) - 1)) in nibble i, then vpermps.
+struct Expand8Table {
+  uint32_t idx[256];
+};
+constexpr Expand8Table make_expand8_table() {
+  Expand8Table t{};
+  for (uint32_t m = 0; m < 256; ++m) {
+    uint32_t packed = 0, n = 0;
+    for (uint32_t i = 0; i < 8; ++i)
+      if ((m >> i) & 1) packed |= (n++) << (4 * i);
+    t.idx[m] = packed;
+  }
+  return t;
+}
+inline constexpr Expand8Table kExpand8 = make_expand8_table();
+
+HWY_INLINE hn::Vec<DF> expand8(hn::Vec<DF> v, uint64_t bits) {
+  const DF df;
+  const hn::RebindToUnsigned<DF> du;
+  const auto shifts = hn::Mul(hn::Iota(du, 0), hn::Set(du, 4u));
+  const auto idx = hn::And(hn::Shr(hn::Set(du, kExpand8.idx[bits & 0xFF]), shifts), hn::Set(du, 7u));
+  // The unset lanes hold other stored values (finite: validate()) or the slack's zeros,
+  // and meet x loaded under the mask (0): no zeroing needed.
+  return hn::TableLookupLanes(v, hn::IndicesFromVec(df, idx));
+}
+#endif
+
 // The next L values of the stream at p, expanded into the lanes of `bits` (0 elsewhere),
 // as f32 (int8: the codes, unscaled).
 template <ValueType kV>
 HWY_INLINE hn::Vec<DF> expand_values(const uint8_t* HWY_RESTRICT p, uint64_t bits) {
   const DF df;
   if constexpr (kV == ValueType::kF32) {
+#if HWY_TARGET == HWY_AVX2
+    return expand8(hn::LoadU(df, reinterpret_cast<const float*>(p)), bits);  // the stream's slack takes the overrun
+#else
     return hn::LoadExpand(mask_of_bits(df, bits), df, reinterpret_cast<const float*>(p));
+#endif
   } else if constexpr (kV == ValueType::kBf16) {
     const hn::Rebind<uint16_t, DF> d16;
     const hn::RebindToUnsigned<DF> du;
@@ -116,17 +162,23 @@ inline const uint8_t* chunk_values(const BitmapSparseMatrix& w, int64_t r, int64
   return w.values.data() + i * w.vbytes();
 }
 
-// Row r of W times one row of X (x: zero-padded to kp), the expand path. Returns the sum.
-// Int8 values are multiplied by their group's scale before the FMA: the format's value s *
-// q (the reference's product; summing q * x first could overflow f32 at |x| near its
-// range, where s * q * x does not).
-template <ValueType kV>
-HWY_INLINE float expand_row(const BitmapSparseMatrix& w, int64_t r, const float* HWY_RESTRICT x) {
+// Row r of W times MR rows of X (row i at x + i * ldx, zero-padded to kp), the expand
+// path: out[i] = the sum for row i. Each expanded vector of values serves the MR rows (the
+// expand is the costly op: port 5 on Intel), two accumulators per row (MR = 1: four), so
+// 4 to 8 FMA chains hide the FMA latency. Int8 values are multiplied by their group's
+// scale before the FMA: the format's value s * q (the reference's product; summing q * x
+// first could overflow f32 at |x| near its range, where s * q * x does not).
+template <int MR, ValueType kV>
+HWY_INLINE void expand_row(const BitmapSparseMatrix& w, int64_t r, const float* HWY_RESTRICT x, int64_t ldx,
+                           float* HWY_RESTRICT out) {
+  static_assert(MR >= 1 && MR <= 4, "MR in [1, 4]: 8 accumulators");
   const DF df;
   const int64_t L = int64_t(hn::Lanes(df)), T = w.tiles(), vb = int64_t(value_bytes(kV));
   const uint64_t lane_bits = L == 64 ? ~uint64_t(0) : (uint64_t(1) << L) - 1;
   const uint64_t* HWY_RESTRICT masks = w.masks.data() + r * T;
-  auto a0 = hn::Zero(df), a1 = hn::Zero(df), a2 = hn::Zero(df), a3 = hn::Zero(df);  // 4 (L) f32 partial sums
+  // (MR, 2) f32 partial sums: row i in a(2i), a(2i + 1); MR = 1 uses all four of a0..a3.
+  auto a0 = hn::Zero(df), a1 = hn::Zero(df), a2 = hn::Zero(df), a3 = hn::Zero(df);
+  auto a4 = hn::Zero(df), a5 = hn::Zero(df), a6 = hn::Zero(df), a7 = hn::Zero(df);
   auto scale = hn::Set(df, 1.0f);  // int8: the scale of the tile's group
   const uint8_t* HWY_RESTRICT p = nullptr;
   const int64_t tiles_per_group = kV == ValueType::kInt8 ? w.group / kTileK : T;
@@ -134,28 +186,50 @@ HWY_INLINE float expand_row(const BitmapSparseMatrix& w, int64_t r, const float*
     if (t % kChunkTiles == 0) p = chunk_values(w, r, t / kChunkTiles);
     if (kV == ValueType::kInt8 && t % tiles_per_group == 0) scale = hn::Set(df, w.scale(r, t / tiles_per_group));
     const uint64_t m = masks[t];
+    // Both streams ahead (W comes from DRAM in decode; without, a cold call took the hot
+    // time plus the transfer time: compute and memory did not overlap, AVX3_SPR).
+    hwy::Prefetch(p + kPrefetchBytes);
+    if (t % 8 == 0) hwy::Prefetch(masks + t + kPrefetchBytes / 8);
     if (!m) continue;
     const float* HWY_RESTRICT xt = x + t * kTileK;
-    // One L-lane step: expand, mask x, FMA into acc. Each step finds its values from the
-    // tile's start by the popcount of the mask's lower bits, so the steps do not wait on
-    // each other: advancing the pointer by each step's count (mask -> popcount -> address,
-    // ~7 cycles) made a serial chain that held a tile at 28 cycles (AVX3_SPR).
-    const auto step = [&](auto& acc, int64_t j) HWY_ATTR {
+    // One L-lane step: expand, then per row mask x and FMA. Each step finds its values from
+    // the tile's start by the popcount of the mask's lower bits, so the steps do not wait
+    // on each other: advancing the pointer by each step's count (mask -> popcount ->
+    // address, ~7 cycles) made a serial chain that held a tile at 28 cycles (AVX3_SPR).
+    const auto step = [&](int64_t j, auto& c0, auto& c1, auto& c2, auto& c3) HWY_ATTR {
       const uint64_t bits = (m >> j) & lane_bits;
       const uint64_t below = j == 0 ? 0 : m & ((uint64_t(1) << j) - 1);
       auto v = expand_values<kV>(p + int64_t(hwy::PopCount(below)) * vb, bits);
       if constexpr (kV == ValueType::kInt8) v = hn::Mul(v, scale);
-      acc = hn::MulAdd(v, hn::MaskedLoad(mask_of_bits(df, bits), df, xt + j), acc);
+      const auto lanes = mask_of_bits(df, bits);
+      c0 = hn::MulAdd(v, hn::MaskedLoad(lanes, df, xt + j), c0);
+      if constexpr (MR > 1) c1 = hn::MulAdd(v, hn::MaskedLoad(lanes, df, xt + ldx + j), c1);
+      if constexpr (MR > 2) c2 = hn::MulAdd(v, hn::MaskedLoad(lanes, df, xt + 2 * ldx + j), c2);
+      if constexpr (MR > 3) c3 = hn::MulAdd(v, hn::MaskedLoad(lanes, df, xt + 3 * ldx + j), c3);
     };
     for (int64_t j = 0; j < kTileK; j += 4 * L) {
-      step(a0, j);
-      step(a1, j + L);
-      step(a2, j + 2 * L);
-      step(a3, j + 3 * L);
+      if constexpr (MR == 1) {  // four chains over the tile's four steps
+        step(j, a0, a4, a4, a4);
+        step(j + L, a1, a4, a4, a4);
+        step(j + 2 * L, a2, a4, a4, a4);
+        step(j + 3 * L, a3, a4, a4, a4);
+      } else {  // rows in a0..a3 for even steps, a4..a7 for odd ones
+        step(j, a0, a1, a2, a3);
+        step(j + L, a4, a5, a6, a7);
+        step(j + 2 * L, a0, a1, a2, a3);
+        step(j + 3 * L, a4, a5, a6, a7);
+      }
     }
     p += int64_t(hwy::PopCount(m)) * vb;
   }
-  return hn::ReduceSum(df, hn::Add(hn::Add(a0, a1), hn::Add(a2, a3)));
+  if constexpr (MR == 1) {
+    out[0] = hn::ReduceSum(df, hn::Add(hn::Add(a0, a1), hn::Add(a2, a3)));
+  } else {
+    out[0] = hn::ReduceSum(df, hn::Add(a0, a4));
+    out[1] = hn::ReduceSum(df, hn::Add(a1, a5));
+    if constexpr (MR > 2) out[2] = hn::ReduceSum(df, hn::Add(a2, a6));
+    if constexpr (MR > 3) out[3] = hn::ReduceSum(df, hn::Add(a3, a7));
+  }
 }
 
 template <ValueType kV>
@@ -170,10 +244,20 @@ void expand_rows(HostView<const float> X, const BitmapSparseMatrix& w, HostView<
   const float* x_all = xp;
   parallel_for((N + kExpandRows - 1) / kExpandRows, [&](int64_t task) {
     const int64_t n0 = task * kExpandRows, rows = std::min(kExpandRows, N - n0);
-    HWY_ALIGN float y[kExpandRows];
-    for (int64_t m = 0; m < M; ++m) {
-      for (int64_t i = 0; i < rows; ++i) y[i] = expand_row<kV>(w, n0 + i, x_all + m * kp);
-      simd::HWY_NAMESPACE::store_tile(y, kExpandRows, m, 1, n0, rows, Y, epi);
+    HWY_ALIGN float y[4 * kExpandRows];  // (4, kExpandRows): a row tile's outputs
+    float sums[4];
+    // Rows of X in tiles of 4, then 2, then 1 (W's rows stay in L1 across the tiles).
+    for (int64_t m = 0; m < M;) {
+      const int64_t h = M - m >= 4 ? 4 : M - m >= 2 ? 2 : 1;
+      for (int64_t i = 0; i < rows; ++i) {
+        const float* x = x_all + m * kp;
+        if (h == 4) expand_row<4, kV>(w, n0 + i, x, kp, sums);
+        else if (h == 2) expand_row<2, kV>(w, n0 + i, x, kp, sums);
+        else expand_row<1, kV>(w, n0 + i, x, kp, sums);
+        for (int64_t j = 0; j < h; ++j) y[j * kExpandRows + i] = sums[j];
+      }
+      simd::HWY_NAMESPACE::store_tile(y, kExpandRows, m, h, n0, rows, Y, epi);
+      m += h;
     }
   });
 }
@@ -182,7 +266,6 @@ void expand_rows(HostView<const float> X, const BitmapSparseMatrix& w, HostView<
 
 inline constexpr int64_t kStepK = 128;  // K step of the outer tile: 2 tiles
 inline constexpr int64_t kTaskOuterBlocks = 2;  // outer_rows' loop order (there)
-inline constexpr int64_t kPrefetchBytes = 2048;  // the lists' pre-pass reads W ahead (block_fp's distance)
 
 // A task's rows listed for the outer tile, in groups of R = 8 / NV rows (the tile's
 // rows). Per group and K step, a block of R lists of `len` entries each (row i's at
