@@ -88,6 +88,10 @@ enum ContentTag : uint8_t { kZeros = 0, kPattern = 1, kBytes = 2 };
 // stores a per-channel weight). nm_sparse has none of these, and no flags byte.
 inline constexpr uint8_t kPerChannelBit = 1, kSymmetricBit = 2, kGroupIsKpBit = 4;
 
+// bitmap_sparse's offsets (a tag byte, mod 3) are a buffer like the others, or derived
+// from the masks; see fuzz_bitmap_sparse.cc.
+enum OffsetsTag : uint8_t { kOffsetsRead = 0, kOffsetsDerived = 1, kOffsetsTampered = 2 };
+
 // ---- Reader ----------------------------------------------------------------------
 class FuzzInput {
  public:
@@ -487,10 +491,18 @@ class CallInputs {
 // the two dequantize forms, lsgemm::matmul against reference::matmul into guarded
 // outputs (they must agree on whether the input is valid), and, for a valid weight and
 // finite X, outputs within terms(w) roundings of the reference's. `family` names the
-// calls ("int_quant" -> "int_quant::validate", ...). Needs <lsgemm/lsgemm.hpp>.
+// calls ("int_quant" -> "int_quant::validate", ...). `reference_validates`: the family's
+// reference runs validate() where its matmul checks only the sizes (bitmap_sparse: the
+// kernels take an unvalidated object safely, the reference's walk trusts its offsets),
+// so the reference accepts exactly what matmul and validate() both accept; matmul's run
+// on an object validate() rejects is then checked for bad accesses and writes outside Y
+// only. Needs <lsgemm/lsgemm.hpp>, which
+// make_seeds does not include (it runs no kernel): it defines LSGEMM_FUZZ_SEEDS_ONLY,
+// which leaves this out.
+#ifndef LSGEMM_FUZZ_SEEDS_ONLY
 template <class Weight, class Validate, class Flat, class Terms>
 int check_packed_weight(const char* family, FuzzInput& in, const Weight& w, Validate&& validate, Flat&& flat,
-                        Terms&& terms) {
+                        Terms&& terms, bool reference_validates = false) {
   const CallInputs c(in, w.k, w.n);
   const std::string name(family);
   const bool valid = call((name + "::validate").c_str(), [&] { validate(w); });
@@ -503,11 +515,13 @@ int check_packed_weight(const char* family, FuzzInput& in, const Weight& w, Vali
                                [&] { lsgemm::matmul(c.x.view(), w, y.view(), c.epi); });
   if (c.work() > kMaxReferenceWork) return 0;
   const bool ref_ok = yr.run("reference::matmul", [&] { lsgemm::reference::matmul(c.x.view(), w, yr.view(), c.epi); });
-  if (ok != ref_ok) fail("lsgemm::matmul and reference::matmul disagree on whether the input is valid");
+  if (reference_validates ? ref_ok != (ok && valid) : ok != ref_ok)
+    fail("lsgemm::matmul and reference::matmul disagree on whether the input is valid");
   if (!(ok && valid && c.x.finite) || c.x.rows == 0) return 0;
   c.require_close_outputs((name + " matmul").c_str(), y, yr, lsgemm::reference::matmul_magnitude(c.x.view(), w),
                           c.x.rows, w.n, terms(w));
   return 0;
 }
+#endif  // LSGEMM_FUZZ_SEEDS_ONLY
 
 }  // namespace lsgemm_fuzz

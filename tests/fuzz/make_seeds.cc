@@ -1,11 +1,12 @@
 // Writes the fuzz targets' seed corpus: weights made by pack() (every bit width, group
-// kind, weight kind, N:M pattern kind, value type, table and activation mode), encoded in
-// the targets' input layout
-// with an X that reaches each kernel path (GEMV and GEMM row counts, edge values, X that
-// must be rejected), plus hand-made hostile headers (huge, negative, unsupported fields,
-// short buffers) that a checker must turn into lsgemm::Error.
+// kind, weight kind, N:M pattern kind, value type, sparsity, table and activation mode),
+// encoded in the targets' input layout with an X that reaches each kernel path (GEMV and
+// GEMM row counts, edge values, X that must be rejected), plus hand-made hostile headers
+// (huge, negative, unsupported fields, short buffers, inconsistent offsets) that a
+// checker must turn into lsgemm::Error.
 //
-//   make_seeds <dir>    writes <dir>/<family>/<name>, family int_quant, lut, nm_sparse
+//   make_seeds <dir>    writes <dir>/<family>/<name>, family int_quant, lut, nm_sparse,
+//                       bitmap_sparse
 //
 // The seeds are committed (tests/fuzz/corpus); rerun this after changing the layout in
 // fuzz_input.hpp or the fuzz targets' read_weight().
@@ -20,15 +21,18 @@
 #include <string>
 #include <vector>
 
+#include <lsgemm/bitmap_sparse/format.hpp>
 #include <lsgemm/int_quant/format.hpp>
 #include <lsgemm/lut/format.hpp>
 #include <lsgemm/nm_sparse/format.hpp>
 
+#define LSGEMM_FUZZ_SEEDS_ONLY  // the encodings, not the targets' checks (those need the kernels)
 #include "fuzz_input.hpp"
 
 namespace iq = lsgemm::int_quant;
 namespace lut = lsgemm::lut;
 namespace nm = lsgemm::nm_sparse;
+namespace bs = lsgemm::bitmap_sparse;
 using namespace lsgemm_fuzz;
 
 namespace {
@@ -71,6 +75,12 @@ class Writer {
     u8(kPattern); u8(uint8_t(pat.size())); raw(pat.data(), pat.size());
   }
   void empty_buffer() { u8(kEmpty); u16(0); u8(kZeros); }
+  // A buffer of exactly these bytes, whatever the header implies (an explicit length of
+  // `count` elements).
+  void explicit_buffer(const void* p, uint16_t count, size_t bytes) {
+    u8(kExplicit); u16(count);
+    u8(kBytes); raw(p, bytes);
+  }
 
   const std::vector<uint8_t>& bytes() const { return b_; }
 
@@ -178,6 +188,31 @@ std::vector<uint8_t> encode(const nm::NmSparseMatrix& w, const Call& c) {
   return o.bytes();
 }
 
+// bitmap_sparse: the group as pack() stores it is derived (kp for one int8 scale per row,
+// 0 for f32 and bf16), so that a mutated K keeps the header consistent; the offsets are
+// derived from the masks (see fuzz_bitmap_sparse.cc), or given verbatim (raw_offsets).
+std::vector<uint8_t> encode(const bs::BitmapSparseMatrix& w, const Call& c, bool raw_offsets = false) {
+  Writer o;
+  o.u8(uint8_t(w.values_type));
+  o.i64(w.n);
+  o.i64(w.k);
+  if ((w.ints() && w.group == w.kp()) || (!w.ints() && w.group == 0))
+    o.derived();
+  else
+    o.i64(w.group);
+  o.buffer(w.masks.data(), w.masks.bytes());
+  if (raw_offsets) {
+    o.u8(kOffsetsRead);
+    o.buffer(w.offsets.data(), w.offsets.bytes());
+  } else {
+    o.u8(kOffsetsDerived);
+  }
+  o.buffer(w.values.data(), w.values.bytes());
+  o.buffer(w.scales.data(), w.scales.bytes());
+  c.write(o, false);
+  return o.bytes();
+}
+
 // A hand-made header: every field explicit, buffers as given (patterns, lengths as tagged).
 struct Hostile {
   uint8_t flags = 0;
@@ -239,6 +274,41 @@ struct NmHostile {
   }
 };
 
+// The same for bitmap_sparse: masks, values and scales as patterns (lengths as tagged),
+// offsets derived from the masks, derived and then one entry replaced, or a verbatim list.
+struct BsHostile {
+  bs::ValueType values = bs::ValueType::kF32;
+  int64_t n = 16, k = 128, group = 0;
+  LengthTag mask_length = kImplied, value_length = kImplied, scale_length = kImplied;
+  std::vector<uint8_t> mask_pattern = {0x55};                      // every other column
+  OffsetsTag offsets = kOffsetsDerived;
+  uint16_t tamper_at = 0;                                          // kOffsetsTampered
+  uint32_t tamper_value = 0;
+  std::vector<uint32_t> offset_list;                               // kOffsetsRead: verbatim
+  std::vector<uint8_t> value_pattern = {0x00, 0x00, 0x80, 0x3F};   // f32 1.0
+  std::vector<uint8_t> scale_pattern = {0x00, 0x00, 0x80, 0x3F};   // f32 1.0
+
+  std::vector<uint8_t> encode(const Call& c) const {
+    Writer o;
+    o.u8(uint8_t(values));
+    o.i64(n);
+    o.i64(k);
+    o.i64(group);
+    o.pattern_buffer(mask_length, 64, mask_pattern);
+    o.u8(offsets);
+    if (offsets == kOffsetsTampered) {
+      o.u16(tamper_at);
+      o.u32(tamper_value);
+    } else if (offsets == kOffsetsRead) {
+      o.explicit_buffer(offset_list.data(), uint16_t(offset_list.size()), offset_list.size() * 4);
+    }
+    o.pattern_buffer(value_length, 64, value_pattern);
+    o.pattern_buffer(scale_length, 16, scale_pattern);
+    c.write(o, false);
+    return o.bytes();
+  }
+};
+
 std::string g_dir;
 int g_written = 0;
 
@@ -265,6 +335,12 @@ void lut_seed(const char* name, int64_t n, int64_t k, const lut::PackOptions& o,
 void nm_sparse_seed(const char* name, int64_t n, int64_t k, const nm::PackOptions& o, const Call& c) {
   const std::vector<float> w = weights(n, k, uint32_t(n * 139 + k));
   save("nm_sparse", name, encode(nm::pack(lsgemm::view<const float>(w.data(), n, k), o), c));
+}
+
+void bitmap_sparse_seed(const std::string& name, int64_t n, int64_t k, const bs::PackOptions& o, const Call& c,
+                        bool raw_offsets = false) {
+  const std::vector<float> w = weights(n, k, uint32_t(n * 149 + k));
+  save("bitmap_sparse", name, encode(bs::pack(lsgemm::view<const float>(w.data(), n, k), o), c, raw_offsets));
 }
 
 Call rows(int m) {
@@ -517,19 +593,183 @@ void nm_sparse_seeds() {
   save("nm_sparse", "hostile_int4_code_minus8", h.encode(rows(2)));
 }
 
+// Shapes with K = 1, 63, 65 and 300: a tile's tail, one tile, a tile and a column, and
+// two chunks with a tail (kp 320). Row counts: M < 12 the expand path (its row tiles of
+// 4, 2 and 1), M >= 12 the outer path (1, 2 and 4 vectors of tokens: M up to 16, 32, 72
+// at 16 lanes), and at sparsity < 0.4 on AVX-512 the dense-panel path. Kept small enough
+// that M x N x K stays within the targets' bound for the reference (2^15).
+void bitmap_sparse_seeds() {
+  using bs::ValueType;
+  const auto opt = [] { return bs::PackOptions(); };
+  const auto f32 = [&](double s) { return opt().with_sparsity(s); };
+  const auto bf16 = [&](double s) { return opt().with_sparsity(s).with_values(ValueType::kBf16); };
+  const auto int8 = [&](double s, int g) { return opt().with_sparsity(s).with_values(ValueType::kInt8).with_group(g); };
+  // The expand path.
+  bitmap_sparse_seed("f32_s0_k300_m1", 5, 300, f32(0.0), rows(1));
+  bitmap_sparse_seed("f32_s50_k65_m3", 17, 65, f32(0.5), rows(3));
+  bitmap_sparse_seed("f32_s80_k300_m7", 9, 300, f32(0.8), rows(7));
+  bitmap_sparse_seed("f32_s100_k65_m2", 8, 65, f32(1.0), rows(2));
+  bitmap_sparse_seed("f32_s0_k1_1x1", 1, 1, f32(0.0), rows(1));
+  bitmap_sparse_seed("bf16_s95_k1_m5", 3, 1, bf16(0.95), rows(5));
+  bitmap_sparse_seed("bf16_s80_k63_m11", 20, 63, bf16(0.8), rows(11));
+  bitmap_sparse_seed("int8_row_s80_k300_m4", 6, 300, int8(0.8, 0), rows(4));
+  bitmap_sparse_seed("int8_g64_s50_k63_m2", 16, 63, int8(0.5, 64), rows(2));
+  bitmap_sparse_seed("int8_g256_s0_k300_m1", 4, 300, int8(0.0, 256), rows(1));
+  bitmap_sparse_seed("f32_s50_k65_m0", 4, 65, f32(0.5), rows(0));
+  // The outer path.
+  bitmap_sparse_seed("f32_s95_k63_m12", 20, 63, f32(0.95), rows(12));
+  bitmap_sparse_seed("f32_s50_k300_m72", 1, 300, f32(0.5), rows(72));  // two token blocks
+  bitmap_sparse_seed("bf16_s50_k300_m20", 5, 300, bf16(0.5), rows(20));
+  bitmap_sparse_seed("int8_g64_s50_k65_m13", 16, 65, int8(0.5, 64), rows(13));
+  bitmap_sparse_seed("int8_g256_s95_k300_m40", 2, 300, int8(0.95, 256), rows(40));
+  bitmap_sparse_seed("int8_row_s100_k63_m12", 8, 63, int8(1.0, 0), rows(12));
+  bitmap_sparse_seed("f32_s80_k65_m33", 9, 65, f32(0.8), rows(33));
+  // The dense-panel path (AVX-512; elsewhere these run the outer path).
+  bitmap_sparse_seed("bf16_s0_k65_m12_panel", 33, 65, bf16(0.0), rows(12));  // two panel blocks
+  bitmap_sparse_seed("f32_s30_k65_m24_panel", 16, 65, f32(0.3), rows(24));
+  bitmap_sparse_seed("int8_g128_s0_k300_m12_panel", 8, 300, int8(0.0, 128), rows(12));
+  bitmap_sparse_seed("int8_row_s0_k63_m16_panel", 12, 63, int8(0.0, 0), rows(16));
+  // The offsets verbatim rather than derived.
+  bitmap_sparse_seed("f32_s80_k300_m3_raw_offsets", 4, 300, f32(0.8), rows(3), true);
+  bitmap_sparse_seed("int8_g128_s50_k300_m12_raw_offsets", 3, 300, int8(0.5, 128), rows(12), true);
+
+  // X with edge values: a non-finite X skips the dense panel (the outer path instead).
+  const float nan = std::numeric_limits<float>::quiet_NaN(), inf = std::numeric_limits<float>::infinity();
+  Call bad_x = rows(12);
+  bad_x.edges = {{3, nan}, {70, inf}};
+  bitmap_sparse_seed("f32_s0_k65_m12_nan_x", 16, 65, f32(0.0), bad_x);
+  bad_x.rows = 3;
+  bitmap_sparse_seed("bf16_s80_k65_m3_inf_x", 16, 65, bf16(0.8), bad_x);
+  Call extreme = rows(5);
+  extreme.edges = {{0, 1e37f}, {9, -1e37f}, {17, 1e-38f}, {33, std::numeric_limits<float>::denorm_min()},
+                   {60, -0.0f}, {100, 3e38f}};
+  bitmap_sparse_seed("int8_g64_s50_k65_m5_extreme_x", 16, 65, int8(0.5, 64), extreme);
+  extreme.rows = 14;
+  bitmap_sparse_seed("f32_s80_k65_m14_extreme_x", 16, 65, f32(0.8), extreme);
+  Call epi = rows(3);
+  epi.bias = epi.accumulate = true;
+  epi.ld_pad = 3;
+  epi.exp = -6;
+  bitmap_sparse_seed("f32_s80_k65_m3_bias_acc_ld", 20, 65, f32(0.8), epi);
+  epi.rows = 13;
+  epi.ld_pad = 1;
+  bitmap_sparse_seed("bf16_s0_k65_m13_bias_acc_ld_panel", 20, 65, bf16(0.0), epi);
+  Call wrong = rows(2);
+  wrong.wrong_n = 3;
+  bitmap_sparse_seed("f32_s50_k65_wrong_n", 16, 65, f32(0.5), wrong);
+  wrong = rows(2);
+  wrong.wrong_k = true;
+  wrong.k_small = 63;
+  bitmap_sparse_seed("f32_s50_k65_wrong_k", 16, 65, f32(0.5), wrong);
+
+  // Hostile headers: each must end in lsgemm::Error from every entry point that checks
+  // the object (check_packed or validate()).
+  const int64_t huge = std::numeric_limits<int64_t>::max();
+  BsHostile h;
+  h.n = huge; h.k = int64_t(1) << 60;
+  save("bitmap_sparse", "hostile_huge_n_k", h.encode(rows(0)));
+  h = BsHostile();
+  h.n = 1; h.k = huge;  // K + 63 overflows where tiles are computed unchecked
+  save("bitmap_sparse", "hostile_huge_k", h.encode(rows(0)));
+  h = BsHostile();
+  h.n = int64_t(1) << 40;
+  save("bitmap_sparse", "hostile_n_2pow40", h.encode(rows(0)));
+  h = BsHostile();
+  h.k = int64_t(1) << 31;  // one past the largest dimension
+  save("bitmap_sparse", "hostile_k_2pow31", h.encode(rows(0)));
+  h = BsHostile();
+  h.n = -4;
+  save("bitmap_sparse", "hostile_negative_n", h.encode(rows(0)));
+  h = BsHostile();
+  h.k = -65;
+  save("bitmap_sparse", "hostile_negative_k", h.encode(rows(1)));
+  h = BsHostile();
+  h.values = static_cast<ValueType>(7);
+  save("bitmap_sparse", "hostile_value_type", h.encode(rows(1)));
+  for (int64_t g : {int64_t(0), int64_t(32), int64_t(100), int64_t(-64), int64_t(1) << 31}) {
+    h = BsHostile();
+    h.values = ValueType::kInt8; h.group = g; h.value_pattern = {0x05};
+    save("bitmap_sparse", "hostile_int8_group" + std::to_string(g), h.encode(rows(2)));
+  }
+  h = BsHostile();
+  h.group = 128;  // f32 values take no group
+  save("bitmap_sparse", "hostile_f32_group128", h.encode(rows(1)));
+  // Truncated buffers.
+  h = BsHostile();
+  h.mask_length = h.value_length = h.scale_length = kEmpty;
+  save("bitmap_sparse", "hostile_empty_buffers", h.encode(rows(2)));
+  h = BsHostile();
+  h.values = ValueType::kInt8; h.group = 64;
+  h.mask_length = h.value_length = h.scale_length = kImpliedNear;  // codes 2 long, scales 1 short
+  h.value_pattern = {0x05};
+  save("bitmap_sparse", "hostile_short_buffers", h.encode(rows(2)));
+  h = BsHostile();
+  h.value_length = kExplicit;  // 64 values where nnz + slack are asked
+  save("bitmap_sparse", "hostile_values_truncated", h.encode(rows(2)));
+  h = BsHostile();
+  h.k = 320; h.offsets = kOffsetsRead; h.offset_list = {0, 0, 0, 0};  // 16 x 2 + 1 asked
+  save("bitmap_sparse", "hostile_offsets_truncated", h.encode(rows(2)));
+  // Offsets inconsistent with the masks, sizes right: validate() rejects them, matmul runs
+  // (each chunk's offset clamped to nnz, the reads inside the values' slack).
+  h = BsHostile();
+  h.k = 320; h.n = 4;  // 2 chunks per row, 32 bits per tile: offsets 0, 128, 160, 288, ..., nnz 640
+  h.offsets = kOffsetsTampered; h.tamper_at = 1; h.tamper_value = 600;  // row 0's chunk 1 after row 1's
+  save("bitmap_sparse", "hostile_offsets_out_of_order", h.encode(rows(3)));
+  h.tamper_value = 0xFFFFFFF0u;  // far past nnz
+  save("bitmap_sparse", "hostile_offset_past_end", h.encode(rows(2)));
+  save("bitmap_sparse", "hostile_offset_past_end_outer", h.encode(rows(12)));
+  h.tamper_at = 0; h.tamper_value = 5;  // offsets[0] != 0
+  save("bitmap_sparse", "hostile_offset0", h.encode(rows(2)));
+  h.tamper_at = 8; h.tamper_value = 900;  // nnz past the masks' popcounts, values sized for it
+  save("bitmap_sparse", "hostile_nnz_too_large", h.encode(rows(2)));
+  h.tamper_value = 100;  // nnz below: every chunk past it reads the slack
+  save("bitmap_sparse", "hostile_nnz_too_small", h.encode(rows(12)));
+  h = BsHostile();
+  h.k = 320; h.n = 4; h.mask_pattern = {0xFF};  // every column stored
+  h.offsets = kOffsetsRead; h.offset_list = {0, 0, 0, 0, 0, 0, 0, 0, 0};  // nnz 0: all in the slack
+  save("bitmap_sparse", "hostile_masks_without_values", h.encode(rows(2)));
+  save("bitmap_sparse", "hostile_masks_without_values_outer", h.encode(rows(12)));
+  h.offset_list = {0, 1280, 1280, 1280, 1280, 1280, 1280, 1280, 1280};  // nnz 4 x 320: the dense panel
+  save("bitmap_sparse", "hostile_offsets_at_nnz_panel", h.encode(rows(12)));
+  // Masks with bits at columns >= K (offsets derived: they count them).
+  h = BsHostile();
+  h.k = 65; h.mask_pattern = {0xFF};
+  save("bitmap_sparse", "hostile_mask_bits_past_k", h.encode(rows(2)));
+  save("bitmap_sparse", "hostile_mask_bits_past_k_panel", h.encode(rows(12)));
+  h.k = 1;
+  save("bitmap_sparse", "hostile_mask_bits_past_k1", h.encode(rows(3)));
+  // Contents validate() rejects.
+  h = BsHostile();
+  h.value_pattern = {0x00, 0x00, 0xC0, 0x7F};  // NaN
+  save("bitmap_sparse", "hostile_nan_values", h.encode(rows(2)));
+  h = BsHostile();
+  h.values = ValueType::kBf16; h.value_pattern = {0x80, 0x7F};  // +Inf
+  save("bitmap_sparse", "hostile_bf16_inf_values", h.encode(rows(12)));
+  h = BsHostile();
+  h.values = ValueType::kInt8; h.group = 128; h.value_pattern = {0x80};  // code -128
+  save("bitmap_sparse", "hostile_int8_code_minus128", h.encode(rows(2)));
+  h.value_pattern = {0x7F};
+  h.scale_pattern = {0x00, 0x00, 0x80, 0xBF};  // -1.0
+  save("bitmap_sparse", "hostile_negative_scales", h.encode(rows(2)));
+  h.scale_pattern = {0x00, 0x00, 0x80, 0x7F};  // +Inf
+  save("bitmap_sparse", "hostile_inf_scales", h.encode(rows(13)));
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   if (argc != 2) {
-    std::fprintf(stderr, "usage: %s <corpus dir>  (writes <dir>/int_quant/*, <dir>/lut/*, <dir>/nm_sparse/*)\n",
+    std::fprintf(stderr, "usage: %s <corpus dir>  (writes <dir>/int_quant/*, <dir>/lut/*, <dir>/nm_sparse/*, "
+                 "<dir>/bitmap_sparse/*)\n",
                  argv[0]);
     return 2;
   }
   g_dir = argv[1];
-  for (const char* sub : {"", "/int_quant", "/lut", "/nm_sparse"}) mkdir((g_dir + sub).c_str(), 0755);
+  for (const char* sub : {"", "/int_quant", "/lut", "/nm_sparse", "/bitmap_sparse"}) mkdir((g_dir + sub).c_str(), 0755);
   int_quant_seeds();
   lut_seeds();
   nm_sparse_seeds();
+  bitmap_sparse_seeds();
   std::printf("make_seeds: wrote %d seeds under %s\n", g_written, g_dir.c_str());
   return 0;
 }

@@ -101,12 +101,22 @@ HWY_INLINE hn::MFromD<D> mask_of_bits(D d, uint64_t bits) {
   return hn::LoadMaskBits(d, b);
 }
 
+// Targets where Highway 1.2's Expand of 32-bit lanes is slow, and the expansion is done
+// here instead: the values widened to 32-bit lanes first, then one permutation by each
+// set lane's rank popcount(bits & ((1 << i) - 1)) (the unset lanes keep other stored
+// values, finite by validate(), or the slack's zeros; they meet x loaded under the mask,
+// 0, so no zeroing is needed).
+//  - AVX2: Highway keeps the 256-entry index table in a constexpr local that is not
+//    static, so every call copies the 1 KB table to the stack (a memcpy in the profile):
+//    the GEMV took 17 ms for 4096^2 at 80 % where AVX-512 takes 1. The ranks come from a
+//    static table of the same nibble-packed indices, the permutation is vpermps.
+//  - SVE, SVE2 (any vector length): Highway expands 8 lanes per loop trip through memory
+//    (SVE has no expand instruction); the ranks here are one per-lane popcount (cnt) of
+//    the lower mask bits, the permutation one tbl. Under qemu the SVE tester's GEMV
+//    cases ran 10x the NEON ones with Highway's loop.
+#if HWY_TARGET == HWY_AVX2 || HWY_TARGET_IS_SVE
+#define LSGEMM_BS_RANK_EXPAND 1
 #if HWY_TARGET == HWY_AVX2
-// Highway 1.2's AVX2 Expand of 32-bit lanes keeps its 256-entry index table in a
-// constexpr local that is not static, so every call copies the 1 KB table to the stack
-// (a memcpy in the profile): the GEMV took 17 ms for 4096^2 at 80 % where AVX-512 takes 1.
-// The same expansion from a static table: per 8-bit mask, lane i's source index
-// popcount(mask & ((1 << i) - 1)) in nibble i, then vpermps.
 struct Expand8Table {
   uint32_t idx[256];
 };
@@ -121,29 +131,47 @@ constexpr Expand8Table make_expand8_table() {
   return t;
 }
 inline constexpr Expand8Table kExpand8 = make_expand8_table();
-
-HWY_INLINE hn::Vec<DF> expand8(hn::Vec<DF> v, uint64_t bits) {
-  const DF df;
-  const hn::RebindToUnsigned<DF> du;
-  const auto shifts = hn::Mul(hn::Iota(du, 0), hn::Set(du, 4u));
-  const auto idx = hn::And(hn::Shr(hn::Set(du, kExpand8.idx[bits & 0xFF]), shifts), hn::Set(du, 7u));
-  // The unset lanes hold other stored values (finite: validate()) or the slack's zeros,
-  // and meet x loaded under the mask (0): no zeroing needed.
-  return hn::TableLookupLanes(v, hn::IndicesFromVec(df, idx));
-}
 #endif
 
-// The next L values of the stream at p, expanded into the lanes of `bits` (0 elsewhere),
-// as f32 (int8: the codes, unscaled).
+// v's first popcount(bits) lanes moved to the set lanes of `bits` (L <= 16 lanes).
+template <class V>
+HWY_INLINE V expand_by_rank(V v, uint64_t bits) {
+  const hn::DFromV<V> d;
+  const hn::RebindToUnsigned<decltype(d)> du;
+#if HWY_TARGET == HWY_AVX2
+  const auto shifts = hn::Mul(hn::Iota(du, 0), hn::Set(du, 4u));
+  const auto idx = hn::And(hn::Shr(hn::Set(du, kExpand8.idx[bits & 0xFF]), shifts), hn::Set(du, 7u));
+#else
+  const auto below = hn::Sub(hn::Shl(hn::Set(du, 1u), hn::Iota(du, 0)), hn::Set(du, 1u));  // (1 << i) - 1
+  const auto idx = hn::PopulationCount(hn::And(hn::Set(du, uint32_t(bits)), below));
+#endif
+  return hn::TableLookupLanes(v, hn::IndicesFromVec(d, idx));
+}
+#else
+#define LSGEMM_BS_RANK_EXPAND 0
+#endif
+
+// The next values of the stream at p, expanded into the lanes of `bits` (0 or, with the
+// rank expansion, other finite values elsewhere: the lanes x does not have), as f32
+// (int8: the codes, unscaled).
 template <ValueType kV>
 HWY_INLINE hn::Vec<DF> expand_values(const uint8_t* HWY_RESTRICT p, uint64_t bits) {
   const DF df;
+#if LSGEMM_BS_RANK_EXPAND
+  // Whole vectors of values (the stream's slack takes the overrun), widened, permuted.
   if constexpr (kV == ValueType::kF32) {
-#if HWY_TARGET == HWY_AVX2
-    return expand8(hn::LoadU(df, reinterpret_cast<const float*>(p)), bits);  // the stream's slack takes the overrun
+    return expand_by_rank(hn::LoadU(df, reinterpret_cast<const float*>(p)), bits);
+  } else if constexpr (kV == ValueType::kBf16) {
+    const hn::Rebind<uint16_t, DF> d16;
+    const auto u = hn::ShiftLeft<16>(hn::PromoteTo(hn::RebindToUnsigned<DF>(), hn::LoadU(d16, reinterpret_cast<const uint16_t*>(p))));
+    return hn::BitCast(df, expand_by_rank(u, bits));
+  } else {
+    const hn::Rebind<int8_t, DF> d8;
+    return hn::ConvertTo(df, expand_by_rank(hn::PromoteTo(DI(), hn::LoadU(d8, reinterpret_cast<const int8_t*>(p))), bits));
+  }
 #else
+  if constexpr (kV == ValueType::kF32) {
     return hn::LoadExpand(mask_of_bits(df, bits), df, reinterpret_cast<const float*>(p));
-#endif
   } else if constexpr (kV == ValueType::kBf16) {
     const hn::Rebind<uint16_t, DF> d16;
     const hn::RebindToUnsigned<DF> du;
@@ -154,6 +182,7 @@ HWY_INLINE hn::Vec<DF> expand_values(const uint8_t* HWY_RESTRICT p, uint64_t bit
     const auto q = hn::LoadExpand(mask_of_bits(d8, bits), d8, reinterpret_cast<const int8_t*>(p));
     return hn::ConvertTo(df, hn::PromoteTo(DI(), q));
   }
+#endif
 }
 
 // Where chunk c of row r starts in the values (clamped to nnz: file comment of format.hpp).
@@ -522,6 +551,9 @@ struct DensePanelDecoder {
           const uint64_t below = j == 0 ? 0 : m & ((uint64_t(1) << j) - 1);
           auto v = expand_values<kV>(p + int64_t(hwy::PopCount(below)) * vb, bits);
           if constexpr (kV == ValueType::kInt8) v = hn::Mul(v, hn::Set(df, scale));
+#if LSGEMM_BS_RANK_EXPAND
+          v = hn::IfThenElseZero(mask_of_bits(df, bits), v);  // the panel's zeros are real
+#endif
           hn::StoreU(v, df, out + (t - t0) * kTileK + j);
         }
         p += int64_t(hwy::PopCount(m)) * vb;
@@ -604,6 +636,8 @@ inline void matmul(HostView<const float> X, const BitmapSparseMatrix& w, HostVie
   }
 #endif
 }
+
+#undef LSGEMM_BS_RANK_EXPAND  // per target: the next target's pass decides anew
 
 }  // namespace HWY_NAMESPACE
 }  // namespace bitmap_sparse
