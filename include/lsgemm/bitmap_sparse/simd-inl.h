@@ -1,31 +1,39 @@
 // bitmap_sparse Highway kernels, one copy per SIMD target (re-includable: see DESIGN §4).
 //
-// Entry: lsgemm::bitmap_sparse::HWY_NAMESPACE::matmul(X, w, Y, epi). Two paths by the
-// rows of X (path_rules(), kGemmMinRows):
+// Entry: lsgemm::bitmap_sparse::HWY_NAMESPACE::matmul(X, w, Y, epi). Three paths by the
+// rows of X and the sparsity (path_rules(), kGemmMinRows, kDensePanelBelow):
 //
 //   expand (few rows): load sparse, compute dense. Per tile of 64 weights and each L of
-//     its lanes, the mask's L bits make a lane mask, LoadExpand puts the next popcount
-//     values in the masked lanes (vexpandps; bf16 and int8 widened after), and one FMA
-//     with x, loaded under the same mask (an unstored column's x, even an infinity or a
-//     NaN, meets no weight: the reference's sparse definition). Per tile 64 / L expands
-//     and FMAs into 4 accumulators; empty tiles are skipped. Each task owns a block of
-//     rows of W and runs every row of X over it, the row's values staying in L1, so W
-//     streams from DRAM once: two streams, masks and values, front to back.
+//     its lanes, the mask's L bits make a lane mask, the next popcount values go to the
+//     masked lanes (LoadExpand: vexpandps / vpexpandd; on AVX2 and SVE by lane ranks,
+//     expand_by_rank; bf16 and int8 widened), and one FMA per row of X with x loaded
+//     under the same mask (an unstored column's x, even an infinity or a NaN, meets no
+//     weight: the reference's sparse definition). One expand serves up to 4 rows of X;
+//     empty tiles are skipped. Each task owns a block of rows of W and runs every row of
+//     X over it, the rows' values staying in L1, so W streams from DRAM once: two
+//     streams, masks and values, front to back, prefetched.
 //
 //   outer (many rows): skip the zeros (XNNPACK's SpMM direction). X is transposed once
-//     per call into blocks of kTokens = 4 L tokens, (k, 4 L) per block; per stored weight
-//     w at column k, one broadcast and 4 FMAs w * xT[k] into 4 L tokens of its row's
-//     accumulators, two rows of W at a time (8 independent accumulators: FMA latency 4 x
-//     2 ports). A task first lists its rows' stored values as f32 with their columns as
-//     offsets into xT (a pre-pass, reused by every token block); K steps of kStepK keep the
-//     block's xT slice (kStepK x 4 L floats: 32 KB on AVX-512) in L1.
+//     per call into blocks of TB = NV L tokens (NV = 1, 2, 4: the fewest vectors that
+//     hold the rows); per stored weight w at column k, one broadcast and NV FMAs w * xT[k]
+//     into its row's accumulators, 8 / NV rows of W at a time (8 independent
+//     accumulators: FMA latency 4 x 2 ports). The rows' stored values as f32 with their
+//     columns as offsets into xT are listed once per call (list_groups); K steps of
+//     kStepK keep the block's xT slice in L1.
+//
+//   dense panel (many rows, sparsity < kDensePanelBelow, AVX-512): tiles expanded into
+//     the shared GEMM skeleton's f32 panels (core/simd/gemm_driver-inl.h), zeros
+//     included, where the outer tile's per-weight loads cost more than the zeros' FMAs.
 //
 // Roofline, 4096 x 4096 at 80 % sparsity, f32 values: M = 1 reads 13.4 MB of values, 2.1
 // MB of masks and 0.25 MB of offsets (7.5 bits per weight, ~0.6 ms at 26 GB/s), and does
-// 4 expands and 4 FMAs per tile (262144 tiles, ~0.35 ms at one expand per cycle on port 5
-// at 3 GHz). M = 128: 3.4 M stored weights x 128 tokens = 0.86 GFMA, i.e. per stored weight
-// and 4 L tokens 4 FMAs and 5 loads (the broadcast and 4 xT vectors): ~2.5 cycles, 80 % of
-// the FMA ports' peak on 20 % of a dense product's FMAs.
+// 4 expands and 4 FMAs per tile (262144 tiles; measured ~16 cycles a tile on AVX3_SPR, 1.05
+// ms hot: the expands and half the FMAs share port 5). M = 128: 3.4 M stored weights x 128
+// tokens = 27 M 16-lane FMAs; per stored weight and 4 L tokens 4 FMAs and 6 loads (the
+// column, the broadcast and 4 xT vectors): ~3 cycles at 2 loads a cycle, 67 % of the FMA
+// ports' peak on 20 % of a dense product's FMAs. Measured per loop trip (2 weights, 8
+// FMAs): ~8 cycles for the tile alone on L1-resident data, ~16 in the call, where xT
+// slices and lists come from L2 (the gap is the next thing to close).
 
 #if defined(LSGEMM_BITMAP_SPARSE_SIMD_INL_H_) == defined(HWY_TARGET_TOGGLE)
 #ifdef LSGEMM_BITMAP_SPARSE_SIMD_INL_H_
