@@ -170,7 +170,7 @@ TEST(Dispatch, AgreesWithReference) {
 // only the reference paths.
 TEST(Dispatch, TableDescribesThisTarget) {
   const std::vector<lsgemm::PathRule> t = lsgemm::dispatch_table();
-  bool iq_path = false, lut_path = false, bf_path = false, nm_path = false;
+  bool iq_path = false, lut_path = false, bf_path = false, nm_path = false, bs_path = false;
   for (const lsgemm::PathRule& r : t) {
     EXPECT_GE(r.min_rows, 1) << lsgemm::path_name(r.path);
     EXPECT_LT(r.min_rows, r.max_rows) << lsgemm::path_name(r.path) << ": empty row range";
@@ -180,17 +180,44 @@ TEST(Dispatch, TableDescribesThisTarget) {
     lut_path = lut_path || name.rfind("lut/", 0) == 0;
     bf_path = bf_path || name.rfind("block_fp/", 0) == 0;
     nm_path = nm_path || name.rfind("nm_sparse/", 0) == 0;
+    bs_path = bs_path || name.rfind("bitmap_sparse/", 0) == 0;
 #if defined(LSGEMM_FORCE_REFERENCE)
     EXPECT_TRUE(r.path == lsgemm::Path::kIntQuantReference || r.path == lsgemm::Path::kLutReference ||
-                r.path == lsgemm::Path::kBlockFpReference || r.path == lsgemm::Path::kNmSparseReference)
+                r.path == lsgemm::Path::kBlockFpReference || r.path == lsgemm::Path::kNmSparseReference ||
+                r.path == lsgemm::Path::kBitmapSparseReference)
         << name;
 #else
     EXPECT_FALSE(r.path == lsgemm::Path::kIntQuantReference || r.path == lsgemm::Path::kLutReference ||
-                 r.path == lsgemm::Path::kBlockFpReference)
+                 r.path == lsgemm::Path::kBlockFpReference || r.path == lsgemm::Path::kNmSparseReference ||
+                 r.path == lsgemm::Path::kBitmapSparseReference)
         << name << " listed on " << lsgemm::simd_target_name() << ", which has kernels";
 #endif
   }
-  EXPECT_TRUE(iq_path && lut_path && bf_path && nm_path) << "dispatch_table() must list every family";
+  EXPECT_TRUE(iq_path && lut_path && bf_path && nm_path && bs_path) << "dispatch_table() must list every family";
+}
+
+// bitmap_sparse through lsgemm::matmul: the dispatched call agrees with the oracle (exact
+// data: small integers, so every path's sums are exact) and runs a path the table lists.
+TEST(Dispatch, BitmapSparseThroughDispatch) {
+  namespace bs = lsgemm::bitmap_sparse;
+  const int64_t N = 37, K = 300;
+  std::mt19937 rng(5);
+  std::uniform_int_distribution<int> id(-8, 8);
+  std::vector<float> W(size_t(N * K));
+  for (float& v : W) v = float(id(rng));
+  const bs::BitmapSparseMatrix w = bs::pack(lsgemm::view<const float>(W.data(), N, K), bs::PackOptions().with_sparsity(0.7));
+  for (int64_t m : {1, 40}) {
+    std::vector<float> X(size_t(m * K)), Y(size_t(m * N)), Yr(size_t(m * N));
+    for (float& v : X) v = float(id(rng));
+    lsgemm::reset_paths_taken();
+    lsgemm::matmul(lsgemm::view<const float>(X.data(), m, K), w, lsgemm::view(Y.data(), m, N));
+    for (int p = 0; p < int(lsgemm::Path::kCount); ++p)
+      if (lsgemm::path_taken(lsgemm::Path(p))) {
+        EXPECT_TRUE(listed(lsgemm::Path(p))) << lsgemm::path_name(lsgemm::Path(p)) << " ran but is not listed";
+      }
+    lsgemm::reference::matmul(lsgemm::view<const float>(X.data(), m, K), w, lsgemm::view(Yr.data(), m, N));
+    EXPECT_EQ(Y, Yr) << "M=" << m;
+  }
 }
 
 }  // namespace
