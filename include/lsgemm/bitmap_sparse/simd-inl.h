@@ -109,6 +109,18 @@ HWY_INLINE hn::MFromD<D> mask_of_bits(D d, uint64_t bits) {
   return hn::LoadMaskBits(d, b);
 }
 
+// Step j of a tile (its lanes are bits [j, j + L) of the mask m, L <= 16: DF's cap): the
+// step's lane bits, and how many of the tile's values come before it. Each step finds
+// its values from the tile's start by that count, so the steps do not wait on each other
+// (file comment of expand_row).
+struct TileStep {
+  uint64_t bits;   // the step's L mask bits, lane i = bit i
+  int64_t before;  // stored values of the tile at columns below j
+};
+HWY_INLINE TileStep tile_step(uint64_t m, int64_t j, int64_t L) {
+  return {(m >> j) & ((uint64_t(1) << L) - 1), int64_t(hwy::PopCount(m & ((uint64_t(1) << j) - 1)))};
+}
+
 // Targets where Highway 1.2's Expand of 32-bit lanes is slow, and the expansion is done
 // here instead: the values widened to 32-bit lanes first, then one permutation by each
 // set lane's rank popcount(bits & ((1 << i) - 1)) (the unset lanes keep other stored
@@ -211,7 +223,6 @@ HWY_INLINE void expand_row(const BitmapSparseMatrix& w, int64_t r, const float* 
   static_assert(MR >= 1 && MR <= 4, "MR in [1, 4]: 8 accumulators");
   const DF df;
   const int64_t L = int64_t(hn::Lanes(df)), T = w.tiles(), vb = int64_t(value_bytes(kV));
-  const uint64_t lane_bits = L == 64 ? ~uint64_t(0) : (uint64_t(1) << L) - 1;
   const uint64_t* HWY_RESTRICT masks = w.masks.data() + r * T;
   // (MR, 2) f32 partial sums: row i in a(2i), a(2i + 1); MR = 1 uses all four of a0..a3.
   auto a0 = hn::Zero(df), a1 = hn::Zero(df), a2 = hn::Zero(df), a3 = hn::Zero(df);
@@ -234,11 +245,10 @@ HWY_INLINE void expand_row(const BitmapSparseMatrix& w, int64_t r, const float* 
     // on each other: advancing the pointer by each step's count (mask -> popcount ->
     // address, ~7 cycles) made a serial chain that held a tile at 28 cycles (AVX3_SPR).
     const auto step = [&](int64_t j, auto& c0, auto& c1, auto& c2, auto& c3) HWY_ATTR {
-      const uint64_t bits = (m >> j) & lane_bits;
-      const uint64_t below = j == 0 ? 0 : m & ((uint64_t(1) << j) - 1);
-      auto v = expand_values<kV>(p + int64_t(hwy::PopCount(below)) * vb, bits);
+      const TileStep st = tile_step(m, j, L);
+      auto v = expand_values<kV>(p + st.before * vb, st.bits);
       if constexpr (kV == ValueType::kInt8) v = hn::Mul(v, scale);
-      const auto lanes = mask_of_bits(df, bits);
+      const auto lanes = mask_of_bits(df, st.bits);
       c0 = hn::MulAdd(v, hn::MaskedLoad(lanes, df, xt + j), c0);
       if constexpr (MR > 1) c1 = hn::MulAdd(v, hn::MaskedLoad(lanes, df, xt + ldx + j), c1);
       if constexpr (MR > 2) c2 = hn::MulAdd(v, hn::MaskedLoad(lanes, df, xt + 2 * ldx + j), c2);
@@ -376,7 +386,6 @@ void list_groups(const BitmapSparseMatrix& w, int64_t n0, int64_t rows, int64_t 
   // streams and waited on DRAM). Per step, the row's columns (the mask's set bits,
   // compressed from k * TB in every lane) and values, exactly, then the pad.
   const auto iota_tb = hn::Mul(hn::Iota(du, 0), hn::Set(du, uint32_t(TB)));
-  const uint64_t lane_bits = L == 64 ? ~uint64_t(0) : (uint64_t(1) << L) - 1;
   const int log2r = R == 8 ? 3 : R == 4 ? 2 : 1;  // lens by shifts: an idiv per list showed in the profile
   for (int64_t r = 0; r < groups * R; ++r) {
     const int64_t g = r / R, i = r % R;
@@ -393,10 +402,10 @@ void list_groups(const BitmapSparseMatrix& w, int64_t n0, int64_t rows, int64_t 
         // Compress in registers, then a masked store (the native compress-to-memory form is
         // microcoded on Intel: it held this loop at twice the time).
         for (int64_t j = 0; j < kTileK; j += L) {
-          const uint64_t bits = (m >> j) & lane_bits;
+          const TileStep st = tile_step(m, j, L);
           const auto idx = hn::Add(iota_tb, hn::Set(du, uint32_t((t * kTileK + j) * TB)));
-          const int64_t at = n + (j ? int64_t(hwy::PopCount(m & ((uint64_t(1) << j) - 1))) : 0);
-          hn::StoreN(hn::Compress(idx, mask_of_bits(du, bits)), du, c + at, size_t(hwy::PopCount(bits)));
+          hn::StoreN(hn::Compress(idx, mask_of_bits(du, st.bits)), du, c + n + st.before,
+                     size_t(hwy::PopCount(st.bits)));
         }
         const int64_t cnt = int64_t(hwy::PopCount(m));
         hwy::Prefetch(p + kPrefetchBytes);  // the value stream, ahead (W comes from DRAM)
@@ -554,13 +563,12 @@ struct DensePanelDecoder {
         const uint64_t m = w.mask(r, t);
         any |= m != 0;
         const float scale = kV == ValueType::kInt8 ? w.scale(r, t * kTileK / w.group) : 1.0f;
-        for (int64_t j = 0; j < kTileK; j += int64_t(hn::Lanes(df))) {
-          const uint64_t bits = (m >> j) & (L == 64 ? ~uint64_t(0) : (uint64_t(1) << L) - 1);
-          const uint64_t below = j == 0 ? 0 : m & ((uint64_t(1) << j) - 1);
-          auto v = expand_values<kV>(p + int64_t(hwy::PopCount(below)) * vb, bits);
+        for (int64_t j = 0; j < kTileK; j += L) {
+          const TileStep st = tile_step(m, j, L);
+          auto v = expand_values<kV>(p + st.before * vb, st.bits);
           if constexpr (kV == ValueType::kInt8) v = hn::Mul(v, hn::Set(df, scale));
 #if LSGEMM_BS_RANK_EXPAND
-          v = hn::IfThenElseZero(mask_of_bits(df, bits), v);  // the panel's zeros are real
+          v = hn::IfThenElseZero(mask_of_bits(df, st.bits), v);  // the panel's zeros are real
 #endif
           hn::StoreU(v, df, out + (t - t0) * kTileK + j);
         }
